@@ -1,0 +1,20 @@
+//! sectriage: first-step triage of QEMU security disclosures.
+//!
+//! # Layout
+//! One module per pipeline stage, plus the knowledge base and the LLM edge:
+//! - [`intake`]: turns what arrives (plain text, a GitLab issue, an eval case) into a report;
+//! - [`triage`]: the pure core — hygiene, provenance, locator, decision;
+//! - [`kb`]: the boundary knowledge base derived from QEMU's sources, plus its overlay;
+//! - [`llm`]: the OpenAI-compatible edge (prompt, tokens, validation into enums);
+//! - [`publish`]: the note a maintainer sees, built from our own template;
+//! - [`engine`]: runs the stages for one report, shared by the CLI, the daemon and eval.
+//!
+//! `ARCHITECTURE.md` states each module's invariants.
+
+pub mod config;
+pub mod engine;
+pub mod intake;
+pub mod kb;
+pub mod llm;
+pub mod publish;
+pub mod triage;

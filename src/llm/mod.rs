@@ -1,0 +1,294 @@
+//! The LLM edge: an OpenAI-compatible chat endpoint asked to adjudicate with
+//! the deterministic evidence in hand.
+//!
+//! The model gets no tools. Its reply is parsed into fixed enums
+//! ([`LlmOpinion`]) right here; anything else is a failed call, after one
+//! repair retry, and the engine falls back on the rules-only verdict. The
+//! request asks for `response_format: json_schema`, falling back to
+//! `json_object` and then to plain-text extraction for servers without them;
+//! the fallback that worked is remembered for the next call.
+
+pub mod cache;
+pub mod prompt;
+pub mod wire;
+
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_openai::config::OpenAIConfig;
+use async_openai::error::OpenAIError;
+use async_openai::Client;
+use serde_json::Value;
+
+use crate::triage::decide::{LlmOpinion, LlmOutcome, TokenUsage};
+use crate::triage::Evidence;
+pub use cache::{CacheMode, ResponseCache};
+
+/// Default prompt budget in tokens; fits an 8k-context local model with room to answer.
+pub const DEFAULT_MAX_PROMPT_TOKENS: usize = 6000;
+/// Default answer budget in tokens.
+pub const DEFAULT_MAX_COMPLETION_TOKENS: u32 = 400;
+/// Default per-request timeout.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Where and how to reach the model.
+#[derive(Debug, Clone)]
+pub struct LlmConfig {
+    /// Base URL of the OpenAI-compatible API, ending in `/v1`.
+    pub base_url: String,
+    pub model: String,
+    /// Bearer key; local servers ignore it.
+    pub api_key: String,
+    /// Per-request timeout.
+    pub timeout: Duration,
+    pub max_prompt_tokens: usize,
+    pub max_completion_tokens: u32,
+    /// Which prompt to send.
+    pub prompt: PromptKind,
+}
+
+/// The engine's prompt or the naive baseline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PromptKind {
+    Adjudicate,
+    Naive,
+}
+
+/// Why a call failed; shown to maintainers, so no report text.
+#[derive(Debug, thiserror::Error)]
+pub enum LlmError {
+    #[error("the LLM endpoint {url} did not answer within {secs} s; check that the server is up or raise llm.timeout_secs")]
+    Timeout { url: String, secs: u64 },
+    #[error("cannot reach the LLM endpoint {url}: {detail}; check llm.base_url / SECTRIAGE_LLM_BASE_URL and that the server is running")]
+    Unreachable { url: String, detail: String },
+    #[error("the LLM endpoint answered HTTP {status}: {message}")]
+    Api { status: u16, message: String },
+    #[error("the LLM reply was not valid: {0}")]
+    Invalid(String),
+    #[error("no recorded response for this request in the replay cache {0}; record it first with --cache-mode record")]
+    NotRecorded(String),
+}
+
+/// response_format levels, strongest first.
+const FORMAT_JSON_SCHEMA: u8 = 0;
+const FORMAT_JSON_OBJECT: u8 = 1;
+const FORMAT_NONE: u8 = 2;
+
+fn format_name(level: u8) -> &'static str {
+    match level {
+        FORMAT_JSON_SCHEMA => "json_schema",
+        FORMAT_JSON_OBJECT => "json_object",
+        _ => "none",
+    }
+}
+
+/// Sends adjudication requests; cheap to clone.
+#[derive(Clone)]
+pub struct Adjudicator {
+    config: Arc<LlmConfig>,
+    client: Client<OpenAIConfig>,
+    /// The strongest response_format the server accepted so far.
+    format_level: Arc<AtomicU8>,
+    cache: Option<Arc<ResponseCache>>,
+}
+
+impl std::fmt::Debug for Adjudicator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Adjudicator")
+            .field("base_url", &self.config.base_url)
+            .field("model", &self.config.model)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Adjudicator {
+    pub fn new(config: LlmConfig, cache: Option<ResponseCache>) -> Adjudicator {
+        let openai = OpenAIConfig::new()
+            .with_api_base(config.base_url.trim_end_matches('/'))
+            .with_api_key(config.api_key.clone());
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .build()
+            .unwrap_or_default();
+        Adjudicator {
+            client: Client::build(http, openai),
+            config: Arc::new(config),
+            format_level: Arc::new(AtomicU8::new(FORMAT_JSON_SCHEMA)),
+            cache: cache.map(Arc::new),
+        }
+    }
+
+    pub fn config(&self) -> &LlmConfig {
+        &self.config
+    }
+
+    /// Asks the model for its opinion; never fails, a failure is an [`LlmOutcome::Failed`].
+    pub async fn adjudicate(&self, evidence: &Evidence, report: &str) -> LlmOutcome {
+        let prompt = match self.config.prompt {
+            PromptKind::Adjudicate => {
+                prompt::build(evidence, report, self.config.max_prompt_tokens)
+            }
+            PromptKind::Naive => {
+                prompt::build_naive(evidence, report, self.config.max_prompt_tokens)
+            }
+        };
+        let started = Instant::now();
+        let mut usage = TokenUsage {
+            counted_locally: prompt.tokens as u64,
+            ..TokenUsage::default()
+        };
+        let mut messages = vec![
+            serde_json::json!({"role": "system", "content": prompt.system}),
+            serde_json::json!({"role": "user", "content": prompt.user}),
+        ];
+        let mut repaired = false;
+        for attempt in 0..2 {
+            match self.complete(&messages, &mut usage).await {
+                Ok((content, level)) => match wire::parse_opinion(&content) {
+                    Ok(opinion) => {
+                        return LlmOutcome::Answered {
+                            opinion,
+                            model: self.config.model.clone(),
+                            prompt_version: prompt.version,
+                            usage,
+                            repaired,
+                            response_format: format_name(level).to_string(),
+                            latency_ms: started.elapsed().as_millis() as u64,
+                        }
+                    }
+                    Err(problem) if attempt == 0 => {
+                        tracing::info!(%problem, "LLM answer did not validate; one repair retry");
+                        messages.push(serde_json::json!({"role": "assistant", "content": content.chars().take(2000).collect::<String>()}));
+                        messages.push(serde_json::json!({"role": "user", "content": format!(
+                            "That answer is not valid: {problem}. Reply with only the JSON object: use_case (virtualization, non-virtualization or needs-judgement), security_relevant (true or false), confidence (low, medium or high), questions (list of allowed codes), rationale (short string)."
+                        )}));
+                        repaired = true;
+                    }
+                    Err(problem) => {
+                        return self.failed(
+                            format!("the answer did not validate after a repair retry: {problem}"),
+                            prompt.version,
+                            usage,
+                        );
+                    }
+                },
+                Err(err) => return self.failed(err.to_string(), prompt.version, usage),
+            }
+        }
+        self.failed("no valid answer".into(), prompt.version, usage)
+    }
+
+    fn failed(&self, reason: String, prompt_version: String, usage: TokenUsage) -> LlmOutcome {
+        tracing::warn!(%reason, model = %self.config.model, "LLM adjudication failed; using the rules-only verdict");
+        LlmOutcome::Failed {
+            reason,
+            model: self.config.model.clone(),
+            prompt_version,
+            usage,
+        }
+    }
+
+    /// One chat completion, stepping down the response_format ladder when the server refuses it.
+    async fn complete(
+        &self,
+        messages: &[Value],
+        usage: &mut TokenUsage,
+    ) -> Result<(String, u8), LlmError> {
+        loop {
+            let level = self.format_level.load(Ordering::Relaxed);
+            let request = wire::chat_request(
+                &self.config.model,
+                messages,
+                self.config.max_completion_tokens,
+                level,
+            );
+            match self.send(&request).await {
+                Ok(reply) => {
+                    let (content, u) = wire::parse_reply(&reply)?;
+                    usage.prompt += u.prompt;
+                    usage.completion += u.completion;
+                    if let Some(c) = u.cached {
+                        usage.cached = Some(usage.cached.unwrap_or(0) + c);
+                    }
+                    return Ok((content, level));
+                }
+                Err(LlmError::Api { status, message })
+                    if level < FORMAT_NONE
+                        && matches!(status, 400 | 422 | 500 | 501)
+                        && wire::mentions_response_format(&message) =>
+                {
+                    tracing::info!(
+                        status,
+                        from = format_name(level),
+                        "server refused response_format; stepping down"
+                    );
+                    self.format_level.store(level + 1, Ordering::Relaxed);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    async fn send(&self, request: &Value) -> Result<Value, LlmError> {
+        if let Some(cache) = &self.cache {
+            if let Some(hit) = cache.lookup(request)? {
+                return Ok(hit);
+            }
+        }
+        let mut last = None;
+        // One retry for rate limits and server errors; the daemon's tower stack does more.
+        for attempt in 0..2 {
+            let chat = self.client.chat();
+            let call = chat.create_byot::<&Value, Value>(request);
+            let result = match tokio::time::timeout(self.config.timeout, call).await {
+                Err(_) => Err(LlmError::Timeout {
+                    url: self.config.base_url.clone(),
+                    secs: self.config.timeout.as_secs(),
+                }),
+                Ok(r) => r.map_err(|e| self.map_error(e)),
+            };
+            match result {
+                Ok(reply) => {
+                    if let Some(cache) = &self.cache {
+                        cache.store(request, &reply)?;
+                    }
+                    return Ok(reply);
+                }
+                Err(LlmError::Api { status, message })
+                    if attempt == 0 && (status == 429 || status >= 502) =>
+                {
+                    tracing::info!(status, "LLM endpoint busy; retrying once");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    last = Some(LlmError::Api { status, message });
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| LlmError::Invalid("no reply".into())))
+    }
+
+    fn map_error(&self, e: OpenAIError) -> LlmError {
+        match e {
+            OpenAIError::ApiError(resp) => LlmError::Api {
+                status: resp.status_code.as_u16(),
+                message: resp.api_error.message.chars().take(300).collect(),
+            },
+            OpenAIError::Reqwest(err) if err.is_timeout() => LlmError::Timeout {
+                url: self.config.base_url.clone(),
+                secs: self.config.timeout.as_secs(),
+            },
+            OpenAIError::Reqwest(err) => LlmError::Unreachable {
+                url: self.config.base_url.clone(),
+                detail: err.to_string(),
+            },
+            OpenAIError::JSONDeserialize(err, _) => {
+                LlmError::Invalid(format!("reply is not JSON: {err}"))
+            }
+            other => LlmError::Invalid(other.to_string()),
+        }
+    }
+}
+
+/// Wraps an opinion with `LlmOpinion` re-exported for callers of this module.
+pub type Opinion = LlmOpinion;

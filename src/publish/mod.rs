@@ -1,0 +1,393 @@
+//! Publish: the note a maintainer sees, built only from our own template.
+//!
+//! Untrusted text (report excerpts, the model's rationale, even names from the
+//! knowledge base) only ever appears inline, neutralised: one line, inside a
+//! code span, with mentions, issue/MR references and links defanged. Every
+//! rendered note passes [`check_note`] before it leaves this module, so no line
+//! can start with `/` (GitLab runs quick actions from note bodies).
+
+use std::fmt::Write as _;
+
+use crate::triage::decide::{LlmOutcome, Suggestion};
+use crate::triage::provenance::{Position, ToolKind};
+use crate::triage::{Confidence, UseCase};
+
+/// Longest excerpt of untrusted text shown in a note, in characters.
+const MAX_EXCERPT_CHARS: usize = 200;
+
+/// Why a note was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UnsafeNote {
+    #[error("line {0} starts with '/', which GitLab would run as a quick action")]
+    QuickAction(usize),
+    #[error("line {0} holds a live {1}")]
+    LiveReference(usize, &'static str),
+}
+
+/// Makes untrusted text safe to show inline: one line, bounded, in a code span,
+/// with `@mentions`, `#123`/`!45`/`~label`/`&12`/`$12` references and links defanged.
+pub fn neutralize(untrusted: &str, max_chars: usize) -> String {
+    let mut one_line: String = untrusted
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .filter(|c| *c != '`' && !c.is_control())
+        .take(max_chars)
+        .collect();
+    if untrusted.chars().count() > max_chars {
+        one_line.push('…');
+    }
+    let mut out = String::with_capacity(one_line.len() + 8);
+    let chars: Vec<char> = one_line.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        let next = chars.get(i + 1).copied().unwrap_or(' ');
+        match c {
+            '@' => out.push('＠'),
+            '#' | '!' | '&' | '$' | '%' if next.is_ascii_alphanumeric() || next == '"' => {
+                out.push(match c {
+                    '#' => '＃',
+                    '!' => '！',
+                    '&' => '＆',
+                    '$' => '＄',
+                    _ => '％',
+                })
+            }
+            '~' if next.is_ascii_alphanumeric() || next == '"' => out.push('～'),
+            '<' => out.push('‹'),
+            '>' => out.push('›'),
+            '|' => out.push('¦'),
+            _ => out.push(c),
+        }
+    }
+    let defanged = out
+        .replace("://", "[:]//")
+        .replace("www.", "www[.]")
+        .replace("](", "] (");
+    format!("`{}`", defanged.trim())
+}
+
+/// Checks a rendered note: no quick-action line and no live mention, reference or link.
+///
+/// # Errors
+/// The first offending line, 1-based.
+pub fn check_note(note: &str) -> Result<(), UnsafeNote> {
+    for (i, line) in note.lines().enumerate() {
+        let n = i + 1;
+        if line.trim_start().starts_with('/') {
+            return Err(UnsafeNote::QuickAction(n));
+        }
+        let chars: Vec<char> = line.chars().collect();
+        for (j, &c) in chars.iter().enumerate() {
+            let next = chars.get(j + 1).copied().unwrap_or(' ');
+            let prev = if j == 0 { ' ' } else { chars[j - 1] };
+            match c {
+                '@' if next.is_ascii_alphanumeric() || next == '_' => {
+                    return Err(UnsafeNote::LiveReference(n, "mention"))
+                }
+                '#' | '!' if next.is_ascii_digit() && !prev.is_alphanumeric() => {
+                    return Err(UnsafeNote::LiveReference(
+                        n,
+                        "issue or merge request reference",
+                    ))
+                }
+                _ => {}
+            }
+        }
+        if line.contains("://") || line.contains("www.") {
+            return Err(UnsafeNote::LiveReference(n, "link"));
+        }
+    }
+    Ok(())
+}
+
+/// A hidden marker that ties a note to an issue revision, so a crash between
+/// posting and recording never yields a second note.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoteMarker {
+    pub project_id: u64,
+    pub issue_iid: u64,
+    /// Digest of the issue's title and description that was triaged.
+    pub revision: String,
+    pub job_id: String,
+}
+
+impl NoteMarker {
+    pub fn render(&self) -> String {
+        format!(
+            "<!-- sectriage:suggestion project={} issue={} revision={} job={} -->",
+            self.project_id, self.issue_iid, self.revision, self.job_id
+        )
+    }
+
+    /// Finds a marker in a note body we posted earlier.
+    pub fn parse(body: &str) -> Option<NoteMarker> {
+        let line = body
+            .lines()
+            .find(|l| l.starts_with("<!-- sectriage:suggestion "))?;
+        let mut fields = std::collections::HashMap::new();
+        for kv in line
+            .trim_start_matches("<!-- sectriage:suggestion ")
+            .trim_end_matches("-->")
+            .split_whitespace()
+        {
+            if let Some((k, v)) = kv.split_once('=') {
+                fields.insert(k, v);
+            }
+        }
+        Some(NoteMarker {
+            project_id: fields.get("project")?.parse().ok()?,
+            issue_iid: fields.get("issue")?.parse().ok()?,
+            revision: fields.get("revision")?.to_string(),
+            job_id: fields.get("job")?.to_string(),
+        })
+    }
+}
+
+fn confidence_word(c: Confidence) -> &'static str {
+    match c {
+        Confidence::High => "high",
+        Confidence::Medium => "medium",
+        Confidence::Low => "low",
+    }
+}
+
+fn kind_word(k: ToolKind) -> &'static str {
+    match k {
+        ToolKind::AiLlm => "AI/LLM",
+        ToolKind::Fuzzer => "fuzzer",
+        ToolKind::StaticAnalysis => "static analysis",
+        ToolKind::Other => "other automated tool",
+    }
+}
+
+/// Renders the suggestion as the Markdown note a maintainer reviews.
+///
+/// # Errors
+/// [`UnsafeNote`] if the rendered note would carry a quick action or a live
+/// reference; this is a bug in the template and nothing must be posted.
+pub fn render_note(s: &Suggestion, marker: Option<&NoteMarker>) -> Result<String, UnsafeNote> {
+    let mut n = String::new();
+    if let Some(m) = marker {
+        n.push_str(&m.render());
+        n.push('\n');
+    }
+    let label = match s.use_case {
+        UseCase::Virtualization => "**virtualization use case**: handle through the security process",
+        UseCase::NonVirtualization => "**non-virtualization use case**: not a security bug under the current policy; could be made public as an ordinary bug",
+        UseCase::NeedsJudgement => "**needs a maintainer's judgement**: the evidence does not settle the use case",
+    };
+    let _ = writeln!(
+        n,
+        "#### sectriage suggestion (awaiting a maintainer's confirmation)\n"
+    );
+    let _ = writeln!(
+        n,
+        "Suggested: {label} (confidence: {}).\n",
+        confidence_word(s.confidence)
+    );
+    let _ = writeln!(
+        n,
+        "Security relevant if confirmed: **{}**.\n",
+        if s.security_relevant { "yes" } else { "no" }
+    );
+    let _ = writeln!(n, "Why: {}\n", neutralize(&s.rationale, 600));
+
+    // Provenance.
+    let p = &s.provenance;
+    if let Some(d) = p.declarations.first() {
+        let where_ = match d.position {
+            Position::Title => "in the title",
+            Position::Start => "at the start of the report",
+            Position::Elsewhere => "later in the report",
+        };
+        let _ = writeln!(
+            n,
+            "Provenance: **declared automated tool**: {} ({}), {where_}, line {}: {}",
+            kind_word(d.kind),
+            neutralize(&d.tool, 60),
+            d.line,
+            neutralize(&d.evidence, MAX_EXCERPT_CHARS)
+        );
+        for d in p.declarations.iter().skip(1) {
+            let _ = writeln!(
+                n,
+                "also declared: {} ({}), line {}",
+                kind_word(d.kind),
+                neutralize(&d.tool, 60),
+                d.line
+            );
+        }
+    } else if let Some(line) = &p.no_tools_statement {
+        let _ = writeln!(
+            n,
+            "Provenance: reporter states no automated tools were used: {}",
+            neutralize(line, MAX_EXCERPT_CHARS)
+        );
+    } else {
+        let _ = writeln!(n, "Provenance: no automated tool declared.");
+    }
+    if !p.implicit.is_empty() {
+        let mut kinds: Vec<String> = p.implicit.iter().map(|h| format!("{:?}", h.kind)).collect();
+        kinds.dedup();
+        let _ = writeln!(
+            n,
+            "Implicit tooling hints (not declarations): {}.",
+            kinds.join(", ")
+        );
+    }
+    n.push('\n');
+
+    // Evidence.
+    let e = &s.evidence;
+    if !e.components.is_empty() || !e.machines.is_empty() || !e.accels.is_empty() {
+        let _ = writeln!(n, "| Located | Found as | Use case | Evidence |");
+        let _ = writeln!(n, "|---|---|---|---|");
+        for c in e.components.iter().take(6) {
+            let facts: Vec<String> = c
+                .finding
+                .facts
+                .iter()
+                .take(3)
+                .map(|f| f.text.clone())
+                .collect();
+            let _ = writeln!(
+                n,
+                "| {} | {:?} | {} | {} |",
+                neutralize(&c.finding.subject, 80),
+                c.role,
+                c.finding.class,
+                neutralize(&facts.join("; "), 400)
+            );
+        }
+        for m in e.machines.iter().chain(e.accels.iter()) {
+            let facts: Vec<String> = m.facts.iter().map(|f| f.text.clone()).collect();
+            let _ = writeln!(
+                n,
+                "| {} | command line | {} | {} |",
+                neutralize(&m.subject, 80),
+                m.class,
+                neutralize(&facts.join("; "), 300)
+            );
+        }
+        n.push('\n');
+    }
+    if e.injection.any() {
+        let mut what = e.injection.directives.clone();
+        if e.injection.hidden_characters {
+            what.push("hidden-characters".into());
+        }
+        let _ = writeln!(
+            n,
+            "Warning: the report contains text aimed at automated triage ({}); it was treated as data and did not change the suggestion.\n",
+            what.join(", ")
+        );
+    }
+    if !s.citations.is_empty() {
+        let _ = writeln!(n, "Cited: {}.\n", s.citations.join("; "));
+    }
+    if !s.questions.is_empty() {
+        let _ = writeln!(n, "Questions for the reporter:");
+        for q in &s.questions {
+            let _ = writeln!(n, "- {}", q.text());
+        }
+        n.push('\n');
+    }
+    match &s.llm {
+        LlmOutcome::NotUsed => {
+            let _ = writeln!(n, "Engine: {}, rules only (no model).", s.engine_version);
+        }
+        LlmOutcome::Answered {
+            opinion,
+            model,
+            prompt_version,
+            usage,
+            ..
+        } => {
+            let _ = writeln!(
+                n,
+                "Model view: {} (confidence {}): {}",
+                opinion.use_case,
+                confidence_word(opinion.confidence),
+                neutralize(&opinion.rationale, 300)
+            );
+            let _ = writeln!(
+                n,
+                "Engine: {}, model {}, prompt {}, tokens {} in / {} out{}.",
+                s.engine_version,
+                neutralize(model, 60),
+                prompt_version,
+                usage.prompt,
+                usage.completion,
+                usage
+                    .cached
+                    .map(|c| format!(" ({c} cached)"))
+                    .unwrap_or_default()
+            );
+        }
+        LlmOutcome::Failed {
+            reason,
+            model,
+            prompt_version,
+            ..
+        } => {
+            let _ = writeln!(
+                n,
+                "Engine: {}, model {} failed ({}); prompt {}. This is the rules-only verdict.",
+                s.engine_version,
+                neutralize(model, 60),
+                neutralize(reason, 200),
+                prompt_version
+            );
+        }
+    }
+    let _ = writeln!(
+        n,
+        "\nThis is only a suggestion. Nothing changes on this issue until a project member with the Maintainer role confirms it."
+    );
+    check_note(&n)?;
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn neutralize_defangs_mentions_references_and_links() {
+        let out = neutralize("ping @alice see #123 and !45, ~security, https://evil.example/x [a](b)\n/confidential off", 500);
+        assert!(!out.contains("@alice"));
+        assert!(!out.contains("#123"));
+        assert!(!out.contains("!45"));
+        assert!(!out.contains("://"));
+        assert!(!out.contains('\n'));
+        assert!(out.starts_with('`') && out.ends_with('`'));
+        check_note(&out).unwrap();
+    }
+
+    #[test]
+    fn neutralize_cannot_be_broken_out_of_with_backticks() {
+        let out = neutralize("`` /label ~x ``", 100);
+        assert_eq!(out.matches('`').count(), 2);
+    }
+
+    #[test]
+    fn check_note_refuses_quick_actions_and_live_references() {
+        assert_eq!(check_note("ok\n  /close"), Err(UnsafeNote::QuickAction(2)));
+        assert!(check_note("hi @bob").is_err());
+        assert!(check_note("see #12").is_err());
+        assert!(check_note("see https://x").is_err());
+        assert!(check_note("C# and foo!bar and fine? e1000#0").is_ok());
+    }
+
+    #[test]
+    fn marker_round_trips() {
+        let m = NoteMarker {
+            project_id: 3,
+            issue_iid: 42,
+            revision: "abc123".into(),
+            job_id: "j-9".into(),
+        };
+        assert_eq!(NoteMarker::parse(&format!("{}\nbody", m.render())), Some(m));
+    }
+}

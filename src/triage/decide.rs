@@ -1,0 +1,452 @@
+//! The decision: deterministic evidence and an optional LLM opinion become
+//! one suggestion, under an asymmetric policy.
+//!
+//! Wrongly saying *non-virtualization* can make a live vulnerability public.
+//! So that answer needs decisive deterministic evidence (TCG-only code, a
+//! board-only device, an unlisted machine) or the rules and the LLM agreeing;
+//! otherwise the answer is *needs judgement*. The LLM can move a verdict
+//! towards virtualization or needs-judgement, never on its own towards
+//! non-virtualization, and never at all when the report carries an injection
+//! attempt and the two disagree.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Confidence, Evidence, Provenance, Role, UseCase};
+
+/// Questions the suggestion can ask the reporter; a fixed set so that neither
+/// the report nor the model can make us post arbitrary text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Question {
+    MissingAccelerator,
+    MissingMachineType,
+    MissingCommandLine,
+    MissingAffectedCode,
+    PrivilegeNeeded,
+    ReproduceWithKvm,
+    ReproduceOnListedMachine,
+    AffectedVersion,
+}
+
+impl Question {
+    pub const ALL: [Question; 8] = [
+        Question::MissingAccelerator,
+        Question::MissingMachineType,
+        Question::MissingCommandLine,
+        Question::MissingAffectedCode,
+        Question::PrivilegeNeeded,
+        Question::ReproduceWithKvm,
+        Question::ReproduceOnListedMachine,
+        Question::AffectedVersion,
+    ];
+
+    /// The question as the note asks it.
+    pub fn text(self) -> &'static str {
+        match self {
+            Question::MissingAccelerator => "Which accelerator was used (KVM, HVF, Xen or TCG)? Does it reproduce with a hardware accelerator?",
+            Question::MissingMachineType => "Which machine type (-machine) was used?",
+            Question::MissingCommandLine => "Please share the full QEMU command line used to reproduce.",
+            Question::MissingAffectedCode => "Which QEMU source file or device model is affected (a stack trace helps)?",
+            Question::PrivilegeNeeded => "What privilege does triggering it need: guest root, an unprivileged guest user, a remote client, or host/monitor access?",
+            Question::ReproduceWithKvm => "The reproduction uses TCG: does it also reproduce with KVM (or another hardware accelerator)?",
+            Question::ReproduceOnListedMachine => "The machine type used is not listed in security.rst: does it reproduce on a listed one (pc, q35, microvm, virt, pseries, s390-ccw-virtio)?",
+            Question::AffectedVersion => "Which QEMU version or commit is affected?",
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Question::MissingAccelerator => "missing-accelerator",
+            Question::MissingMachineType => "missing-machine-type",
+            Question::MissingCommandLine => "missing-command-line",
+            Question::MissingAffectedCode => "missing-affected-code",
+            Question::PrivilegeNeeded => "privilege-needed",
+            Question::ReproduceWithKvm => "reproduce-with-kvm",
+            Question::ReproduceOnListedMachine => "reproduce-on-listed-machine",
+            Question::AffectedVersion => "affected-version",
+        }
+    }
+}
+
+/// Tokens one LLM call used.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenUsage {
+    pub prompt: u64,
+    pub completion: u64,
+    /// Prompt tokens the server reused from its prefix cache, when it says.
+    pub cached: Option<u64>,
+    /// Prompt tokens as counted locally with tiktoken (cl100k/o200k), before sending.
+    pub counted_locally: u64,
+}
+
+/// The model's answer, validated into fixed enums at the `llm` edge.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LlmOpinion {
+    pub use_case: UseCase,
+    pub security_relevant: bool,
+    pub confidence: Confidence,
+    pub questions: Vec<Question>,
+    /// Short reason in the model's words: untrusted text, rendered neutralised.
+    pub rationale: String,
+}
+
+/// What happened with the LLM for one report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum LlmOutcome {
+    /// The run was rules-only (`--llm none`).
+    NotUsed,
+    Answered {
+        opinion: LlmOpinion,
+        model: String,
+        prompt_version: String,
+        usage: TokenUsage,
+        /// True when the first answer did not validate and the repair retry did.
+        repaired: bool,
+        /// The `response_format` the server accepted (`json_schema`, `json_object`, `none`).
+        response_format: String,
+        latency_ms: u64,
+    },
+    Failed {
+        /// What went wrong, for the maintainer (no report text).
+        reason: String,
+        model: String,
+        prompt_version: String,
+        usage: TokenUsage,
+    },
+}
+
+impl LlmOutcome {
+    pub fn opinion(&self) -> Option<&LlmOpinion> {
+        match self {
+            LlmOutcome::Answered { opinion, .. } => Some(opinion),
+            _ => None,
+        }
+    }
+
+    pub fn usage(&self) -> Option<TokenUsage> {
+        match self {
+            LlmOutcome::Answered { usage, .. } | LlmOutcome::Failed { usage, .. } => Some(*usage),
+            LlmOutcome::NotUsed => None,
+        }
+    }
+}
+
+/// The suggestion a maintainer reviews.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Suggestion {
+    pub use_case: UseCase,
+    /// Should it go through the security process (if the use case is confirmed)?
+    pub security_relevant: bool,
+    pub confidence: Confidence,
+    pub provenance: Provenance,
+    /// Sections of the QEMU documents the suggestion rests on.
+    pub citations: Vec<String>,
+    pub questions: Vec<Question>,
+    /// Our own sentence explaining the decision (built from evidence, never from report text).
+    pub rationale: String,
+    pub evidence: Evidence,
+    pub llm: LlmOutcome,
+    pub engine_version: String,
+}
+
+/// Combines the deterministic evidence with the LLM outcome.
+pub fn decide(evidence: Evidence, llm: LlmOutcome) -> Suggestion {
+    let rules = &evidence.rules;
+    let opinion = llm.opinion();
+    let injected = evidence.injection.any();
+
+    let (use_case, confidence, why) = match opinion {
+        None => (
+            rules.use_case,
+            rules.confidence,
+            format!("Rules only: {}.", rules.basis),
+        ),
+        Some(op) => combine(
+            rules.use_case,
+            rules.confidence,
+            rules.decisive,
+            op,
+            injected,
+            &rules.basis,
+        ),
+    };
+
+    let security_relevant = security_relevance(&evidence, use_case, opinion);
+    let questions = questions(&evidence, use_case, opinion);
+    let citations = citations(&evidence, use_case);
+
+    Suggestion {
+        use_case,
+        security_relevant,
+        confidence,
+        provenance: evidence.provenance.clone(),
+        citations,
+        questions,
+        rationale: why,
+        evidence,
+        llm,
+        engine_version: super::ENGINE_VERSION.to_string(),
+    }
+}
+
+fn combine(
+    rules: UseCase,
+    rules_conf: Confidence,
+    decisive: bool,
+    op: &LlmOpinion,
+    injected: bool,
+    basis: &str,
+) -> (UseCase, Confidence, String) {
+    use UseCase::*;
+    let agree = rules == op.use_case;
+    if agree {
+        let conf = rules_conf
+            .max(op.confidence.min(Confidence::Medium))
+            .max(Confidence::Medium);
+        return (rules, conf, format!("Rules and model agree: {basis}."));
+    }
+    if injected {
+        return (
+            rules,
+            rules_conf.min(Confidence::Medium),
+            format!("The report carries an injection attempt, so the model's differing answer ({}) is set aside: {basis}.", op.use_case),
+        );
+    }
+    match (rules, op.use_case) {
+        // Decisive evidence for non-virtualization stands; the disagreement lowers confidence.
+        (NonVirtualization, _) if decisive => (
+            NonVirtualization,
+            Confidence::Medium,
+            format!("Deterministic evidence says non-virtualization although the model says {}: {basis}.", op.use_case),
+        ),
+        (NonVirtualization, Virtualization) => (
+            NeedsJudgement,
+            Confidence::Low,
+            format!("Weak rules evidence for non-virtualization and the model says virtualization: {basis}."),
+        ),
+        (NonVirtualization, NeedsJudgement) => (
+            NeedsJudgement,
+            Confidence::Low,
+            format!("Weak rules evidence for non-virtualization and the model is unsure: {basis}."),
+        ),
+        // The model alone never makes an answer non-virtualization.
+        (Virtualization, NonVirtualization) => (
+            if rules_conf == Confidence::High { Virtualization } else { NeedsJudgement },
+            Confidence::Low,
+            format!("The model says non-virtualization but the evidence points to virtualization: {basis}."),
+        ),
+        (Virtualization, NeedsJudgement) => (
+            Virtualization,
+            rules_conf.min(Confidence::Medium),
+            format!("Evidence points to virtualization; the model is unsure: {basis}."),
+        ),
+        (NeedsJudgement, Virtualization) if rules_conf == Confidence::Low && !basis.contains("pluggable") => (
+            Virtualization,
+            Confidence::Low,
+            format!("Rules could not place the code; the model says virtualization: {basis}."),
+        ),
+        (NeedsJudgement, _) => (
+            NeedsJudgement,
+            Confidence::Low,
+            format!("Needs a maintainer's judgement (model says {}): {basis}.", op.use_case),
+        ),
+        (a, _) => (a, Confidence::Low, format!("{basis}.")),
+    }
+}
+
+fn security_relevance(
+    evidence: &Evidence,
+    use_case: UseCase,
+    opinion: Option<&LlmOpinion>,
+) -> bool {
+    if use_case == UseCase::NonVirtualization {
+        return false;
+    }
+    let primary_surface = evidence
+        .components
+        .first()
+        .and_then(|c| c.finding.surface.as_deref());
+    if matches!(
+        primary_surface,
+        Some("trusted-interface") | Some("not-runtime")
+    ) {
+        return false;
+    }
+    let s = &evidence.security;
+    let rules_view = !s.kinds.is_empty() && !s.non_bug_change && !s.needs_privileged_access;
+    match opinion {
+        // The model may clear a functional bug, but a memory-safety signal keeps it in the process.
+        Some(op) => {
+            op.security_relevant
+                || (rules_view
+                    && s.kinds
+                        .iter()
+                        .any(|k| k == "memory-corruption" || k == "escape"))
+        }
+        None => rules_view,
+    }
+}
+
+fn questions(
+    evidence: &Evidence,
+    use_case: UseCase,
+    opinion: Option<&LlmOpinion>,
+) -> Vec<Question> {
+    let loc = &evidence.locations;
+    let cmd = &loc.command_line;
+    let mut q = Vec::new();
+    let code_located = evidence
+        .components
+        .iter()
+        .any(|c| !matches!(c.role, Role::Format | Role::Netdev));
+    if !code_located {
+        q.push(Question::MissingAffectedCode);
+    }
+    if cmd.system_targets.is_empty()
+        && loc.tools.is_empty()
+        && use_case != UseCase::NonVirtualization
+    {
+        q.push(Question::MissingCommandLine);
+    }
+    if cmd.accels.is_empty() && loc.accels_in_prose.is_empty() && loc.tools.is_empty() {
+        q.push(Question::MissingAccelerator);
+    }
+    if cmd.machines.is_empty() && !cmd.system_targets.is_empty() {
+        q.push(Question::MissingMachineType);
+    }
+    let only_tcg = !evidence.accels.is_empty()
+        && evidence
+            .accels
+            .iter()
+            .all(|a| a.class == UseCase::NonVirtualization);
+    if only_tcg && use_case != UseCase::NonVirtualization {
+        q.push(Question::ReproduceWithKvm);
+    }
+    if evidence
+        .machines
+        .iter()
+        .any(|m| m.class == UseCase::NonVirtualization)
+        && use_case != UseCase::NonVirtualization
+    {
+        q.push(Question::ReproduceOnListedMachine);
+    }
+    if !evidence.security.guest_or_remote_trigger && use_case == UseCase::Virtualization {
+        q.push(Question::PrivilegeNeeded);
+    }
+    if let Some(op) = opinion {
+        for extra in &op.questions {
+            if !q.contains(extra) {
+                q.push(*extra);
+            }
+        }
+    }
+    q.sort();
+    q.dedup();
+    q
+}
+
+fn citations(evidence: &Evidence, use_case: UseCase) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut add = |s: &str| {
+        if s.starts_with("security") && !out.iter().any(|o| o == s) {
+            out.push(s.to_string());
+        }
+    };
+    match use_case {
+        UseCase::Virtualization => add("security.rst, Virtualization Use Case"),
+        UseCase::NonVirtualization => {
+            add("security.rst, Non-virtualization Use Case");
+            add("security-process.md, Handling of disclosures");
+        }
+        UseCase::NeedsJudgement => add("security.rst, Virtualization Use Case"),
+    }
+    for c in evidence.components.iter().take(3) {
+        for f in &c.finding.facts {
+            add(&f.source);
+        }
+    }
+    for m in &evidence.machines {
+        for f in &m.facts {
+            add(&f.source);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn op(use_case: UseCase) -> LlmOpinion {
+        LlmOpinion {
+            use_case,
+            security_relevant: true,
+            confidence: Confidence::High,
+            questions: vec![],
+            rationale: String::new(),
+        }
+    }
+
+    #[test]
+    fn model_alone_never_yields_non_virtualization() {
+        for rules in [UseCase::Virtualization, UseCase::NeedsJudgement] {
+            for conf in [Confidence::Low, Confidence::Medium, Confidence::High] {
+                let (uc, _, _) = combine(
+                    rules,
+                    conf,
+                    false,
+                    &op(UseCase::NonVirtualization),
+                    false,
+                    "b",
+                );
+                assert_ne!(uc, UseCase::NonVirtualization, "rules {rules:?} {conf:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn non_virtualization_needs_decisive_evidence_or_agreement() {
+        let weak = combine(
+            UseCase::NonVirtualization,
+            Confidence::Low,
+            false,
+            &op(UseCase::Virtualization),
+            false,
+            "b",
+        );
+        assert_eq!(weak.0, UseCase::NeedsJudgement);
+        let agreed = combine(
+            UseCase::NonVirtualization,
+            Confidence::Low,
+            false,
+            &op(UseCase::NonVirtualization),
+            false,
+            "b",
+        );
+        assert_eq!(agreed.0, UseCase::NonVirtualization);
+        let decisive = combine(
+            UseCase::NonVirtualization,
+            Confidence::High,
+            true,
+            &op(UseCase::Virtualization),
+            false,
+            "b",
+        );
+        assert_eq!(decisive.0, UseCase::NonVirtualization);
+    }
+
+    #[test]
+    fn injected_reports_keep_the_rules_verdict() {
+        let (uc, _, why) = combine(
+            UseCase::Virtualization,
+            Confidence::Medium,
+            false,
+            &op(UseCase::NonVirtualization),
+            true,
+            "b",
+        );
+        assert_eq!(uc, UseCase::Virtualization);
+        assert!(why.contains("injection"));
+    }
+}

@@ -1,0 +1,560 @@
+//! The triage core: from one disclosure to an evidence-backed suggestion.
+//!
+//! Pure: no IO, no clock, no network. [`analyze`] runs the deterministic
+//! layers (hygiene, provenance, locator, knowledge base) and proposes a
+//! verdict; [`decide`] combines it with an optional LLM opinion under the
+//! asymmetric policy (a wrong *non-virtualization* can make a live
+//! vulnerability public, so that answer needs deterministic evidence or
+//! agreement). The LLM call itself lives in [`crate::llm`].
+
+pub mod decide;
+pub mod hygiene;
+pub mod locate;
+pub mod provenance;
+pub mod signals;
+
+use serde::{Deserialize, Serialize};
+
+pub use crate::kb::UseCase;
+use crate::kb::{Finding, Kb};
+pub use decide::{decide, LlmOpinion, LlmOutcome, Suggestion};
+pub use hygiene::{InputError, Limits, Sanitized};
+pub use locate::Locations;
+pub use provenance::Provenance;
+pub use signals::{InjectionSignals, SecuritySignals};
+
+/// Version of the deterministic engine, recorded in every suggestion.
+pub const ENGINE_VERSION: &str = concat!("sectriage-", env!("CARGO_PKG_VERSION"));
+
+/// One disclosure as the engine sees it: untrusted title and body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub title: String,
+    pub body: String,
+}
+
+impl Report {
+    /// The text the detectors read: the title as the first line, then the body.
+    pub fn text(&self) -> String {
+        if self.title.is_empty() {
+            self.body.clone()
+        } else {
+            format!("{}\n\n{}", self.title, self.body)
+        }
+    }
+}
+
+/// How sure a verdict is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Confidence {
+    Low,
+    Medium,
+    High,
+}
+
+impl Confidence {
+    /// A number for thresholds and curves (0.3 / 0.6 / 0.9).
+    pub fn score(self) -> f64 {
+        match self {
+            Confidence::Low => 0.3,
+            Confidence::Medium => 0.6,
+            Confidence::High => 0.9,
+        }
+    }
+}
+
+/// Where a component was found in the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// Named in the title (commit-style `hw/net/e1000e:` prefix or a path).
+    Title,
+    /// The innermost QEMU frame of a stack trace.
+    Frame,
+    /// A path named in the text.
+    Path,
+    /// A `-device` on the command line.
+    Device,
+    /// A standalone tool or user-mode binary.
+    Tool,
+    /// A disk image format.
+    Format,
+    /// A `-netdev` backend.
+    Netdev,
+    /// A monitor command.
+    Monitor,
+}
+
+/// A piece of QEMU the report points at, with what the knowledge base says about it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Component {
+    pub role: Role,
+    pub finding: Finding,
+}
+
+/// The deterministic layers' own verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RulesVerdict {
+    pub use_case: UseCase,
+    pub confidence: Confidence,
+    /// True when the evidence alone settles the use case (e.g. TCG-only code,
+    /// a board-only device, an unlisted machine): enough to suggest non-virtualization.
+    pub decisive: bool,
+    /// One sentence naming the evidence.
+    pub basis: String,
+}
+
+/// Everything the deterministic layers found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    pub provenance: Provenance,
+    pub locations: Locations,
+    /// Components in order of weight; the first is the primary one.
+    pub components: Vec<Component>,
+    /// Machine types named on the command line, classified.
+    pub machines: Vec<Finding>,
+    /// Accelerators named on the command line (or, failing that, in prose), classified.
+    pub accels: Vec<Finding>,
+    pub injection: InjectionSignals,
+    pub security: SecuritySignals,
+    pub rules: RulesVerdict,
+    /// Invalid UTF-8 sequences replaced while decoding.
+    pub invalid_utf8_sequences: usize,
+}
+
+/// Functions and files that belong to infrastructure every device uses; a
+/// trace's first frame in one of them says little about the affected component.
+fn is_infrastructure(function: &str, file: Option<&str>) -> bool {
+    const INFRA_FILES: &[&str] = &[
+        "util/",
+        "system/memory.c",
+        "softmmu/memory.c",
+        "system/physmem.c",
+        "softmmu/physmem.c",
+        "system/dma-helpers.c",
+        "system/cpus.c",
+        "accel/kvm/kvm-all.c",
+        "include/",
+        "qom/",
+        "hw/core/qdev.c",
+        "system/vl.c",
+        "system/main.c",
+        "softmmu/vl.c",
+        "hw/pci/pci.c",
+        "hw/pci/msix.c",
+        "hw/pci/msi.c",
+    ];
+    const INFRA_PREFIXES: &[&str] = &[
+        "__",
+        "_start",
+        "main",
+        "g_",
+        "qemu_",
+        "memory_region_",
+        "address_space_",
+        "flatview_",
+        "aio_",
+        "coroutine_",
+        "object_",
+        "qdev_",
+        "dma_",
+        "pci_dma",
+        "pci_default",
+        "kvm_cpu_exec",
+        "kvm_vcpu",
+        "start_thread",
+        "clone",
+        "abort",
+        "raise",
+        "malloc",
+        "free",
+        "memcpy",
+        "memset",
+        "memmove",
+        "strcpy",
+        "asan_",
+        "__asan",
+        "__interceptor",
+        "__ubsan",
+        "ubsan_",
+        "bh_",
+        "timerlist_",
+        "glib_",
+        "os_host_main_loop",
+        "main_loop",
+        "qemu_main",
+        "qemu_default_main",
+        "cpu_physical_memory",
+        "stl_",
+        "stw_",
+        "stb_",
+        "ldl_",
+        "ldq_",
+        "ldub_",
+        "lduw_",
+        "unassigned_",
+        "io_writex",
+        "io_readx",
+        "do_st",
+        "do_ld",
+        "helper_",
+    ];
+    if let Some(f) = file {
+        if INFRA_FILES.iter().any(|p| f.starts_with(p)) {
+            return true;
+        }
+    }
+    INFRA_PREFIXES.iter().any(|p| function.starts_with(p))
+}
+
+/// Component names from a commit-style title: `hw/net/e1000e: ...`, `net: tulip: ...`.
+fn title_components(title: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = title.trim();
+    // Bracketed tags such as "[LLM-found]" come first in some titles.
+    while let Some(stripped) = rest.strip_prefix('[') {
+        match stripped.find(']') {
+            Some(end) => rest = stripped[end + 1..].trim_start(),
+            None => break,
+        }
+    }
+    for _ in 0..3 {
+        let Some((head, tail)) = rest.split_once(':') else {
+            break;
+        };
+        let head = head.trim();
+        if head.is_empty() || head.contains(' ') || head.len() > 60 {
+            break;
+        }
+        for part in head.split(['/', ',']).rev().take(1) {
+            let _ = part;
+        }
+        out.push(head.to_string());
+        // `hw/usb/hcd-ehci` also names `hcd-ehci`.
+        if let Some(last) = head.rsplit('/').next() {
+            if last != head {
+                out.push(last.to_string());
+            }
+        }
+        rest = tail.trim_start();
+    }
+    out
+}
+
+/// Runs the deterministic layers on a sanitised report.
+pub fn analyze(report: &Report, kb: &Kb) -> Evidence {
+    analyze_with(report, kb, 0, &[])
+}
+
+/// [`analyze`], with what input hygiene already found.
+pub fn analyze_sanitized(title: &str, sanitized: &Sanitized, kb: &Kb) -> Evidence {
+    let report = Report {
+        title: title.to_string(),
+        body: sanitized.text.clone(),
+    };
+    analyze_with(
+        &report,
+        kb,
+        sanitized.invalid_utf8_sequences,
+        &sanitized.stripped,
+    )
+}
+
+fn analyze_with(
+    report: &Report,
+    kb: &Kb,
+    invalid_utf8_sequences: usize,
+    stripped: &[hygiene::Stripped],
+) -> Evidence {
+    let text = report.text();
+    let title = text.lines().next().unwrap_or("");
+    let provenance = provenance::detect(&text);
+    let locations = locate::locate(&text);
+    let injection = signals::injection(&text, stripped);
+    let security = signals::security(&text);
+
+    let mut components: Vec<Component> = Vec::new();
+    let mut push = |role: Role, finding: Option<Finding>| {
+        if let Some(finding) = finding {
+            let same = |c: &Component| {
+                c.finding.subject == finding.subject
+                    || (c.finding.file.is_some() && c.finding.file == finding.file)
+            };
+            if !components.iter().any(same) {
+                components.push(Component { role, finding });
+            }
+        }
+    };
+
+    // 1. The title names the component in commit-style and most disclosure titles.
+    for name in title_components(title) {
+        let finding = kb
+            .overlay
+            .find(&crate::kb::OverlayMatch::Tool(name.clone()))
+            .or_else(|| kb.resolve_component(&name).and_then(|p| kb.path(&p)))
+            .or_else(|| name.ends_with('/').then(|| kb.path(&name)).flatten())
+            .or_else(|| kb.device(&name));
+        if finding.is_some() {
+            push(Role::Title, finding);
+            break;
+        }
+    }
+    for f in locations
+        .files
+        .iter()
+        .filter(|f| title.contains(f.path.as_str()))
+    {
+        push(Role::Title, kb.path(&f.path));
+    }
+    // 2. The innermost frame that is not shared infrastructure.
+    let frame = locations
+        .frames
+        .iter()
+        .filter(|f| !is_infrastructure(&f.function, f.file.as_deref()))
+        .find_map(|f| f.file.as_deref().and_then(|p| kb.path(p)));
+    push(Role::Frame, frame);
+    // 3. Paths, most-mentioned first.
+    let mut files = locations.files.clone();
+    files.sort_by(|a, b| b.mentions.cmp(&a.mentions));
+    for f in &files {
+        let finding = kb.path(&f.path).or_else(|| {
+            // A header or an unknown file still points at its sibling .c file.
+            let stem = f.path.strip_suffix(".h").unwrap_or(&f.path);
+            kb.resolve_component(stem).and_then(|p| kb.path(&p))
+        });
+        push(Role::Path, finding);
+    }
+    // 4. Tools, devices, formats, netdevs, monitor commands.
+    for t in &locations.tools {
+        push(
+            Role::Tool,
+            kb.overlay.find(&crate::kb::OverlayMatch::Tool(t.clone())),
+        );
+    }
+    for d in &locations.command_line.devices {
+        push(Role::Device, kb.device(d));
+    }
+    for f in &locations.command_line.drive_formats {
+        push(
+            Role::Format,
+            kb.overlay.find(&crate::kb::OverlayMatch::Format(f.clone())),
+        );
+    }
+    for m in &locations.monitor_commands {
+        push(
+            Role::Monitor,
+            kb.overlay
+                .find(&crate::kb::OverlayMatch::Monitor(m.clone())),
+        );
+    }
+
+    let machines: Vec<Finding> = locations
+        .command_line
+        .machines
+        .iter()
+        .map(|m| kb.machine(m))
+        .collect();
+    let accel_names = if locations.command_line.accels.is_empty() {
+        &locations.accels_in_prose
+    } else {
+        &locations.command_line.accels
+    };
+    let accels: Vec<Finding> = accel_names.iter().filter_map(|a| kb.accel(a)).collect();
+
+    let rules = rules_verdict(&components, &machines, &accels, &locations);
+    Evidence {
+        provenance,
+        locations,
+        components,
+        machines,
+        accels,
+        injection,
+        security,
+        rules,
+        invalid_utf8_sequences,
+    }
+}
+
+/// The deterministic verdict: the primary component's class, set in context.
+fn rules_verdict(
+    components: &[Component],
+    machines: &[Finding],
+    accels: &[Finding],
+    locations: &Locations,
+) -> RulesVerdict {
+    let runtime: Vec<&Component> = components
+        .iter()
+        .filter(|c| c.finding.surface.as_deref() != Some("not-runtime"))
+        .collect();
+    let unlisted_machine = machines
+        .iter()
+        .find(|m| m.class == UseCase::NonVirtualization);
+    let only_tcg =
+        !accels.is_empty() && accels.iter().all(|a| a.class == UseCase::NonVirtualization);
+
+    if runtime.is_empty() && !components.is_empty() {
+        return RulesVerdict {
+            use_case: UseCase::NeedsJudgement,
+            confidence: Confidence::Medium,
+            decisive: true,
+            basis: format!(
+                "only build, test or documentation files are named ({}); the use-case mapping does not apply",
+                components[0].finding.subject
+            ),
+        };
+    }
+    let Some(primary) = runtime.first() else {
+        // No code located: fall back on the configuration the reporter used.
+        if let Some(m) = unlisted_machine {
+            return RulesVerdict {
+                use_case: UseCase::NonVirtualization,
+                confidence: Confidence::Medium,
+                decisive: true,
+                basis: format!(
+                    "no affected code located, and the {} is not a listed machine type",
+                    m.subject
+                ),
+            };
+        }
+        if only_tcg {
+            return RulesVerdict {
+                use_case: UseCase::NonVirtualization,
+                confidence: Confidence::Low,
+                decisive: false,
+                basis: "no affected code located; the report only uses TCG".into(),
+            };
+        }
+        return RulesVerdict {
+            use_case: UseCase::NeedsJudgement,
+            confidence: Confidence::Low,
+            decisive: false,
+            basis: if locations.command_line.is_empty() {
+                "no affected code and no QEMU command line located".into()
+            } else {
+                "no affected code located in the knowledge base".into()
+            },
+        };
+    };
+
+    let finding = &primary.finding;
+    // Agreement of the other located components raises confidence.
+    let agreeing = runtime
+        .iter()
+        .filter(|c| c.finding.class == finding.class)
+        .count();
+    let strong_role = matches!(primary.role, Role::Title | Role::Frame);
+    match finding.class {
+        UseCase::NonVirtualization => RulesVerdict {
+            use_case: UseCase::NonVirtualization,
+            confidence: if strong_role || agreeing >= 2 {
+                Confidence::High
+            } else {
+                Confidence::Medium
+            },
+            decisive: true,
+            basis: format!(
+                "{} ({}): {}",
+                finding.subject,
+                role_name(primary.role),
+                finding
+                    .facts
+                    .last()
+                    .map(|f| f.text.as_str())
+                    .unwrap_or("non-virtualization")
+            ),
+        },
+        UseCase::NeedsJudgement => RulesVerdict {
+            use_case: UseCase::NeedsJudgement,
+            confidence: Confidence::Low,
+            decisive: false,
+            basis: format!(
+                "{}: {}",
+                finding.subject,
+                finding
+                    .facts
+                    .last()
+                    .map(|f| f.text.as_str())
+                    .unwrap_or("device scope is not defined by security.rst")
+            ),
+        },
+        UseCase::Virtualization => {
+            let mut confidence = if strong_role || agreeing >= 2 {
+                Confidence::High
+            } else {
+                Confidence::Medium
+            };
+            let mut basis = format!(
+                "{} ({}): {}",
+                finding.subject,
+                role_name(primary.role),
+                finding
+                    .facts
+                    .last()
+                    .map(|f| f.text.as_str())
+                    .unwrap_or("virtualization")
+            );
+            if let Some(m) = unlisted_machine {
+                confidence = Confidence::Medium;
+                basis.push_str(&format!(
+                    "; reproduced on {}, which is not listed",
+                    m.subject
+                ));
+            }
+            RulesVerdict {
+                use_case: UseCase::Virtualization,
+                confidence,
+                decisive: false,
+                basis,
+            }
+        }
+    }
+}
+
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Title => "named in the title",
+        Role::Frame => "innermost QEMU frame",
+        Role::Path => "path in the report",
+        Role::Device => "-device on the command line",
+        Role::Tool => "tool",
+        Role::Format => "image format",
+        Role::Netdev => "netdev",
+        Role::Monitor => "monitor command",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn title_components_from_commit_subjects() {
+        assert_eq!(
+            title_components("hw/usb/hcd-ehci: heap over-read"),
+            ["hw/usb/hcd-ehci", "hcd-ehci"]
+        );
+        assert_eq!(
+            title_components("net: tulip: fix overflow"),
+            ["net", "tulip"]
+        );
+        assert_eq!(
+            title_components("[LLM-found] es1370: stack over-read"),
+            ["es1370"]
+        );
+        assert!(title_components("Heap overflow in the floppy controller").is_empty());
+    }
+
+    #[test]
+    fn infrastructure_frames_are_skipped() {
+        assert!(is_infrastructure(
+            "memory_region_dispatch_write",
+            Some("system/memory.c")
+        ));
+        assert!(is_infrastructure("aio_bh_call", Some("util/async.c")));
+        assert!(!is_infrastructure(
+            "xhci_kick_epctx",
+            Some("hw/usb/hcd-xhci.c")
+        ));
+    }
+}
