@@ -429,6 +429,41 @@ impl Kb {
         })
     }
 
+    /// Class of a directory: the overlay's, or the majority class of the files below it.
+    pub fn directory(&self, dir: &str) -> Option<Finding> {
+        let dir = format!("{}/", dir.trim().trim_end_matches('/'));
+        if let Some(mut f) = self.overlay.find(&OverlayMatch::Path(dir.clone())) {
+            f.file = Some(dir);
+            return Some(f);
+        }
+        let mut counts: BTreeMap<UseCase, usize> = BTreeMap::new();
+        for (_, facts) in self
+            .data
+            .files
+            .range(dir.clone()..)
+            .take_while(|(p, _)| p.starts_with(&dir))
+        {
+            *counts.entry(facts.class).or_default() += 1;
+        }
+        let total: usize = counts.values().sum();
+        let (class, n) = counts.into_iter().max_by_key(|(_, n)| *n)?;
+        // A directory speaks for its files only when they mostly agree.
+        if n * 3 < total * 2 {
+            return None;
+        }
+        Some(Finding {
+            subject: dir.clone(),
+            class,
+            from_overlay: false,
+            surface: None,
+            facts: vec![Fact {
+                text: format!("{n} of the {total} source files under {dir} are {class}"),
+                source: "Kconfig and meson.build, per file".into(),
+            }],
+            file: Some(dir),
+        })
+    }
+
     /// Answers `kb explain`: a path, a directory, a device, a machine or an accelerator.
     pub fn explain(&self, subject: &str) -> Option<Finding> {
         let s = subject.trim();
@@ -446,7 +481,7 @@ impl Kb {
                 return Some(f);
             }
             if s.ends_with('/') {
-                return self.overlay.find(&OverlayMatch::Path(s.to_string()));
+                return self.directory(s);
             }
         }
         if self.listed_machine(s).is_some() || self.data.other_machines.contains_key(s) {

@@ -119,7 +119,6 @@ const QEMU_TOP_DIRS: &[&str] = &[
     "ebpf",
     "trace",
     "page-vary",
-    "src",
 ];
 
 /// Well-known QEMU tools that are not user-mode emulators.
@@ -139,7 +138,7 @@ const TOOLS: &[&str] = &[
 ];
 
 static PATH_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:^|[\s(\[`'\x22,:=<])((?:[\w.+-]+/)*[\w.+-]+(?:\.(?:c|h|inc|c\.inc|h\.inc|rs|py|json|S)\b|/))(?::(\d+))?").unwrap()
+    Regex::new(r"(?:^|[\s(\[`'\x22,:=</])((?:[\w.+-]+/)*[\w.+-]+(?:\.(?:c|h|inc|c\.inc|h\.inc|rs|py|json|S)\b|/))(?::(\d+))?").unwrap()
 });
 static FRAME_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?m)^\s*#(\d+)\s+(?:0x[0-9a-fA-F]+\s+(?:in\s+)?)?([A-Za-z_][\w:~.]*)\s*(?:\([^)\n]*\))?\s*(?:at\s+|in\s+)?(?:([^\s:()]+\.(?:c|h|inc|cc|rs)):(\d+))?").unwrap()
@@ -152,7 +151,7 @@ static QEMU_BIN_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?:^|[\s/`'\x22(])(qemu-[a-z0-9_]+(?:-[a-z0-9_]+)*|virtiofsd|elf2dmp)\b").unwrap()
 });
 static OPTION_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:^|\s)--?(machine|M|accel|enable-kvm|device|drive|blockdev|netdev|nic|net|vnc|spice|incoming|kernel|initrd|dtb|chardev|usbdevice|audiodev|display|object|fsdev|virtfs|cdrom|hda|fda|pflash|bios)(?:[ =]([^\s\\]+))?").unwrap()
+    Regex::new(r"(?:^|\s)--?(machine|M|accel|enable-kvm|device|drive|blockdev|netdev|nic|net|vnc|spice|incoming|kernel|initrd|dtb|chardev|usbdevice|audiodev|display|object|fsdev|virtfs|cdrom|hda|fda|pflash|bios)(?:[ =]([^\s\\-][^\s\\]*))?").unwrap()
 });
 static QMP_RE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r#"["']execute["']\s*:\s*["']([\w-]+)["']"#).unwrap());

@@ -231,12 +231,6 @@ fn title_components(title: &str) -> Vec<String> {
             let _ = part;
         }
         out.push(head.to_string());
-        // `hw/usb/hcd-ehci` also names `hcd-ehci`.
-        if let Some(last) = head.rsplit('/').next() {
-            if last != head {
-                out.push(last.to_string());
-            }
-        }
         rest = tail.trim_start();
     }
     out
@@ -287,17 +281,36 @@ fn analyze_with(
         }
     };
 
-    // 1. The title names the component in commit-style and most disclosure titles.
-    for name in title_components(title) {
+    let mut title_dir = None;
+    // 1. The title names the component in commit-style and most disclosure titles;
+    //    the most specific prefix (`net: tulip:` → tulip) speaks first.
+    for name in title_components(title).iter().rev() {
+        let overlay_path = |p: &str| {
+            kb.overlay
+                .find(&crate::kb::OverlayMatch::Path(p.to_string()))
+        };
+        let is_dir = |d: &str| {
+            kb.data
+                .files
+                .keys()
+                .any(|k| k.starts_with(&format!("{d}/")))
+        };
         let finding = kb
             .overlay
             .find(&crate::kb::OverlayMatch::Tool(name.clone()))
-            .or_else(|| kb.resolve_component(&name).and_then(|p| kb.path(&p)))
-            .or_else(|| name.ends_with('/').then(|| kb.path(&name)).flatten())
-            .or_else(|| kb.device(&name));
+            .or_else(|| kb.resolve_component(name).and_then(|p| kb.path(&p)))
+            .or_else(|| kb.device(name))
+            .or_else(|| overlay_path(name));
         if finding.is_some() {
             push(Role::Title, finding);
             break;
+        }
+        // A subsystem directory (`usb:`, `9pfs:`) is weaker than any file the report names.
+        if title_dir.is_none() {
+            title_dir = is_dir(name)
+                .then(|| kb.directory(name))
+                .flatten()
+                .or_else(|| kb.directory(&format!("hw/{name}")));
         }
     }
     for f in locations
@@ -325,6 +338,7 @@ fn analyze_with(
         });
         push(Role::Path, finding);
     }
+    push(Role::Title, title_dir);
     // 4. Tools, devices, formats, netdevs, monitor commands.
     for t in &locations.tools {
         push(
