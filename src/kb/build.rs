@@ -1071,8 +1071,14 @@ pub fn build(qemu_src: &Path, security_rst: &str) -> Result<KbData, BuildError> 
                 let mut worst: Option<(Reach, Vec<String>)> = Some((Reach::Selected, Vec::new()));
                 for s in &rule.symbols {
                     match (clos.get(s), &worst) {
-                        (Some((r, c)), Some((wr, _))) => {
-                            if *r >= *wr {
+                        (Some((r, c)), Some((wr, wc))) => {
+                            // The chain shown is the weakest link's; host features (`[SYSTEM_ONLY]`) explain nothing.
+                            let env_chain = c.first().is_some_and(|x| x.starts_with('['));
+                            if *r > *wr
+                                || (*r == *wr
+                                    && !env_chain
+                                    && (wc.is_empty() || wc[0].starts_with('[')))
+                            {
                                 worst = Some((*r, c.clone()));
                             }
                         }

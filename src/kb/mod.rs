@@ -365,15 +365,13 @@ impl Kb {
     /// Class of a source path or directory, overlay first, then derived facts.
     pub fn path(&self, path: &str) -> Option<Finding> {
         let path = path.trim().trim_start_matches("./");
-        if let Some(f) = self.overlay.find(&OverlayMatch::Path(path.to_string())) {
-            let mut f = f;
-            if let Some(facts) = self.data.files.get(path) {
-                f.facts.extend(maintainer_facts(facts));
-            }
-            f.file = Some(path.to_string());
-            return Some(f);
-        }
-        let facts = self.data.files.get(path)?;
+        let overlay = self.overlay.find(&OverlayMatch::Path(path.to_string()));
+        let Some(facts) = self.data.files.get(path) else {
+            return overlay.map(|mut f| {
+                f.file = Some(path.to_string());
+                f
+            });
+        };
         let mut out = Vec::new();
         out.extend(maintainer_facts(facts));
         if !facts.built_by.is_empty() {
@@ -419,6 +417,12 @@ impl Kb {
                 _ => SEC_VIRT.into(),
             },
         });
+        // The overlay decides the class; the derived chain stays as evidence.
+        if let Some(mut f) = overlay {
+            f.facts.extend(out);
+            f.file = Some(path.to_string());
+            return Some(f);
+        }
         Some(Finding {
             subject: path.to_string(),
             class: facts.class,

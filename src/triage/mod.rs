@@ -546,7 +546,7 @@ mod tests {
     fn title_components_from_commit_subjects() {
         assert_eq!(
             title_components("hw/usb/hcd-ehci: heap over-read"),
-            ["hw/usb/hcd-ehci", "hcd-ehci"]
+            ["hw/usb/hcd-ehci"]
         );
         assert_eq!(
             title_components("net: tulip: fix overflow"),
