@@ -202,8 +202,7 @@ fn parse_kconfig(text: &str, dir: &str, out: &mut BTreeMap<String, KSymbol>) {
 fn eval_expr(expr: &str, enabled: &dyn Fn(&str) -> bool) -> bool {
     let tokens = tokenize_expr(expr);
     let mut pos = 0;
-    let value = parse_or(&tokens, &mut pos, enabled);
-    value
+    parse_or(&tokens, &mut pos, enabled)
 }
 
 fn tokenize_expr(expr: &str) -> Vec<String> {
@@ -724,7 +723,7 @@ fn maintainers_of(path: &str, sections: &[Section]) -> Vec<Maintainers> {
                 .map(|len| (len, s))
         })
         .collect();
-    hits.sort_by(|a, b| b.0.cmp(&a.0));
+    hits.sort_by_key(|h| std::cmp::Reverse(h.0));
     hits.into_iter()
         .take(3)
         .map(|(_, s)| Maintainers {

@@ -329,7 +329,7 @@ fn analyze_with(
     push(Role::Frame, frame);
     // 3. Paths, most-mentioned first.
     let mut files = locations.files.clone();
-    files.sort_by(|a, b| b.mentions.cmp(&a.mentions));
+    files.sort_by_key(|f| std::cmp::Reverse(f.mentions));
     for f in &files {
         let finding = kb.path(&f.path).or_else(|| {
             // A header or an unknown file still points at its sibling .c file.
