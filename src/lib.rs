@@ -7,14 +7,20 @@
 //! - [`kb`]: the boundary knowledge base derived from QEMU's sources, plus its overlay;
 //! - [`llm`]: the OpenAI-compatible edge (prompt, tokens, validation into enums);
 //! - [`publish`]: the note a maintainer sees, built from our own template;
-//! - [`engine`]: runs the stages for one report, shared by the CLI, the daemon and eval.
+//! - [`engine`]: runs the stages for one report, shared by the CLI, the daemon and eval;
+//! - [`eval`]: offline evaluation against labelled cases;
+//! - [`gitlab`]: the GitLab REST edge and a faithful fake GitLab;
+//! - [`queue`]: the durable job queue.
 //!
 //! `ARCHITECTURE.md` states each module's invariants.
 
 pub mod config;
 pub mod engine;
+pub mod eval;
+pub mod gitlab;
 pub mod intake;
 pub mod kb;
 pub mod llm;
 pub mod publish;
+pub mod queue;
 pub mod triage;

@@ -40,6 +40,8 @@ enum Command {
         #[command(flatten)]
         llm: LlmArgs,
     },
+    /// Evaluate the engine on labelled cases.
+    Eval(sectriage::eval::EvalArgs),
     /// The boundary knowledge base.
     Kb {
         #[command(subcommand)]
@@ -134,6 +136,10 @@ fn try_main() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Kb { command } => kb_command(command),
+        Command::Eval(args) => {
+            let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+            runtime.block_on(sectriage::eval::run(args, &file_config))
+        }
     }
 }
 

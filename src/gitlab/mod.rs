@@ -1,0 +1,1 @@
+//! GitLab REST client (typed, thin) and a faithful fake GitLab.

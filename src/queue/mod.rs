@@ -1,0 +1,1 @@
+//! Durable job queue: SQLite by default, PostgreSQL for several workers.
