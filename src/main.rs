@@ -137,7 +137,8 @@ fn try_main() -> anyhow::Result<ExitCode> {
         }
         Command::Kb { command } => kb_command(command),
         Command::Eval(args) => {
-            let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+            let runtime =
+                tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
             runtime.block_on(sectriage::eval::run(args, &file_config))
         }
     }
