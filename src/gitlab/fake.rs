@@ -153,10 +153,8 @@ impl FakeGitLab {
         }
     }
 
-    /// Files an issue as `author_id` and returns its iid. Emits an issue hook.
-    ///
-    /// # Panics
-    /// If the project does not exist (a test setup error).
+    /// Files an issue as `author_id` and returns its iid (creating the project if needed).
+    /// Emits an issue hook.
     pub fn create_issue(
         &self,
         project_id: u64,
@@ -165,14 +163,14 @@ impl FakeGitLab {
         description: &str,
         confidential: bool,
     ) -> u64 {
+        self.add_project(project_id);
         let mut state = self.state();
         let now = state.tick();
         state.next_issue_id += 1;
         let id = state.next_issue_id;
-        let project = state
-            .projects
-            .get_mut(&project_id)
-            .expect("create_issue: unknown project; call add_project first");
+        let Some(project) = state.projects.get_mut(&project_id) else {
+            return 0; // unreachable: added above
+        };
         let iid = project.next_iid;
         project.next_iid += 1;
         project.issues.insert(
