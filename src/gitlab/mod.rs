@@ -1,1 +1,16 @@
 //! GitLab REST client (typed, thin) and a faithful fake GitLab.
+//!
+//! **API boundary:** only this module speaks GitLab JSON. Wire structs are private to
+//! `client.rs` and converted by hand into [`Issue`], [`Note`] and [`User`].
+//!
+//! - [`client`]: the REST v4 client the daemon uses (re-exported here);
+//! - [`fake`]: a faithful fake GitLab for tests and `sectriage demo`;
+//! - [`webhook`]: webhook signature checks and payload parsing;
+//! - `time`: GitLab's two timestamp forms, shared by the fake and the webhook parser.
+
+pub mod client;
+pub mod fake;
+mod time;
+pub mod webhook;
+
+pub use client::*;
