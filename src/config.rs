@@ -48,6 +48,58 @@ pub struct LimitsFile {
     pub max_report_bytes: Option<usize>,
 }
 
+/// The `[gitlab]` table: which instance and projects the daemon watches.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GitLabFile {
+    /// Instance root, e.g. `https://gitlab.com`.
+    pub url: Option<String>,
+    /// Numeric project ids to watch.
+    #[serde(default)]
+    pub projects: Vec<u64>,
+    /// Environment variable holding the token (default `SECTRIAGE_GITLAB_TOKEN`).
+    pub token_env: Option<String>,
+    /// File holding the token (used when the variable is unset).
+    pub token_file: Option<std::path::PathBuf>,
+    /// Client-side cap on note creation, per minute (default 30; GitLab.com allows 60).
+    pub notes_per_minute: Option<u32>,
+}
+
+/// The `[daemon]` table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DaemonFile {
+    /// Job database: `sqlite://FILE` (default `sqlite://sectriage.db`) or `postgres://...`.
+    pub queue_url: Option<String>,
+    /// Address of the webhook, metrics and health endpoints (default `127.0.0.1:8787`).
+    pub listen: Option<String>,
+    /// Environment variable holding the webhook secret token (`X-Gitlab-Token`).
+    pub webhook_secret_env: Option<String>,
+    /// Environment variable holding the webhook signing token (`whsec_...`).
+    pub webhook_signing_token_env: Option<String>,
+    /// Seconds between polls (default 60).
+    pub poll_interval_secs: Option<u64>,
+    /// Concurrent jobs (default 2).
+    pub workers: Option<usize>,
+    /// Job lease, seconds (default 300).
+    pub lease_secs: Option<u64>,
+    /// Attempts before a job is dead-lettered (default 8).
+    pub max_attempts: Option<u32>,
+    /// Lowest GitLab access level allowed to confirm a suggestion (default 40, Maintainer).
+    pub confirm_min_access_level: Option<u32>,
+    /// Labels added when a maintainer confirms each use case.
+    #[serde(default)]
+    pub labels: LabelsFile,
+}
+
+/// Labels applied on confirmation.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabelsFile {
+    pub virtualization: Option<Vec<String>>,
+    pub non_virtualization: Option<Vec<String>>,
+}
+
 /// The whole config file.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -56,6 +108,10 @@ pub struct ConfigFile {
     pub llm: LlmFile,
     #[serde(default)]
     pub limits: LimitsFile,
+    #[serde(default)]
+    pub gitlab: GitLabFile,
+    #[serde(default)]
+    pub daemon: DaemonFile,
 }
 
 #[derive(Debug, thiserror::Error)]

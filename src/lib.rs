@@ -15,6 +15,9 @@
 //! `ARCHITECTURE.md` states each module's invariants.
 
 pub mod config;
+pub mod confirm;
+pub mod daemon;
+pub mod demo;
 pub mod engine;
 pub mod eval;
 pub mod gitlab;

@@ -40,6 +40,32 @@ enum Command {
         #[command(flatten)]
         llm: LlmArgs,
     },
+    /// Run the daemon beside GitLab: poll, receive webhooks, post suggestions.
+    Serve {
+        /// Compute and log suggestions without posting anything.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long, value_enum, default_value_t = LlmMode::Openai)]
+        llm: LlmMode,
+    },
+    /// A fake GitLab with realistic disclosures, the daemon against it, the suggestions it posts.
+    Demo {
+        #[arg(long, value_enum, default_value_t = LlmMode::None)]
+        llm: LlmMode,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 120)]
+        timeout_secs: u64,
+    },
+    /// Inspect the job queue and retry dead jobs.
+    Queue {
+        #[command(subcommand)]
+        command: QueueCommand,
+    },
+    /// Check the configuration and explain each problem.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
     /// Evaluate the engine on labelled cases.
     Eval(sectriage::eval::EvalArgs),
     /// The boundary knowledge base.
@@ -69,6 +95,25 @@ enum KbCommand {
         #[arg(long, value_enum, default_value_t = Format::Markdown)]
         format: Format,
     },
+}
+
+#[derive(Subcommand)]
+enum QueueCommand {
+    /// List jobs (all, or one state: pending, running, done, dead).
+    List {
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Put a dead job back in the queue.
+    Retry { id: i64 },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Validate the config file and environment without connecting anywhere.
+    Check,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -136,6 +181,40 @@ fn try_main() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Kb { command } => kb_command(command),
+        Command::Serve { dry_run, llm } => {
+            let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+            runtime.block_on(async {
+                let env = |k: &str| std::env::var(k).ok();
+                let daemon = sectriage::daemon::setup::build(&file_config, &env, llm == LlmMode::Openai, dry_run).await?;
+                sectriage::daemon::run(daemon, sectriage::daemon::termination_signal()).await
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo { llm, timeout_secs } => {
+            let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+            let adjudicator = match llm {
+                LlmMode::None => None,
+                LlmMode::Openai => Some(Adjudicator::new(file_config.llm_config(&|k| std::env::var(k).ok(), PromptKind::Adjudicate)?, None)),
+            };
+            runtime.block_on(sectriage::demo::run(adjudicator, std::time::Duration::from_secs(timeout_secs)))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Queue { command } => {
+            let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+            runtime.block_on(queue_command(&file_config, command))
+        }
+        Command::Config { command: ConfigCommand::Check } => {
+            let problems = sectriage::daemon::setup::check(&file_config, &|k| std::env::var(k).ok());
+            if problems.is_empty() {
+                println!("configuration OK");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                for p in &problems {
+                    println!("- {p}");
+                }
+                Ok(ExitCode::from(1))
+            }
+        }
         Command::Eval(args) => {
             let runtime =
                 tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
@@ -168,6 +247,48 @@ fn make_engine(config: &ConfigFile, args: &LlmArgs, prompt: PromptKind) -> anyho
         limits,
         llm,
     })
+}
+
+async fn queue_command(config: &ConfigFile, command: QueueCommand) -> anyhow::Result<ExitCode> {
+    use sectriage::queue::{JobState, Queue, QueueConfig};
+    let url = config
+        .daemon
+        .queue_url
+        .clone()
+        .unwrap_or_else(|| sectriage::daemon::setup::DEFAULT_QUEUE_URL.to_string());
+    let queue = Queue::connect(&url, QueueConfig::default()).await?;
+    match command {
+        QueueCommand::List { state, limit } => {
+            let state = match state.as_deref() {
+                None => None,
+                Some("pending") => Some(JobState::Pending),
+                Some("running") => Some(JobState::Running),
+                Some("done") => Some(JobState::Done),
+                Some("dead") => Some(JobState::Dead),
+                Some(other) => bail!("unknown state '{other}': use pending, running, done or dead"),
+            };
+            for row in queue.list(state, limit).await? {
+                println!(
+                    "{:>6} {:<8} project {} issue {} attempts {} {}",
+                    row.id,
+                    row.state.as_str(),
+                    row.project_id,
+                    row.issue_iid,
+                    row.attempts,
+                    row.last_error.as_deref().unwrap_or("")
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        QueueCommand::Retry { id } => {
+            if queue.retry_dead(id).await? {
+                println!("job {id} is pending again");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                bail!("job {id} is not a dead job; `sectriage queue list --state dead` lists them")
+            }
+        }
+    }
 }
 
 fn read_input(file: &Path) -> anyhow::Result<Vec<u8>> {

@@ -4,6 +4,10 @@
 //! JSON (`title` and `description`), or one labelled-case line (`title` and
 //! `report`). Everything stays untrusted bytes until input hygiene has run.
 
+pub mod poll;
+pub mod timefmt;
+pub mod webhook;
+
 use serde_json::Value;
 
 /// A report before hygiene: the title (already UTF-8, short) and the body's raw bytes.

@@ -6,6 +6,8 @@
 //! rendered note passes [`check_note`] before it leaves this module, so no line
 //! can start with `/` (GitLab runs quick actions from note bodies).
 
+pub mod post;
+
 use std::fmt::Write as _;
 
 use crate::triage::decide::{LlmOutcome, Suggestion};

@@ -1,0 +1,101 @@
+//! Prometheus metrics for `/metrics`: queue depth by state, job and LLM
+//! latency, tokens, GitLab 429s, notes posted, internal-flag alarms.
+
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StateLabel {
+    pub state: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabel {
+    pub outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabel {
+    pub kind: String,
+}
+
+/// All metrics; cheap to clone.
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Arc<Mutex<Registry>>,
+    pub queue_depth: Family<StateLabel, Gauge>,
+    pub jobs: Family<OutcomeLabel, Counter>,
+    pub job_seconds: Histogram,
+    pub llm_seconds: Histogram,
+    pub llm_tokens: Family<KindLabel, Counter>,
+    pub gitlab_rate_limited: Gauge<u64, AtomicU64>,
+    pub notes_posted: Counter,
+    pub internal_flag_alarms: Counter,
+    pub webhooks: Family<OutcomeLabel, Counter>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("sectriage");
+        let m = Metrics {
+            registry: Arc::new(Mutex::new(Registry::default())),
+            queue_depth: Family::default(),
+            jobs: Family::default(),
+            job_seconds: Histogram::new(exponential_buckets(0.01, 2.0, 16)),
+            llm_seconds: Histogram::new(exponential_buckets(0.05, 2.0, 14)),
+            llm_tokens: Family::default(),
+            gitlab_rate_limited: Gauge::default(),
+            notes_posted: Counter::default(),
+            internal_flag_alarms: Counter::default(),
+            webhooks: Family::default(),
+        };
+        registry.register("queue_jobs", "Jobs in the queue by state", m.queue_depth.clone());
+        registry.register("jobs", "Jobs finished, by outcome", m.jobs.clone());
+        registry.register("job_duration_seconds", "Time to process one job", m.job_seconds.clone());
+        registry.register("llm_duration_seconds", "Time of one LLM adjudication", m.llm_seconds.clone());
+        registry.register("llm_tokens", "LLM tokens by kind (prompt, completion, cached)", m.llm_tokens.clone());
+        registry.register("gitlab_rate_limited", "GitLab 429 answers seen by the client", m.gitlab_rate_limited.clone());
+        registry.register("notes_posted", "Suggestion notes posted", m.notes_posted.clone());
+        registry.register("internal_flag_alarms", "Notes GitLab saved without the internal flag (deleted at once)", m.internal_flag_alarms.clone());
+        registry.register("webhooks", "Webhook deliveries by outcome", m.webhooks.clone());
+        *m.registry.lock().expect("metrics registry lock") = registry;
+        m
+    }
+
+    pub fn webhook(&self, outcome: &str) {
+        self.webhooks.get_or_create(&OutcomeLabel { outcome: outcome.into() }).inc();
+    }
+
+    pub fn job(&self, outcome: &str) {
+        self.jobs.get_or_create(&OutcomeLabel { outcome: outcome.into() }).inc();
+    }
+
+    /// The text exposition format.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        if let Ok(registry) = self.registry.lock() {
+            let _ = encode(&mut out, &registry);
+        }
+        out
+    }
+}
