@@ -26,7 +26,7 @@
 //!
 //! # Layout
 //!
-//! - [`backoff`](mod@backoff): the retry policy, pure;
+//! - `backoff`: the retry policy ([`backoff()`], [`QueueConfig`]), pure;
 //! - `store`: [`Queue`] and all SQL; the schema is in `migrations/sqlite` and
 //!   `migrations/postgres`, which must stay in step;
 //! - `error`: [`QueueError`].
@@ -153,7 +153,7 @@ pub fn now_ms() -> i64 {
     // A clock before 1970 is a broken host; treating it as 0 keeps the queue running.
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|elapsed| duration_ms(elapsed))
+        .map(duration_ms)
         .unwrap_or(0)
 }
 
