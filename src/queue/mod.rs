@@ -1,1 +1,163 @@
 //! Durable job queue: SQLite by default, PostgreSQL for several workers.
+//!
+//! One job means "triage this issue again". Intake (webhook or cursor poll) calls
+//! [`Queue::enqueue`]; workers [`claim`](Queue::claim) a job, [`heartbeat`](Queue::heartbeat)
+//! while they work and finish with [`complete`](Queue::complete),
+//! [`retry_later`](Queue::retry_later), [`dead_letter`](Queue::dead_letter) or, on shutdown,
+//! [`release`](Queue::release).
+//!
+//! # Invariants
+//!
+//! - **At most one pending job per issue.** A unique partial index on
+//!   `(project_id, issue_iid) WHERE state = 'pending'` makes a second enqueue coalesce into the
+//!   waiting job: the worker fetches the issue when it runs, so one run covers every event.
+//! - **A job is held by at most one worker, fenced by its lease token.** Each claim writes a
+//!   fresh random token; every later transition matches on it, so a worker whose lease expired
+//!   and was reclaimed gets `false` or [`QueueError::LeaseLost`] and must drop its result.
+//! - **Every claim is an attempt**, including a reclaim after an expired lease, so a job that
+//!   crashes its worker is dead-lettered after `max_attempts` instead of looping forever.
+//!   [`release`](Queue::release) alone gives the attempt back.
+//! - **One issue runs on one worker at a time** (best effort): claim skips a job while another
+//!   job of the same issue holds a live lease. Two workers can still overlap on one issue when
+//!   one reclaims an expired job while the other claims that issue's newer pending job; the
+//!   one-suggestion-per-revision marker in GitLab stays the final guard.
+//! - **Times are unix milliseconds from this process's clock** ([`now_ms`]), never the
+//!   database's, so SQLite and PostgreSQL behave the same and tests only need short durations.
+//!
+//! # Layout
+//!
+//! - `backoff`: the retry policy ([`backoff()`], [`QueueConfig`]), pure;
+//! - `store`: [`Queue`] and all SQL; the schema is in `migrations/sqlite` and
+//!   `migrations/postgres`, which must stay in step;
+//! - `error`: [`QueueError`].
+
+mod backoff;
+mod error;
+mod store;
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+pub use backoff::{
+    backoff, backoff_ceiling, backoff_with_jitter, QueueConfig, DEFAULT_BASE_BACKOFF,
+    DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_BACKOFF,
+};
+pub use error::QueueError;
+pub use store::Queue;
+
+/// Database id of a job.
+pub type JobId = i64;
+
+/// Where a job is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobState {
+    /// Waiting for a worker (possibly until `run_after`).
+    Pending,
+    /// Held by a worker under a lease.
+    Running,
+    /// Finished, or superseded by a newer pending job of the same issue.
+    Done,
+    /// Gave up: a fatal error or too many attempts. Operators can [`Queue::retry_dead`].
+    Dead,
+}
+
+impl JobState {
+    /// Every state, in order.
+    pub const ALL: [JobState; 4] = [
+        JobState::Pending,
+        JobState::Running,
+        JobState::Done,
+        JobState::Dead,
+    ];
+
+    /// The name stored in the database and shown to operators.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Pending => "pending",
+            JobState::Running => "running",
+            JobState::Done => "done",
+            JobState::Dead => "dead",
+        }
+    }
+}
+
+impl fmt::Display for JobState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for JobState {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        JobState::ALL
+            .into_iter()
+            .find(|state| state.as_str() == s)
+            .ok_or_else(|| format!("unknown job state {s:?}: use pending, running, done or dead"))
+    }
+}
+
+/// A claimed job: what a worker needs to do the work and to prove it still holds the lease.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub id: JobId,
+    pub project_id: u64,
+    pub issue_iid: u64,
+    /// This attempt's number, starting at 1.
+    pub attempts: u32,
+    /// Fencing token of this claim; every transition checks it.
+    pub lease_token: String,
+    /// Why the job was enqueued.
+    pub reason: String,
+}
+
+/// A job as operators see it (`list`).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct JobRow {
+    pub id: JobId,
+    pub project_id: u64,
+    pub issue_iid: u64,
+    pub state: JobState,
+    pub attempts: u32,
+    /// The last failure; kept after a later success so operators can see what happened.
+    pub last_error: Option<String>,
+    pub reason: String,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+    pub run_after_ms: i64,
+}
+
+/// What [`Queue::enqueue`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Enqueued {
+    /// A new pending job.
+    Created(JobId),
+    /// The issue already had a pending job; this event is covered by it.
+    Coalesced(JobId),
+}
+
+impl Enqueued {
+    /// The pending job that will handle the event.
+    pub fn id(self) -> JobId {
+        match self {
+            Enqueued::Created(id) | Enqueued::Coalesced(id) => id,
+        }
+    }
+}
+
+/// The queue's clock: unix time in milliseconds. Every stored time comes from here.
+pub fn now_ms() -> i64 {
+    // A clock before 1970 is a broken host; treating it as 0 keeps the queue running.
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(duration_ms)
+        .unwrap_or(0)
+}
+
+/// A duration in whole milliseconds, saturating instead of overflowing.
+pub(crate) fn duration_ms(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,1111 @@
+//! [`Queue`]: the SQL behind the job queue, for SQLite and PostgreSQL.
+//!
+//! Both backends run the same SQL text (SQLite accepts `$N` placeholders) except where they
+//! lock differently:
+//! - SQLite has one writer at a time. Multi-statement transitions run in `BEGIN IMMEDIATE`
+//!   so they take the write lock up front; a deferred transaction that reads and then writes
+//!   can fail with `SQLITE_BUSY` instead of waiting for `busy_timeout`.
+//! - PostgreSQL runs many writers. Claim picks a row with `FOR UPDATE SKIP LOCKED` so
+//!   concurrent claimers never wait on or double-claim a row; other transitions lock the rows
+//!   they read with `FOR UPDATE`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use super::error::{db_err, from_db, hint, to_db};
+use super::{
+    backoff, duration_ms, now_ms, Enqueued, Job, JobId, JobRow, JobState, QueueConfig, QueueError,
+};
+
+static SQLITE_MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
+
+/// How long a SQLite connection waits for another writer before failing.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// SQLite serializes writers, so more connections only help readers.
+const SQLITE_MAX_CONNECTIONS: u32 = 4;
+/// Enough for a handful of workers plus intake and the admin endpoints.
+const POSTGRES_MAX_CONNECTIONS: u32 = 10;
+/// Rounds a transition retries when a concurrent enqueue wins the pending-slot race.
+const UNIQUE_RACE_ROUNDS: u32 = 3;
+
+/// A durable job queue on SQLite or PostgreSQL. Cloning is cheap: clones share one pool.
+#[derive(Clone)]
+pub struct Queue {
+    pool: Pool,
+    config: QueueConfig,
+}
+
+#[derive(Clone)]
+enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+impl fmt::Debug for Queue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Queue")
+            .field("backend", &self.backend())
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+/// Runs `$body` with `$pool` bound to the concrete pool; the body is compiled once per backend.
+macro_rules! with_pool {
+    ($queue:expr, $pool:ident => $body:expr) => {
+        match &$queue.pool {
+            Pool::Sqlite($pool) => $body,
+            Pool::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Runs `$body` with `$tx` bound to a write transaction (see the module doc for why SQLite
+/// uses `BEGIN IMMEDIATE`). The body commits; dropping the transaction rolls it back.
+macro_rules! with_write_tx {
+    ($queue:expr, $op:expr, $tx:ident => $body:expr) => {
+        match &$queue.pool {
+            Pool::Sqlite(pool) => {
+                #[allow(unused_mut)]
+                let mut $tx = pool
+                    .begin_with("BEGIN IMMEDIATE")
+                    .await
+                    .map_err(db_err($op))?;
+                $body
+            }
+            Pool::Postgres(pool) => {
+                #[allow(unused_mut)]
+                let mut $tx = pool.begin().await.map_err(db_err($op))?;
+                $body
+            }
+        }
+    };
+}
+
+/// The claimable-job condition shared by both backends' claim: `$1` is now, `$2` max attempts.
+macro_rules! runnable_where {
+    () => {
+        "((j.state = 'pending' AND j.run_after_ms <= $1)
+           OR (j.state = 'running' AND j.lease_until_ms <= $1 AND j.attempts < $2))
+          AND NOT EXISTS (
+            SELECT 1 FROM jobs o
+            WHERE o.project_id = j.project_id AND o.issue_iid = j.issue_iid AND o.id <> j.id
+              AND o.state = 'running' AND o.lease_until_ms > $1)"
+    };
+}
+
+type JobTuple = (i64, i64, i64, i64, String, String);
+
+const ROW_COLUMNS: &str = "id, project_id, issue_iid, state, attempts, last_error, reason, \
+                           created_at_ms, updated_at_ms, run_after_ms";
+type RowTuple = (
+    i64,
+    i64,
+    i64,
+    String,
+    i64,
+    Option<String>,
+    String,
+    i64,
+    i64,
+    i64,
+);
+
+const ENQUEUE: &str = "INSERT INTO jobs
+    (project_id, issue_iid, state, attempts, reason, created_at_ms, updated_at_ms, run_after_ms)
+    VALUES ($1, $2, 'pending', 0, $3, $4, $4, $4)
+    ON CONFLICT (project_id, issue_iid) WHERE state = 'pending' DO NOTHING
+    RETURNING id";
+
+const PENDING_OF_ISSUE: &str =
+    "SELECT id FROM jobs WHERE project_id = $1 AND issue_iid = $2 AND state = 'pending'";
+
+/// Dead-letters jobs whose holder vanished on their last allowed attempt: `$1` now, `$2` max.
+const SWEEP_EXHAUSTED: &str = "UPDATE jobs
+    SET state = 'dead', lease_token = NULL, lease_until_ms = NULL, updated_at_ms = $1,
+        last_error = 'lease expired on the last allowed attempt: the worker stopped heartbeating (crashed, hung or was killed)'
+    WHERE state = 'running' AND lease_until_ms <= $1 AND attempts >= $2";
+
+const SQLITE_CLAIM: &str = concat!(
+    "UPDATE jobs
+    SET state = 'running', attempts = attempts + 1, lease_token = $3, lease_until_ms = $4,
+        worker_id = $5, updated_at_ms = $1
+    WHERE id = (SELECT j.id FROM jobs j WHERE ",
+    runnable_where!(),
+    " ORDER BY j.id LIMIT 1)
+    RETURNING id, project_id, issue_iid, attempts, lease_token, reason"
+);
+
+const POSTGRES_PICK: &str = concat!(
+    "SELECT j.id FROM jobs j WHERE ",
+    runnable_where!(),
+    " ORDER BY j.id LIMIT 1 FOR UPDATE OF j SKIP LOCKED"
+);
+
+const POSTGRES_TAKE: &str = "UPDATE jobs
+    SET state = 'running', attempts = attempts + 1, lease_token = $2, lease_until_ms = $3,
+        worker_id = $4, updated_at_ms = $5
+    WHERE id = $1
+    RETURNING id, project_id, issue_iid, attempts, lease_token, reason";
+
+const HEARTBEAT: &str = "UPDATE jobs SET lease_until_ms = $1, updated_at_ms = $2
+    WHERE id = $3 AND state = 'running' AND lease_token = $4";
+
+const COMPLETE: &str = "UPDATE jobs
+    SET state = 'done', lease_token = NULL, lease_until_ms = NULL, updated_at_ms = $1
+    WHERE id = $2 AND state = 'running' AND lease_token = $3";
+
+const DEAD_LETTER: &str = "UPDATE jobs
+    SET state = 'dead', last_error = $1, lease_token = NULL, lease_until_ms = NULL,
+        updated_at_ms = $2
+    WHERE id = $3 AND state = 'running' AND lease_token = $4";
+
+const BACK_TO_PENDING: &str = "UPDATE jobs
+    SET state = 'pending', attempts = $1, run_after_ms = $2, last_error = COALESCE($3, last_error),
+        lease_token = NULL, lease_until_ms = NULL, updated_at_ms = $4
+    WHERE id = $5";
+
+const MERGE_INTO_SIBLING: &str = "UPDATE jobs
+    SET attempts = $1, run_after_ms = $2, last_error = COALESCE($3, last_error), updated_at_ms = $4
+    WHERE id = $5";
+
+const SUPERSEDE: &str = "UPDATE jobs
+    SET state = 'done', last_error = $1, lease_token = NULL, lease_until_ms = NULL,
+        updated_at_ms = $2
+    WHERE id = $3";
+
+const DEPTH: &str = "SELECT state, COUNT(*) FROM jobs GROUP BY state";
+
+const OLDEST_PENDING: &str = "SELECT MIN(created_at_ms) FROM jobs WHERE state = 'pending'";
+
+const CURSOR: &str = "SELECT value FROM cursors WHERE name = $1";
+
+const SET_CURSOR: &str = "INSERT INTO cursors (name, value, updated_at_ms) VALUES ($1, $2, $3)
+    ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at_ms = excluded.updated_at_ms";
+
+const PRUNE_DELIVERIES: &str = "DELETE FROM deliveries WHERE seen_at_ms < $1";
+
+const REMEMBER_DELIVERY: &str = "INSERT INTO deliveries (key_hash, seen_at_ms) VALUES ($1, $2)
+    ON CONFLICT (key_hash) DO NOTHING";
+
+const RECORD_SUGGESTION: &str = "INSERT INTO suggestions
+    (project_id, issue_iid, revision, note_id, job_id, posted_at_ms)
+    VALUES ($1, $2, $3, $4, $5, $6)
+    ON CONFLICT (project_id, issue_iid, revision) DO UPDATE
+    SET note_id = excluded.note_id, job_id = excluded.job_id, posted_at_ms = excluded.posted_at_ms";
+
+const SUGGESTION: &str =
+    "SELECT note_id FROM suggestions WHERE project_id = $1 AND issue_iid = $2 AND revision = $3";
+
+/// Who may move a job back to pending.
+#[derive(Clone, Copy)]
+enum Holder<'a> {
+    /// The worker holding this lease token.
+    Lease(&'a str),
+    /// An operator, for a dead job.
+    Operator,
+}
+
+/// What a move back to pending does to the attempt count.
+#[derive(Clone, Copy)]
+enum AttemptsChange {
+    /// The failed attempt counts (`retry_later`).
+    Keep,
+    /// The attempt never really ran (`release` on shutdown).
+    GiveBack,
+    /// A fresh start (`retry_dead`).
+    Reset,
+}
+
+/// What a move back to pending did.
+enum Requeued {
+    /// The job itself is pending again.
+    Pending,
+    /// The issue already had a newer pending job; this job was closed as done and its
+    /// attempt count and wait were merged into that job.
+    Superseded(JobId),
+    /// No job matched: the lease was lost, or the job was not dead.
+    NotHeld,
+}
+
+// === impl Queue ===
+
+impl Queue {
+    /// Opens the queue at `url` and applies the migrations for its backend.
+    ///
+    /// - `sqlite://path/to/file.db`: created if missing (its directory must exist); WAL
+    ///   journal, a busy timeout and foreign keys on.
+    /// - `sqlite::memory:`: a private in-memory database on one connection, for tests.
+    /// - `postgres://user:pass@host:port/db` (or `postgresql://`).
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::UnsupportedUrl`] or [`QueueError::InvalidUrl`] for a bad URL,
+    /// [`QueueError::Open`] when the database cannot be opened or reached and
+    /// [`QueueError::Migrate`] when the schema cannot be brought up to date.
+    pub async fn connect(url: &str, config: QueueConfig) -> Result<Queue, QueueError> {
+        let pool = if url.starts_with("sqlite:") {
+            Pool::Sqlite(open_sqlite(url).await?)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Pool::Postgres(open_postgres(url).await?)
+        } else {
+            return Err(QueueError::UnsupportedUrl { url: redact(url) });
+        };
+        let queue = Queue { pool, config };
+        let migrated = match &queue.pool {
+            Pool::Sqlite(pool) => SQLITE_MIGRATOR.run(pool).await,
+            Pool::Postgres(pool) => POSTGRES_MIGRATOR.run(pool).await,
+        };
+        migrated.map_err(|source| QueueError::Migrate {
+            backend: queue.backend(),
+            source,
+        })?;
+        tracing::info!(backend = queue.backend(), target = %redact(url), "queue opened");
+        Ok(queue)
+    }
+
+    /// `"sqlite"` or `"postgres"`.
+    pub fn backend(&self) -> &'static str {
+        match self.pool {
+            Pool::Sqlite(_) => "sqlite",
+            Pool::Postgres(_) => "postgres",
+        }
+    }
+
+    /// The retry policy this queue was opened with.
+    pub fn config(&self) -> &QueueConfig {
+        &self.config
+    }
+
+    /// Closes every connection after in-flight statements finish; for a clean shutdown (and
+    /// so a SQLite file can be reopened at once). Later calls on any clone fail.
+    pub async fn close(&self) {
+        with_pool!(self, pool => pool.close().await)
+    }
+
+    /// Adds a pending job for the issue, runnable now, or coalesces into the issue's pending job.
+    ///
+    /// Coalescing keeps the waiting job's reason and `run_after`, so an issue backing off after
+    /// a rate limit keeps backing off. An issue whose job is running gets a new pending job: the
+    /// running job may have read the issue before this event.
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::OutOfRange`] for ids above `i64::MAX`; [`QueueError::Database`].
+    pub async fn enqueue(
+        &self,
+        project_id: u64,
+        issue_iid: u64,
+        reason: &str,
+    ) -> Result<Enqueued, QueueError> {
+        let project = to_db("project id", project_id)?;
+        let iid = to_db("issue iid", issue_iid)?;
+        // Between our insert losing the race and our lookup, a worker may claim the pending
+        // job; then the slot is free and the next round inserts.
+        for _ in 0..UNIQUE_RACE_ROUNDS {
+            let now = now_ms();
+            let created: Option<(i64,)> = with_pool!(self, pool => {
+                sqlx::query_as(ENQUEUE)
+                    .bind(project)
+                    .bind(iid)
+                    .bind(reason)
+                    .bind(now)
+                    .fetch_optional(pool)
+                    .await
+            })
+            .map_err(db_err("enqueue"))?;
+            if let Some((id,)) = created {
+                tracing::debug!(job = id, project_id, issue_iid, reason, "job enqueued");
+                return Ok(Enqueued::Created(id));
+            }
+            let pending: Option<(i64,)> = with_pool!(self, pool => {
+                sqlx::query_as(PENDING_OF_ISSUE)
+                    .bind(project)
+                    .bind(iid)
+                    .fetch_optional(pool)
+                    .await
+            })
+            .map_err(db_err("enqueue"))?;
+            if let Some((id,)) = pending {
+                tracing::debug!(job = id, project_id, issue_iid, reason, "job coalesced");
+                return Ok(Enqueued::Coalesced(id));
+            }
+        }
+        Err(QueueError::Database {
+            op: "enqueue",
+            hint: "the issue's pending job kept changing under heavy contention; retry",
+            source: sqlx::Error::RowNotFound,
+        })
+    }
+
+    /// Claims the oldest runnable job for `worker_id` under a lease of `lease`.
+    ///
+    /// Runnable means pending with `run_after` reached, or running with an expired lease (a
+    /// worker that vanished); the latter counts as a new attempt and fences the old holder
+    /// out with a new lease token. A job is skipped while another job of the same issue holds
+    /// a live lease. Expired jobs already on their last attempt are dead-lettered instead.
+    ///
+    /// SQLite: one conditional `UPDATE … RETURNING` in an immediate transaction. PostgreSQL:
+    /// `SELECT … FOR UPDATE SKIP LOCKED` then `UPDATE` in one transaction, so concurrent
+    /// daemons never claim the same job.
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::Database`].
+    pub async fn claim(&self, worker_id: &str, lease: Duration) -> Result<Option<Job>, QueueError> {
+        let now = now_ms();
+        let lease_until = now.saturating_add(duration_ms(lease));
+        let token = new_lease_token();
+        let max_attempts = i64::from(self.config.max_attempts);
+        let (swept, claimed): (u64, Option<JobTuple>) = match &self.pool {
+            Pool::Sqlite(pool) => {
+                let mut tx = pool
+                    .begin_with("BEGIN IMMEDIATE")
+                    .await
+                    .map_err(db_err("claim"))?;
+                let swept = sqlx::query(SWEEP_EXHAUSTED)
+                    .bind(now)
+                    .bind(max_attempts)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err("claim"))?
+                    .rows_affected();
+                let claimed = sqlx::query_as(SQLITE_CLAIM)
+                    .bind(now)
+                    .bind(max_attempts)
+                    .bind(&token)
+                    .bind(lease_until)
+                    .bind(worker_id)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db_err("claim"))?;
+                tx.commit().await.map_err(db_err("claim"))?;
+                (swept, claimed)
+            }
+            Pool::Postgres(pool) => {
+                // The sweep runs on its own: inside the claim transaction it would hold row
+                // locks that other daemons' sweeps could wait on in a different order.
+                let swept = sqlx::query(SWEEP_EXHAUSTED)
+                    .bind(now)
+                    .bind(max_attempts)
+                    .execute(pool)
+                    .await
+                    .map_err(db_err("claim"))?
+                    .rows_affected();
+                let mut tx = pool.begin().await.map_err(db_err("claim"))?;
+                let picked: Option<(i64,)> = sqlx::query_as(POSTGRES_PICK)
+                    .bind(now)
+                    .bind(max_attempts)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db_err("claim"))?;
+                let claimed = match picked {
+                    Some((id,)) => Some(
+                        sqlx::query_as(POSTGRES_TAKE)
+                            .bind(id)
+                            .bind(&token)
+                            .bind(lease_until)
+                            .bind(worker_id)
+                            .bind(now)
+                            .fetch_one(&mut *tx)
+                            .await
+                            .map_err(db_err("claim"))?,
+                    ),
+                    None => None,
+                };
+                tx.commit().await.map_err(db_err("claim"))?;
+                (swept, claimed)
+            }
+        };
+        if swept > 0 {
+            tracing::warn!(
+                jobs = swept,
+                "dead-lettered jobs whose lease expired on their last attempt"
+            );
+        }
+        let Some(tuple) = claimed else {
+            return Ok(None);
+        };
+        let job = job_from_tuple(tuple)?;
+        tracing::debug!(
+            job = job.id,
+            worker_id,
+            attempt = job.attempts,
+            "job claimed"
+        );
+        Ok(Some(job))
+    }
+
+    /// Extends the lease of a job this worker holds to now + `lease`.
+    ///
+    /// Returns false when the job is no longer ours (reclaimed after an expired lease, or
+    /// finished elsewhere): stop working on it and drop the result.
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::Database`].
+    pub async fn heartbeat(&self, job: &Job, lease: Duration) -> Result<bool, QueueError> {
+        let now = now_ms();
+        let lease_until = now.saturating_add(duration_ms(lease));
+        let done = with_pool!(self, pool => {
+            sqlx::query(HEARTBEAT)
+                .bind(lease_until)
+                .bind(now)
+                .bind(job.id)
+                .bind(&job.lease_token)
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected())
+        })
+        .map_err(db_err("heartbeat"))?;
+        Ok(done == 1)
+    }
+
+    /// Marks a job this worker holds as done. Returns false when the job is no longer ours.
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::Database`].
+    pub async fn complete(&self, job: &Job) -> Result<bool, QueueError> {
+        let done = with_pool!(self, pool => {
+            sqlx::query(COMPLETE)
+                .bind(now_ms())
+                .bind(job.id)
+                .bind(&job.lease_token)
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected())
+        })
+        .map_err(db_err("complete"))?;
+        let ours = done == 1;
+        tracing::debug!(job = job.id, ours, "job completed");
+        Ok(ours)
+    }
+
+    /// A retryable failure: the job waits [`backoff`] (at least `retry_after`, when the server
+    /// gave one) and becomes runnable again, or is dead-lettered with `error` once it has used
+    /// `max_attempts`. Returns the state the job's work is in now.
+    ///
+    /// If the issue got a newer pending job meanwhile, this job is closed as done ("superseded")
+    /// and the newer job inherits its attempt count and wait; the result is then
+    /// [`JobState::Pending`], since the issue's work is still pending.
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::LeaseLost`] when the job is no longer ours; [`QueueError::Database`].
+    pub async fn retry_later(
+        &self,
+        job: &Job,
+        error: &str,
+        retry_after: Option<Duration>,
+    ) -> Result<JobState, QueueError> {
+        if job.attempts >= self.config.max_attempts {
+            self.dead_letter(job, error).await?;
+            return Ok(JobState::Dead);
+        }
+        let wait = backoff(job.attempts, retry_after, &self.config);
+        let run_after = now_ms().saturating_add(duration_ms(wait));
+        let requeued = self
+            .requeue(
+                "retry_later",
+                job.id,
+                Holder::Lease(&job.lease_token),
+                run_after,
+                AttemptsChange::Keep,
+                Some(error),
+            )
+            .await?;
+        match requeued {
+            Requeued::NotHeld => Err(QueueError::LeaseLost { id: job.id }),
+            Requeued::Pending => {
+                tracing::debug!(
+                    job = job.id,
+                    attempt = job.attempts,
+                    wait_ms = duration_ms(wait),
+                    "job will be retried"
+                );
+                Ok(JobState::Pending)
+            }
+            Requeued::Superseded(by) => {
+                tracing::debug!(
+                    job = job.id,
+                    superseded_by = by,
+                    "retry merged into the issue's pending job"
+                );
+                Ok(JobState::Pending)
+            }
+        }
+    }
+
+    /// A fatal failure: the job goes straight to dead with `error` kept for operators.
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::LeaseLost`] when the job is no longer ours; [`QueueError::Database`].
+    pub async fn dead_letter(&self, job: &Job, error: &str) -> Result<(), QueueError> {
+        let done = with_pool!(self, pool => {
+            sqlx::query(DEAD_LETTER)
+                .bind(error)
+                .bind(now_ms())
+                .bind(job.id)
+                .bind(&job.lease_token)
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected())
+        })
+        .map_err(db_err("dead_letter"))?;
+        if done != 1 {
+            return Err(QueueError::LeaseLost { id: job.id });
+        }
+        tracing::warn!(
+            job = job.id,
+            project_id = job.project_id,
+            issue_iid = job.issue_iid,
+            attempt = job.attempts,
+            "job dead-lettered"
+        );
+        Ok(())
+    }
+
+    /// Gives a held job back on shutdown: pending, runnable now, and this attempt not counted.
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::LeaseLost`] when the job is no longer ours (nothing to give back);
+    /// [`QueueError::Database`].
+    pub async fn release(&self, job: &Job) -> Result<(), QueueError> {
+        let requeued = self
+            .requeue(
+                "release",
+                job.id,
+                Holder::Lease(&job.lease_token),
+                now_ms(),
+                AttemptsChange::GiveBack,
+                None,
+            )
+            .await?;
+        match requeued {
+            Requeued::NotHeld => Err(QueueError::LeaseLost { id: job.id }),
+            Requeued::Pending => Ok(()),
+            Requeued::Superseded(by) => {
+                tracing::debug!(
+                    job = job.id,
+                    superseded_by = by,
+                    "released into the issue's pending job"
+                );
+                Ok(())
+            }
+        }
+    }
+
+    /// Up to `limit` jobs, oldest first, optionally only those in `state`.
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::Database`]; [`QueueError::Corrupt`] for a row this version cannot read.
+    pub async fn list(
+        &self,
+        state: Option<JobState>,
+        limit: u32,
+    ) -> Result<Vec<JobRow>, QueueError> {
+        let limit = i64::from(limit);
+        let tuples: Vec<RowTuple> = match state {
+            Some(state) => {
+                let sql =
+                    format!("SELECT {ROW_COLUMNS} FROM jobs WHERE state = $1 ORDER BY id LIMIT $2");
+                with_pool!(self, pool => {
+                    sqlx::query_as(&sql).bind(state.as_str()).bind(limit).fetch_all(pool).await
+                })
+            }
+            None => {
+                let sql = format!("SELECT {ROW_COLUMNS} FROM jobs ORDER BY id LIMIT $1");
+                with_pool!(self, pool => sqlx::query_as(&sql).bind(limit).fetch_all(pool).await)
+            }
+        }
+        .map_err(db_err("list"))?;
+        tuples.into_iter().map(row_from_tuple).collect()
+    }
+
+    /// Moves a dead job back to pending, runnable now, with its attempts reset. Returns false
+    /// when no dead job has this id.
+    ///
+    /// If the issue already has a pending job, that job covers the retry: the dead job is
+    /// closed as done ("superseded") and true is returned.
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::Database`].
+    pub async fn retry_dead(&self, id: JobId) -> Result<bool, QueueError> {
+        let requeued = self
+            .requeue(
+                "retry_dead",
+                id,
+                Holder::Operator,
+                now_ms(),
+                AttemptsChange::Reset,
+                None,
+            )
+            .await?;
+        match requeued {
+            Requeued::NotHeld => Ok(false),
+            Requeued::Pending => {
+                tracing::info!(job = id, "dead job retried");
+                Ok(true)
+            }
+            Requeued::Superseded(by) => {
+                tracing::info!(
+                    job = id,
+                    superseded_by = by,
+                    "dead job covered by the issue's pending job"
+                );
+                Ok(true)
+            }
+        }
+    }
+
+    /// How many jobs are in each state; every state is present, possibly with 0.
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::Database`]; [`QueueError::Corrupt`] for an unknown state.
+    pub async fn depth_by_state(&self) -> Result<BTreeMap<JobState, u64>, QueueError> {
+        let counts: Vec<(String, i64)> =
+            with_pool!(self, pool => sqlx::query_as(DEPTH).fetch_all(pool).await)
+                .map_err(db_err("depth_by_state"))?;
+        let mut depth: BTreeMap<JobState, u64> =
+            JobState::ALL.into_iter().map(|state| (state, 0)).collect();
+        for (state, count) in counts {
+            depth.insert(parse_state(&state)?, from_db("job count", count)?);
+        }
+        Ok(depth)
+    }
+
+    /// How long the oldest pending job has existed (since its first event, including any time
+    /// spent backing off); `None` when nothing is pending.
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::Database`].
+    pub async fn oldest_pending_age(&self) -> Result<Option<Duration>, QueueError> {
+        let (oldest,): (Option<i64>,) =
+            with_pool!(self, pool => sqlx::query_as(OLDEST_PENDING).fetch_one(pool).await)
+                .map_err(db_err("oldest_pending_age"))?;
+        Ok(oldest.map(|created| {
+            // A clock step backwards must not produce a negative age.
+            let age = now_ms().saturating_sub(created).max(0);
+            Duration::from_millis(age.unsigned_abs())
+        }))
+    }
+
+    /// The intake cursor called `name`, if one was saved.
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::Database`].
+    pub async fn cursor(&self, name: &str) -> Result<Option<String>, QueueError> {
+        let value: Option<(String,)> = with_pool!(self, pool => {
+            sqlx::query_as(CURSOR).bind(name).fetch_optional(pool).await
+        })
+        .map_err(db_err("cursor"))?;
+        Ok(value.map(|(value,)| value))
+    }
+
+    /// Saves the intake cursor called `name`, replacing any earlier value.
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::Database`].
+    pub async fn set_cursor(&self, name: &str, value: &str) -> Result<(), QueueError> {
+        with_pool!(self, pool => {
+            sqlx::query(SET_CURSOR)
+                .bind(name)
+                .bind(value)
+                .bind(now_ms())
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected())
+        })
+        .map_err(db_err("set_cursor"))?;
+        Ok(())
+    }
+
+    /// Webhook de-duplication: true the first time `key` (an Idempotency-Key) is seen within
+    /// `ttl`, false for a redelivery. Keys older than `ttl` are pruned first, so a key seen
+    /// again after `ttl` counts as new. Only a SHA-256 of the key is stored.
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::Database`].
+    pub async fn remember_delivery(&self, key: &str, ttl: Duration) -> Result<bool, QueueError> {
+        let now = now_ms();
+        let cutoff = now.saturating_sub(duration_ms(ttl));
+        let key_hash = hex_sha256(key);
+        let inserted = with_pool!(self, pool => {
+            let pruned = sqlx::query(PRUNE_DELIVERIES).bind(cutoff).execute(pool).await;
+            match pruned {
+                Ok(_) => sqlx::query(REMEMBER_DELIVERY)
+                    .bind(&key_hash)
+                    .bind(now)
+                    .execute(pool)
+                    .await
+                    .map(|done| done.rows_affected()),
+                Err(err) => Err(err),
+            }
+        })
+        .map_err(db_err("remember_delivery"))?;
+        Ok(inserted == 1)
+    }
+
+    /// Records that note `note_id` carries the suggestion for this issue revision, posted by
+    /// job `job_id` (which must exist). Recording the same revision again replaces the note id.
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::OutOfRange`] for ids above `i64::MAX`; [`QueueError::Database`], also
+    /// when `job_id` names no job.
+    pub async fn record_suggestion(
+        &self,
+        project_id: u64,
+        issue_iid: u64,
+        revision: &str,
+        note_id: u64,
+        job_id: JobId,
+    ) -> Result<(), QueueError> {
+        let project = to_db("project id", project_id)?;
+        let iid = to_db("issue iid", issue_iid)?;
+        let note = to_db("note id", note_id)?;
+        with_pool!(self, pool => {
+            sqlx::query(RECORD_SUGGESTION)
+                .bind(project)
+                .bind(iid)
+                .bind(revision)
+                .bind(note)
+                .bind(job_id)
+                .bind(now_ms())
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected())
+        })
+        .map_err(db_err("record_suggestion"))?;
+        Ok(())
+    }
+
+    /// The note id recorded for this issue revision, if any.
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::OutOfRange`]; [`QueueError::Database`].
+    pub async fn suggestion(
+        &self,
+        project_id: u64,
+        issue_iid: u64,
+        revision: &str,
+    ) -> Result<Option<u64>, QueueError> {
+        let project = to_db("project id", project_id)?;
+        let iid = to_db("issue iid", issue_iid)?;
+        let note: Option<(i64,)> = with_pool!(self, pool => {
+            sqlx::query_as(SUGGESTION)
+                .bind(project)
+                .bind(iid)
+                .bind(revision)
+                .fetch_optional(pool)
+                .await
+        })
+        .map_err(db_err("suggestion"))?;
+        note.map(|(note,)| from_db("note id", note)).transpose()
+    }
+
+    /// Moves job `id` back to pending if `holder` may, retrying when a concurrent enqueue
+    /// takes the issue's pending slot between our check and our update.
+    async fn requeue(
+        &self,
+        op: &'static str,
+        id: JobId,
+        holder: Holder<'_>,
+        run_after_ms: i64,
+        change: AttemptsChange,
+        error: Option<&str>,
+    ) -> Result<Requeued, QueueError> {
+        let mut round = 1;
+        loop {
+            match self
+                .requeue_once(op, id, holder, run_after_ms, change, error)
+                .await
+            {
+                Err(err) if err.is_unique_violation() && round < UNIQUE_RACE_ROUNDS => round += 1,
+                res => return res,
+            }
+        }
+    }
+
+    async fn requeue_once(
+        &self,
+        op: &'static str,
+        id: JobId,
+        holder: Holder<'_>,
+        run_after_ms: i64,
+        change: AttemptsChange,
+        error: Option<&str>,
+    ) -> Result<Requeued, QueueError> {
+        // SQLite holds the write lock for the whole transaction; PostgreSQL locks the rows.
+        let lock = match self.pool {
+            Pool::Sqlite(_) => "",
+            Pool::Postgres(_) => " FOR UPDATE",
+        };
+        let held_sql = match holder {
+            Holder::Lease(_) => format!(
+                "SELECT project_id, issue_iid, attempts FROM jobs \
+                 WHERE id = $1 AND state = 'running' AND lease_token = $2{lock}"
+            ),
+            Holder::Operator => format!(
+                "SELECT project_id, issue_iid, attempts FROM jobs WHERE id = $1 AND state = 'dead'{lock}"
+            ),
+        };
+        let sibling_sql = format!(
+            "SELECT id, attempts, run_after_ms FROM jobs \
+             WHERE project_id = $1 AND issue_iid = $2 AND state = 'pending'{lock}"
+        );
+        let now = now_ms();
+        with_write_tx!(self, op, tx => {
+            let mut held = sqlx::query_as::<_, (i64, i64, i64)>(&held_sql).bind(id);
+            if let Holder::Lease(token) = holder {
+                held = held.bind(token);
+            }
+            let Some((project, iid, attempts)) =
+                held.fetch_optional(&mut *tx).await.map_err(db_err(op))?
+            else {
+                return Ok(Requeued::NotHeld);
+            };
+            let attempts = match change {
+                AttemptsChange::Keep => attempts,
+                AttemptsChange::GiveBack => (attempts - 1).max(0),
+                AttemptsChange::Reset => 0,
+            };
+            let sibling: Option<(i64, i64, i64)> = sqlx::query_as(&sibling_sql)
+                .bind(project)
+                .bind(iid)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err(op))?;
+            let requeued = match sibling {
+                None => {
+                    sqlx::query(BACK_TO_PENDING)
+                        .bind(attempts)
+                        .bind(run_after_ms)
+                        .bind(error)
+                        .bind(now)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err(op))?;
+                    Requeued::Pending
+                }
+                Some((sibling_id, sibling_attempts, sibling_run_after)) => {
+                    // The newer job triages the issue's latest revision, which covers this
+                    // job's work; it inherits the failure count and wait so retries stay bounded
+                    // and a rate limit is still honoured.
+                    sqlx::query(MERGE_INTO_SIBLING)
+                        .bind(sibling_attempts.max(attempts))
+                        .bind(sibling_run_after.max(run_after_ms))
+                        .bind(error)
+                        .bind(now)
+                        .bind(sibling_id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err(op))?;
+                    let note = match error {
+                        Some(error) => format!("superseded by pending job {sibling_id} after: {error}"),
+                        None => format!("superseded by pending job {sibling_id}"),
+                    };
+                    sqlx::query(SUPERSEDE)
+                        .bind(note)
+                        .bind(now)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err(op))?;
+                    Requeued::Superseded(sibling_id)
+                }
+            };
+            tx.commit().await.map_err(db_err(op))?;
+            Ok(requeued)
+        })
+    }
+}
+
+// === helpers ===
+
+async fn open_sqlite(url: &str) -> Result<SqlitePool, QueueError> {
+    let options = SqliteConnectOptions::from_str(url)
+        .map_err(|source| QueueError::InvalidUrl {
+            url: redact(url),
+            source,
+        })?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        // NORMAL is durable across process crashes in WAL mode; only an OS crash can lose the
+        // last commits, and intake re-polls from its cursor.
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(SQLITE_BUSY_TIMEOUT)
+        .foreign_keys(true);
+    let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+    let pool_options = if in_memory {
+        // Each connection to an in-memory database would otherwise see its own empty
+        // database (or share one with table-level locks that ignore busy_timeout), and the
+        // database disappears with its last connection: keep exactly one, forever.
+        SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+    } else {
+        SqlitePoolOptions::new().max_connections(SQLITE_MAX_CONNECTIONS)
+    };
+    pool_options
+        .connect_with(options)
+        .await
+        .map_err(|source| QueueError::Open {
+            target: redact(url),
+            hint: match &source {
+                sqlx::Error::Database(_) | sqlx::Error::Io(_) => {
+                    "check the path and permissions (the directory must exist and be writable)"
+                }
+                other => hint(other),
+            },
+            source,
+        })
+}
+
+async fn open_postgres(url: &str) -> Result<PgPool, QueueError> {
+    let options = PgConnectOptions::from_str(url).map_err(|source| QueueError::InvalidUrl {
+        url: redact(url),
+        source,
+    })?;
+    PgPoolOptions::new()
+        .max_connections(POSTGRES_MAX_CONNECTIONS)
+        // Connect now so a bad URL or a down server fails at startup, not at the first job.
+        .connect_with(options)
+        .await
+        .map_err(|source| QueueError::Open {
+            target: redact(url),
+            hint: match &source {
+                sqlx::Error::Database(_) => hint(&source),
+                _ => "check that PostgreSQL is running and the URL's host, port, user, password and database",
+            },
+            source,
+        })
+}
+
+fn job_from_tuple(tuple: JobTuple) -> Result<Job, QueueError> {
+    let (id, project_id, issue_iid, attempts, lease_token, reason) = tuple;
+    Ok(Job {
+        id,
+        project_id: from_db("project id", project_id)?,
+        issue_iid: from_db("issue iid", issue_iid)?,
+        attempts: attempts_from_db(attempts)?,
+        lease_token,
+        reason,
+    })
+}
+
+fn row_from_tuple(tuple: RowTuple) -> Result<JobRow, QueueError> {
+    let (
+        id,
+        project_id,
+        issue_iid,
+        state,
+        attempts,
+        last_error,
+        reason,
+        created_at_ms,
+        updated_at_ms,
+        run_after_ms,
+    ) = tuple;
+    Ok(JobRow {
+        id,
+        project_id: from_db("project id", project_id)?,
+        issue_iid: from_db("issue iid", issue_iid)?,
+        state: parse_state(&state)?,
+        attempts: attempts_from_db(attempts)?,
+        last_error,
+        reason,
+        created_at_ms,
+        updated_at_ms,
+        run_after_ms,
+    })
+}
+
+fn attempts_from_db(attempts: i64) -> Result<u32, QueueError> {
+    u32::try_from(attempts).map_err(|_| QueueError::Corrupt {
+        detail: format!("attempt count {attempts}"),
+    })
+}
+
+fn parse_state(state: &str) -> Result<JobState, QueueError> {
+    JobState::from_str(state).map_err(|_| QueueError::Corrupt {
+        detail: format!("job state {state:?}"),
+    })
+}
+
+/// 128 random bits: unguessable, so only the claimer can act on the job.
+fn new_lease_token() -> String {
+    format!("{:032x}", rand::random::<u128>())
+}
+
+fn hex_sha256(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// The URL with the password (between `user:` and `@`) replaced by `***`, for errors and logs.
+pub(crate) fn redact(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_owned();
+    };
+    let authority_start = scheme_end + 3;
+    let authority_end = url[authority_start..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |end| authority_start + end);
+    let authority = &url[authority_start..authority_end];
+    let Some(at) = authority.rfind('@') else {
+        return url.to_owned();
+    };
+    let Some(colon) = authority[..at].find(':') else {
+        return url.to_owned();
+    };
+    format!(
+        "{}{}:***{}",
+        &url[..authority_start],
+        &authority[..colon],
+        &url[authority_start + at..]
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn redact_hides_only_the_password() {
+        assert_eq!(
+            redact("postgres://u:secret@127.0.0.1:5432/db?x=1"),
+            "postgres://u:***@127.0.0.1:5432/db?x=1"
+        );
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact("sqlite://state/queue.db"), "sqlite://state/queue.db");
+        assert_eq!(redact("sqlite::memory:"), "sqlite::memory:");
+        assert_eq!(redact("postgres://u:p@ss@h/db"), "postgres://u:***@h/db");
+    }
+}
