@@ -17,7 +17,13 @@ use crate::triage::hygiene::Limits;
 
 /// The bundled disclosures: eval-style cases written like 2026 reports.
 const DEV_AI_CASES: &str = include_str!("../eval/cases/dev-ai-cases.jsonl");
-const DEMO_CASE_IDS: &[&str] = &["dev-ai-001", "dev-ai-005", "dev-ai-007", "dev-ai-013", "dev-ai-023"];
+const DEMO_CASE_IDS: &[&str] = &[
+    "dev-ai-001",
+    "dev-ai-005",
+    "dev-ai-007",
+    "dev-ai-013",
+    "dev-ai-023",
+];
 const XHCI: &str = include_str!("../eval/examples/xhci-disclosure.md");
 const PROJECT: u64 = 11705;
 
@@ -33,23 +39,45 @@ pub async fn run(llm: Option<Adjudicator>, timeout: Duration) -> anyhow::Result<
 
     let mut issues = Vec::new();
     let (title, body) = XHCI.split_once('\n').unwrap_or((XHCI, ""));
-    issues.push((title.to_string(), fake.create_issue(PROJECT, reporter_id, title, body.trim_start(), true)));
+    issues.push((
+        title.to_string(),
+        fake.create_issue(PROJECT, reporter_id, title, body.trim_start(), true),
+    ));
     for line in DEV_AI_CASES.lines() {
-        let Ok(case) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+        let Ok(case) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
         if !DEMO_CASE_IDS.contains(&case["id"].as_str().unwrap_or("")) {
             continue;
         }
         let title = case["title"].as_str().unwrap_or("").to_string();
         let report = case["report"].as_str().unwrap_or("");
-        let body = report.split_once('\n').map(|(_, b)| b.trim_start()).unwrap_or(report);
+        let body = report
+            .split_once('\n')
+            .map(|(_, b)| b.trim_start())
+            .unwrap_or(report);
         let iid = fake.create_issue(PROJECT, reporter_id, &title, body, true);
         issues.push((title, iid));
     }
-    let public_iid = fake.create_issue(PROJECT, reporter_id, "Docs: typo in the qemu-img manual", "A public, ordinary bug: sectriage must leave it alone.", false);
-    println!("fake GitLab at {} with {} confidential disclosures (project {PROJECT}) and 1 public issue", fake.base_url, issues.len());
+    let public_iid = fake.create_issue(
+        PROJECT,
+        reporter_id,
+        "Docs: typo in the qemu-img manual",
+        "A public, ordinary bug: sectriage must leave it alone.",
+        false,
+    );
+    println!(
+        "fake GitLab at {} with {} confidential disclosures (project {PROJECT}) and 1 public issue",
+        fake.base_url,
+        issues.len()
+    );
 
     let dir = tempfile::tempdir()?;
-    let queue = Queue::connect(&format!("sqlite://{}", dir.path().join("demo.db").display()), QueueConfig::default()).await?;
+    let queue = Queue::connect(
+        &format!("sqlite://{}", dir.path().join("demo.db").display()),
+        QueueConfig::default(),
+    )
+    .await?;
     let gitlab = Client::new(GitLabConfig {
         base_url: fake.base_url.clone(),
         token: Token::new(bot_token),
@@ -93,7 +121,11 @@ pub async fn run(llm: Option<Adjudicator>, timeout: Duration) -> anyhow::Result<
             if shown[i] {
                 continue;
             }
-            if let Some(note) = fake.notes(PROJECT, *iid).into_iter().find(|n| n.author.id == bot_id) {
+            if let Some(note) = fake
+                .notes(PROJECT, *iid)
+                .into_iter()
+                .find(|n| n.author.id == bot_id)
+            {
                 shown[i] = true;
                 println!("\n=== issue #{iid}: {title}\n--- internal note by sectriage-bot ({:.1} s after start, internal: {}):", started.elapsed().as_secs_f64(), note.internal);
                 for line in note.body.lines().filter(|l| !l.starts_with("<!--")) {

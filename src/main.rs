@@ -182,29 +182,47 @@ fn try_main() -> anyhow::Result<ExitCode> {
         }
         Command::Kb { command } => kb_command(command),
         Command::Serve { dry_run, llm } => {
-            let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+            let runtime =
+                tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
             runtime.block_on(async {
                 let env = |k: &str| std::env::var(k).ok();
-                let daemon = sectriage::daemon::setup::build(&file_config, &env, llm == LlmMode::Openai, dry_run).await?;
+                let daemon = sectriage::daemon::setup::build(
+                    &file_config,
+                    &env,
+                    llm == LlmMode::Openai,
+                    dry_run,
+                )
+                .await?;
                 sectriage::daemon::run(daemon, sectriage::daemon::termination_signal()).await
             })?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo { llm, timeout_secs } => {
-            let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+            let runtime =
+                tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
             let adjudicator = match llm {
                 LlmMode::None => None,
-                LlmMode::Openai => Some(Adjudicator::new(file_config.llm_config(&|k| std::env::var(k).ok(), PromptKind::Adjudicate)?, None)),
+                LlmMode::Openai => Some(Adjudicator::new(
+                    file_config.llm_config(&|k| std::env::var(k).ok(), PromptKind::Adjudicate)?,
+                    None,
+                )),
             };
-            runtime.block_on(sectriage::demo::run(adjudicator, std::time::Duration::from_secs(timeout_secs)))?;
+            runtime.block_on(sectriage::demo::run(
+                adjudicator,
+                std::time::Duration::from_secs(timeout_secs),
+            ))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Queue { command } => {
-            let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+            let runtime =
+                tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
             runtime.block_on(queue_command(&file_config, command))
         }
-        Command::Config { command: ConfigCommand::Check } => {
-            let problems = sectriage::daemon::setup::check(&file_config, &|k| std::env::var(k).ok());
+        Command::Config {
+            command: ConfigCommand::Check,
+        } => {
+            let problems =
+                sectriage::daemon::setup::check(&file_config, &|k| std::env::var(k).ok());
             if problems.is_empty() {
                 println!("configuration OK");
                 Ok(ExitCode::SUCCESS)

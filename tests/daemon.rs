@@ -71,7 +71,9 @@ async fn daemon_for(s: &Setup, secret: Option<&str>, signing: Option<&str>) -> D
             shutdown_grace: Duration::from_secs(5),
         }),
         gitlab,
-        queue: Queue::connect(&s.queue_url, QueueConfig::default()).await.unwrap(),
+        queue: Queue::connect(&s.queue_url, QueueConfig::default())
+            .await
+            .unwrap(),
         engine: Engine {
             kb: Kb::embedded(),
             limits: Limits::default(),
@@ -84,7 +86,11 @@ async fn daemon_for(s: &Setup, secret: Option<&str>, signing: Option<&str>) -> D
 }
 
 fn bot_notes(s: &Setup, iid: u64) -> Vec<sectriage::gitlab::Note> {
-    s.fake.notes(PROJECT, iid).into_iter().filter(|n| n.author.id == s.bot_id).collect()
+    s.fake
+        .notes(PROJECT, iid)
+        .into_iter()
+        .filter(|n| n.author.id == s.bot_id)
+        .collect()
 }
 
 async fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
@@ -107,7 +113,10 @@ impl Running {
         let task = tokio::spawn(daemon::run(d, async move {
             let _ = rx.await;
         }));
-        Running { stop: Some(tx), task }
+        Running {
+            stop: Some(tx),
+            task,
+        }
     }
 
     async fn stop(mut self) -> anyhow::Result<()> {
@@ -120,10 +129,21 @@ impl Running {
 async fn new_issue_gets_one_internal_note_edit_gets_one_update_public_untouched() {
     let s = setup(20).await;
     let (title, body) = XHCI.split_once('\n').unwrap();
-    let iid = s.fake.create_issue(PROJECT, s.reporter_id, title, body, true);
-    let public = s.fake.create_issue(PROJECT, s.reporter_id, "public bug", "hw/net/e1000e_core.c crash", false);
+    let iid = s
+        .fake
+        .create_issue(PROJECT, s.reporter_id, title, body, true);
+    let public = s.fake.create_issue(
+        PROJECT,
+        s.reporter_id,
+        "public bug",
+        "hw/net/e1000e_core.c crash",
+        false,
+    );
     let run = Running::start(daemon_for(&s, Some("t"), None).await);
-    wait_until("the first suggestion", Duration::from_secs(20), || bot_notes(&s, iid).len() == 1).await;
+    wait_until("the first suggestion", Duration::from_secs(20), || {
+        bot_notes(&s, iid).len() == 1
+    })
+    .await;
     let note = &bot_notes(&s, iid)[0];
     assert!(note.internal, "the suggestion must be internal");
     assert!(note.body.contains("virtualization use case"));
@@ -131,11 +151,21 @@ async fn new_issue_gets_one_internal_note_edit_gets_one_update_public_untouched(
     tokio::time::sleep(Duration::from_millis(1200)).await;
     assert_eq!(bot_notes(&s, iid).len(), 1);
 
-    s.fake.edit_issue(PROJECT, iid, &format!("{body}\n\nUpdate: also reproduces with -machine pc."));
-    wait_until("the update", Duration::from_secs(20), || bot_notes(&s, iid).len() == 2).await;
+    s.fake.edit_issue(
+        PROJECT,
+        iid,
+        &format!("{body}\n\nUpdate: also reproduces with -machine pc."),
+    );
+    wait_until("the update", Duration::from_secs(20), || {
+        bot_notes(&s, iid).len() == 2
+    })
+    .await;
     tokio::time::sleep(Duration::from_millis(1200)).await;
     assert_eq!(bot_notes(&s, iid).len(), 2, "one note per revision");
-    assert!(s.fake.notes(PROJECT, public).is_empty(), "public issues are never touched");
+    assert!(
+        s.fake.notes(PROJECT, public).is_empty(),
+        "public issues are never touched"
+    );
     assert!(s.fake.executed_quick_actions().is_empty());
     run.stop().await.unwrap();
 }
@@ -173,10 +203,18 @@ async fn webhooks_are_authenticated_and_deduplicated() {
         }
     };
     assert_eq!(post("wrong", "k0").await, 401);
-    assert_eq!(queue.list(None, 100).await.unwrap().len(), 0, "forged hook made no job");
+    assert_eq!(
+        queue.list(None, 100).await.unwrap().len(),
+        0,
+        "forged hook made no job"
+    );
     assert_eq!(post("s3cret", "k1").await, 202);
     assert_eq!(post("s3cret", "k1").await, 200, "duplicate delivery");
-    assert_eq!(post("s3cret", "k2").await, 202, "new delivery, coalesced into the pending job");
+    assert_eq!(
+        post("s3cret", "k2").await,
+        202,
+        "new delivery, coalesced into the pending job"
+    );
     assert_eq!(queue.list(None, 100).await.unwrap().len(), 1, "one job");
 }
 
@@ -191,7 +229,10 @@ async fn signed_webhooks_reject_stale_timestamps() {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     let body = serde_json::json!({"object_kind": "issue", "project": {"id": PROJECT}, "project_id": PROJECT, "object_attributes": {"iid": 3, "confidential": true, "action": "open", "id": 1}}).to_string();
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
     let send = |ts: i64, id: &'static str| {
         let body = body.clone();
         let sig = sectriage::gitlab::webhook::sign_webhook(token, id, ts, body.as_bytes());
@@ -220,11 +261,23 @@ async fn a_429_storm_is_ridden_out_without_losing_jobs() {
     let s = setup(20).await;
     let mut iids = Vec::new();
     for i in 0..6 {
-        iids.push(s.fake.create_issue(PROJECT, s.reporter_id, &format!("hw/net/e1000e: overflow {i}"), "guest-triggered heap overflow in e1000e_core.c", true));
+        iids.push(s.fake.create_issue(
+            PROJECT,
+            s.reporter_id,
+            &format!("hw/net/e1000e: overflow {i}"),
+            "guest-triggered heap overflow in e1000e_core.c",
+            true,
+        ));
     }
-    s.fake.inject(Fault::RateLimit { times: 15, retry_after_secs: 1 });
+    s.fake.inject(Fault::RateLimit {
+        times: 15,
+        retry_after_secs: 1,
+    });
     let run = Running::start(daemon_for(&s, None, None).await);
-    wait_until("every issue's suggestion", Duration::from_secs(60), || iids.iter().all(|&i| bot_notes(&s, i).len() == 1)).await;
+    wait_until("every issue's suggestion", Duration::from_secs(60), || {
+        iids.iter().all(|&i| bot_notes(&s, i).len() == 1)
+    })
+    .await;
     run.stop().await.unwrap();
     for i in iids {
         assert_eq!(bot_notes(&s, i).len(), 1);
@@ -235,17 +288,39 @@ async fn a_429_storm_is_ridden_out_without_losing_jobs() {
 async fn dropped_internal_flag_is_caught_and_the_public_note_deleted() {
     // A Guest-level token: GitLab silently saves notes public.
     let s = setup(10).await;
-    let iid = s.fake.create_issue(PROJECT, s.reporter_id, "hw/usb/hcd-xhci: loop", "xhci guest loop", true);
+    let iid = s.fake.create_issue(
+        PROJECT,
+        s.reporter_id,
+        "hw/usb/hcd-xhci: loop",
+        "xhci guest loop",
+        true,
+    );
     let d = daemon_for(&s, None, None).await;
     let stop_posting = d.stop_posting.clone();
     let queue = d.queue.clone();
     let run = Running::start(d);
-    wait_until("the alarm", Duration::from_secs(20), || stop_posting.load(std::sync::atomic::Ordering::SeqCst)).await;
+    wait_until("the alarm", Duration::from_secs(20), || {
+        stop_posting.load(std::sync::atomic::Ordering::SeqCst)
+    })
+    .await;
     run.stop().await.unwrap();
-    assert!(s.fake.notes(PROJECT, iid).iter().all(|n| n.author.id != s.bot_id), "the public note was deleted");
-    let dead = queue.list(Some(sectriage::queue::JobState::Dead), 10).await.unwrap();
+    assert!(
+        s.fake
+            .notes(PROJECT, iid)
+            .iter()
+            .all(|n| n.author.id != s.bot_id),
+        "the public note was deleted"
+    );
+    let dead = queue
+        .list(Some(sectriage::queue::JobState::Dead), 10)
+        .await
+        .unwrap();
     assert_eq!(dead.len(), 1);
-    assert!(dead[0].last_error.as_deref().unwrap_or("").contains("internal flag"));
+    assert!(dead[0]
+        .last_error
+        .as_deref()
+        .unwrap_or("")
+        .contains("internal flag"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -253,24 +328,54 @@ async fn only_maintainers_confirm() {
     let s = setup(20).await;
     let (maint, _) = s.fake.add_user("maintainer", PROJECT, 40);
     let (dev, _) = s.fake.add_user("developer", PROJECT, 30);
-    let iid = s.fake.create_issue(PROJECT, s.reporter_id, "hw/usb/hcd-xhci: loop", "guest loop in xhci_kick_epctx", true);
+    let iid = s.fake.create_issue(
+        PROJECT,
+        s.reporter_id,
+        "hw/usb/hcd-xhci: loop",
+        "guest loop in xhci_kick_epctx",
+        true,
+    );
     let run = Running::start(daemon_for(&s, None, None).await);
-    wait_until("the suggestion", Duration::from_secs(20), || bot_notes(&s, iid).len() == 1).await;
-    s.fake.add_note_as(PROJECT, iid, dev, "sectriage confirm non-virtualization", true);
-    s.fake.add_note_as(PROJECT, iid, maint, "sectriage confirm virtualization", true);
+    wait_until("the suggestion", Duration::from_secs(20), || {
+        bot_notes(&s, iid).len() == 1
+    })
+    .await;
+    s.fake.add_note_as(
+        PROJECT,
+        iid,
+        dev,
+        "sectriage confirm non-virtualization",
+        true,
+    );
+    s.fake.add_note_as(
+        PROJECT,
+        iid,
+        maint,
+        "sectriage confirm virtualization",
+        true,
+    );
     // Notes do not bump the issue in every GitLab version: a webhook or poll of notes triggers the job.
     run.stop().await.unwrap();
     let d = daemon_for(&s, None, None).await;
     d.queue.enqueue(PROJECT, iid, "test").await.unwrap();
     let run = Running::start(d);
-    wait_until("two acknowledgements", Duration::from_secs(20), || bot_notes(&s, iid).len() == 3).await;
+    wait_until("two acknowledgements", Duration::from_secs(20), || {
+        bot_notes(&s, iid).len() == 3
+    })
+    .await;
     run.stop().await.unwrap();
     let issue = s.fake.issue(PROJECT, iid).unwrap();
-    assert!(issue.labels.contains(&"security::triage".to_string()), "{:?}", issue.labels);
+    assert!(
+        issue.labels.contains(&"security::triage".to_string()),
+        "{:?}",
+        issue.labels
+    );
     assert!(!issue.labels.contains(&"security::not-in-scope".to_string()));
     assert!(issue.confidential, "confirmation never publishes the issue");
     let notes = bot_notes(&s, iid);
-    assert!(notes.iter().any(|n| n.body.contains("Confirmation ignored")));
+    assert!(notes
+        .iter()
+        .any(|n| n.body.contains("Confirmation ignored")));
     assert!(notes.iter().all(|n| n.internal));
 }
 
@@ -282,7 +387,13 @@ async fn crash_test_sigkill_at_random_points() {
     let n_issues = 25;
     let mut iids = Vec::new();
     for i in 0..n_issues {
-        iids.push(s.fake.create_issue(PROJECT, s.reporter_id, &format!("hw/net/e1000e: overflow {i}"), "guest heap overflow in e1000e_core.c under KVM on q35", true));
+        iids.push(s.fake.create_issue(
+            PROJECT,
+            s.reporter_id,
+            &format!("hw/net/e1000e: overflow {i}"),
+            "guest heap overflow in e1000e_core.c under KVM on q35",
+            true,
+        ));
     }
     s.fake.inject(Fault::Latency(Duration::from_millis(30)));
     let dir = tempfile::tempdir().unwrap();
@@ -311,7 +422,9 @@ async fn crash_test_sigkill_at_random_points() {
     let done = || iids.iter().all(|&i| !bot_notes(&s, i).is_empty());
     while !done() && kills < 12 {
         let mut child = spawn();
-        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let delay = 150 + (seed >> 33) % 900;
         tokio::time::sleep(Duration::from_millis(delay)).await;
         child.kill().unwrap(); // SIGKILL
@@ -319,14 +432,23 @@ async fn crash_test_sigkill_at_random_points() {
         kills += 1;
     }
     let mut child = spawn();
-    wait_until("every issue's suggestion after the crashes", Duration::from_secs(90), done).await;
+    wait_until(
+        "every issue's suggestion after the crashes",
+        Duration::from_secs(90),
+        done,
+    )
+    .await;
     // Let leases of killed runs expire and any re-run finish.
     tokio::time::sleep(Duration::from_secs(4)).await;
     child.kill().unwrap();
     child.wait().unwrap();
     eprintln!("crash test: {kills} SIGKILLs at random points, {n_issues} issues");
     for &i in &iids {
-        assert_eq!(bot_notes(&s, i).len(), 1, "issue {i} must have exactly one suggestion");
+        assert_eq!(
+            bot_notes(&s, i).len(),
+            1,
+            "issue {i} must have exactly one suggestion"
+        );
     }
     assert!(kills >= 3, "too few kill points exercised ({kills})");
 }

@@ -69,25 +69,65 @@ impl Metrics {
             internal_flag_alarms: Counter::default(),
             webhooks: Family::default(),
         };
-        registry.register("queue_jobs", "Jobs in the queue by state", m.queue_depth.clone());
+        registry.register(
+            "queue_jobs",
+            "Jobs in the queue by state",
+            m.queue_depth.clone(),
+        );
         registry.register("jobs", "Jobs finished, by outcome", m.jobs.clone());
-        registry.register("job_duration_seconds", "Time to process one job", m.job_seconds.clone());
-        registry.register("llm_duration_seconds", "Time of one LLM adjudication", m.llm_seconds.clone());
-        registry.register("llm_tokens", "LLM tokens by kind (prompt, completion, cached)", m.llm_tokens.clone());
-        registry.register("gitlab_rate_limited", "GitLab 429 answers seen by the client", m.gitlab_rate_limited.clone());
-        registry.register("notes_posted", "Suggestion notes posted", m.notes_posted.clone());
-        registry.register("internal_flag_alarms", "Notes GitLab saved without the internal flag (deleted at once)", m.internal_flag_alarms.clone());
-        registry.register("webhooks", "Webhook deliveries by outcome", m.webhooks.clone());
+        registry.register(
+            "job_duration_seconds",
+            "Time to process one job",
+            m.job_seconds.clone(),
+        );
+        registry.register(
+            "llm_duration_seconds",
+            "Time of one LLM adjudication",
+            m.llm_seconds.clone(),
+        );
+        registry.register(
+            "llm_tokens",
+            "LLM tokens by kind (prompt, completion, cached)",
+            m.llm_tokens.clone(),
+        );
+        registry.register(
+            "gitlab_rate_limited",
+            "GitLab 429 answers seen by the client",
+            m.gitlab_rate_limited.clone(),
+        );
+        registry.register(
+            "notes_posted",
+            "Suggestion notes posted",
+            m.notes_posted.clone(),
+        );
+        registry.register(
+            "internal_flag_alarms",
+            "Notes GitLab saved without the internal flag (deleted at once)",
+            m.internal_flag_alarms.clone(),
+        );
+        registry.register(
+            "webhooks",
+            "Webhook deliveries by outcome",
+            m.webhooks.clone(),
+        );
         *m.registry.lock().expect("metrics registry lock") = registry;
         m
     }
 
     pub fn webhook(&self, outcome: &str) {
-        self.webhooks.get_or_create(&OutcomeLabel { outcome: outcome.into() }).inc();
+        self.webhooks
+            .get_or_create(&OutcomeLabel {
+                outcome: outcome.into(),
+            })
+            .inc();
     }
 
     pub fn job(&self, outcome: &str) {
-        self.jobs.get_or_create(&OutcomeLabel { outcome: outcome.into() }).inc();
+        self.jobs
+            .get_or_create(&OutcomeLabel {
+                outcome: outcome.into(),
+            })
+            .inc();
     }
 
     /// The text exposition format.

@@ -14,7 +14,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
@@ -64,7 +63,10 @@ pub struct Daemon {
 /// Why a job did not finish.
 #[derive(Debug)]
 enum JobError {
-    Retry { error: String, retry_after: Option<Duration> },
+    Retry {
+        error: String,
+        retry_after: Option<Duration>,
+    },
     Dead(String),
     /// The token is unusable: the daemon must stop.
     Fatal(String),
@@ -109,7 +111,14 @@ impl Daemon {
         }
         let notes = self.gitlab.notes(p, iid).await?;
         if !self.config.dry_run && !self.stop_posting.load(Ordering::SeqCst) {
-            confirm::handle(&self.gitlab, &self.config.confirm, self.bot_user_id, &issue, &notes).await?;
+            confirm::handle(
+                &self.gitlab,
+                &self.config.confirm,
+                self.bot_user_id,
+                &issue,
+                &notes,
+            )
+            .await?;
         }
         if issue.state == "closed" {
             return Ok("skipped-closed");
@@ -117,7 +126,10 @@ impl Daemon {
         let description = issue.description.clone().unwrap_or_default();
         let revision = revision_digest(&issue.title, &description);
         if let Some(note) = existing_suggestion(&notes, self.bot_user_id, p, iid, &revision) {
-            let _ = self.queue.record_suggestion(p, iid, &revision, note.id, job.id).await;
+            let _ = self
+                .queue
+                .record_suggestion(p, iid, &revision, note.id, job.id)
+                .await;
             return Ok("already-posted");
         }
 
@@ -135,15 +147,26 @@ impl Daemon {
         };
         let body = match self.engine.triage(&raw).await {
             Ok(s) => {
-                if let LlmOutcome::Answered { usage, .. } | LlmOutcome::Failed { usage, .. } = &s.llm {
-                    self.metrics.llm_seconds.observe(started.elapsed().as_secs_f64());
-                    let tok = |k: &str, v: u64| self.metrics.llm_tokens.get_or_create(&metrics::KindLabel { kind: k.into() }).inc_by(v);
+                if let LlmOutcome::Answered { usage, .. } | LlmOutcome::Failed { usage, .. } =
+                    &s.llm
+                {
+                    self.metrics
+                        .llm_seconds
+                        .observe(started.elapsed().as_secs_f64());
+                    let tok = |k: &str, v: u64| {
+                        self.metrics
+                            .llm_tokens
+                            .get_or_create(&metrics::KindLabel { kind: k.into() })
+                            .inc_by(v)
+                    };
                     tok("prompt", usage.prompt);
                     tok("completion", usage.completion);
                     tok("cached", usage.cached.unwrap_or(0));
                 }
                 tracing::info!(project_id = p, issue_iid = iid, use_case = %s.use_case, confidence = ?s.confidence, declared_tools = s.provenance.declared(), "suggestion computed");
-                render_note(&s, Some(&marker)).map_err(|e| JobError::Dead(format!("rendered note failed its safety check: {e}")))?
+                render_note(&s, Some(&marker)).map_err(|e| {
+                    JobError::Dead(format!("rendered note failed its safety check: {e}"))
+                })?
             }
             Err(input) => {
                 tracing::warn!(project_id = p, issue_iid = iid, error = %input, "report not triaged");
@@ -167,7 +190,11 @@ impl Daemon {
         match post_internal(&self.gitlab, p, iid, &body).await {
             Ok(note) => {
                 self.metrics.notes_posted.inc();
-                if let Err(e) = self.queue.record_suggestion(p, iid, &revision, note.id, job.id).await {
+                if let Err(e) = self
+                    .queue
+                    .record_suggestion(p, iid, &revision, note.id, job.id)
+                    .await
+                {
                     // GitLab's marker remains the source of truth; the local record is a convenience.
                     tracing::warn!(error = %e, "posted but not recorded locally");
                 }
@@ -186,7 +213,12 @@ impl Daemon {
     }
 
     /// One worker: claim, heartbeat, process, settle; until shutdown.
-    async fn worker(self, worker_id: String, mut shutdown: watch::Receiver<bool>, fatal: watch::Sender<Option<String>>) {
+    async fn worker(
+        self,
+        worker_id: String,
+        mut shutdown: watch::Receiver<bool>,
+        fatal: watch::Sender<Option<String>>,
+    ) {
         loop {
             if *shutdown.borrow() {
                 return;
@@ -221,11 +253,19 @@ impl Daemon {
             });
             let result = self.process(&job).await;
             heartbeat.abort();
-            self.metrics.job_seconds.observe(started.elapsed().as_secs_f64());
+            self.metrics
+                .job_seconds
+                .observe(started.elapsed().as_secs_f64());
             self.metrics.job(outcome_label(&result));
             let settle = match result {
                 Ok(label) => {
-                    tracing::info!(job_id = job.id, project_id = job.project_id, issue_iid = job.issue_iid, outcome = label, "job done");
+                    tracing::info!(
+                        job_id = job.id,
+                        project_id = job.project_id,
+                        issue_iid = job.issue_iid,
+                        outcome = label,
+                        "job done"
+                    );
                     self.queue.complete(&job).await.map(|_| ())
                 }
                 Err(JobError::Retry { error, retry_after }) => {
@@ -254,12 +294,20 @@ impl Daemon {
         loop {
             for &project in &self.config.projects {
                 match poll::poll_project(&self.gitlab, &self.queue, project).await {
-                    Ok(r) if r.enqueued > 0 => tracing::info!(project_id = project, enqueued = r.enqueued, "poll found work"),
+                    Ok(r) if r.enqueued > 0 => tracing::info!(
+                        project_id = project,
+                        enqueued = r.enqueued,
+                        "poll found work"
+                    ),
                     Ok(_) => {}
-                    Err(e) => tracing::warn!(project_id = project, error = %e, "poll failed; will retry"),
+                    Err(e) => {
+                        tracing::warn!(project_id = project, error = %e, "poll failed; will retry")
+                    }
                 }
             }
-            self.metrics.gitlab_rate_limited.set(self.gitlab.stats().rate_limited);
+            self.metrics
+                .gitlab_rate_limited
+                .set(self.gitlab.stats().rate_limited);
             tokio::select! {
                 _ = tokio::time::sleep(self.config.poll_interval) => {}
                 _ = shutdown.changed() => return,
@@ -273,7 +321,11 @@ pub fn router(daemon: &Daemon) -> Router {
     let state = WebhookState {
         queue: daemon.queue.clone(),
         secret: daemon.config.webhook_secret.as_deref().map(Arc::from),
-        signing_token: daemon.config.webhook_signing_token.as_deref().map(Arc::from),
+        signing_token: daemon
+            .config
+            .webhook_signing_token
+            .as_deref()
+            .map(Arc::from),
         projects: daemon.config.projects.clone().into(),
         metrics: daemon.metrics.clone(),
     };
@@ -288,7 +340,10 @@ pub fn router(daemon: &Daemon) -> Router {
                 let r = r.clone();
                 async move {
                     if r.stop_posting.load(Ordering::SeqCst) {
-                        (StatusCode::SERVICE_UNAVAILABLE, "posting stopped: internal-flag alarm\n")
+                        (
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            "posting stopped: internal-flag alarm\n",
+                        )
                     } else if r.queue.depth_by_state().await.is_err() {
                         (StatusCode::SERVICE_UNAVAILABLE, "queue unavailable\n")
                     } else {
@@ -303,12 +358,24 @@ pub fn router(daemon: &Daemon) -> Router {
                 let d = d.clone();
                 async move {
                     if let Ok(depth) = d.queue.depth_by_state().await {
-                        for state in [JobState::Pending, JobState::Running, JobState::Done, JobState::Dead] {
+                        for state in [
+                            JobState::Pending,
+                            JobState::Running,
+                            JobState::Done,
+                            JobState::Dead,
+                        ] {
                             let n = depth.get(&state).copied().unwrap_or(0);
-                            d.metrics.queue_depth.get_or_create(&metrics::StateLabel { state: state.as_str().into() }).set(n as i64);
+                            d.metrics
+                                .queue_depth
+                                .get_or_create(&metrics::StateLabel {
+                                    state: state.as_str().into(),
+                                })
+                                .set(n as i64);
                         }
                     }
-                    d.metrics.gitlab_rate_limited.set(d.gitlab.stats().rate_limited);
+                    d.metrics
+                        .gitlab_rate_limited
+                        .set(d.gitlab.stats().rate_limited);
                     d.metrics.encode()
                 }
             }),
@@ -321,10 +388,18 @@ pub fn router(daemon: &Daemon) -> Router {
 ///
 /// # Errors
 /// When the listen address cannot be bound, or on a fatal GitLab error (bad token).
-pub async fn run(daemon: Daemon, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+pub async fn run(
+    daemon: Daemon,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&daemon.config.listen)
         .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}; change daemon.listen", daemon.config.listen))?;
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot listen on {}: {e}; change daemon.listen",
+                daemon.config.listen
+            )
+        })?;
     tracing::info!(addr = %listener.local_addr()?, projects = ?daemon.config.projects, dry_run = daemon.config.dry_run, "sectriage serving");
     let (stop_tx, stop_rx) = watch::channel(false);
     let (fatal_tx, mut fatal_rx) = watch::channel(None::<String>);
@@ -341,7 +416,11 @@ pub async fn run(daemon: Daemon, shutdown: impl Future<Output = ()> + Send + 'st
     let poller = tokio::spawn(daemon.clone().poller(stop_rx.clone()));
     let mut workers = tokio::task::JoinSet::new();
     for i in 0..daemon.config.workers.max(1) {
-        workers.spawn(daemon.clone().worker(format!("{}-{i}", std::process::id()), stop_rx.clone(), fatal_tx.clone()));
+        workers.spawn(daemon.clone().worker(
+            format!("{}-{i}", std::process::id()),
+            stop_rx.clone(),
+            fatal_tx.clone(),
+        ));
     }
 
     let fatal = tokio::select! {
@@ -369,7 +448,8 @@ pub async fn run(daemon: Daemon, shutdown: impl Future<Output = ()> + Send + 'st
 pub async fn termination_signal() {
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
         tokio::select! {
             _ = term.recv() => {}
             _ = tokio::signal::ctrl_c() => {}

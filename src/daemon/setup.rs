@@ -36,7 +36,12 @@ impl std::fmt::Display for Problem {
 /// Checks what `serve` needs, without connecting anywhere.
 pub fn check(cfg: &ConfigFile, env: &dyn Fn(&str) -> Option<String>) -> Vec<Problem> {
     let mut problems = Vec::new();
-    let mut add = |key: &str, message: String| problems.push(Problem { key: key.into(), message });
+    let mut add = |key: &str, message: String| {
+        problems.push(Problem {
+            key: key.into(),
+            message,
+        })
+    };
     match cfg.gitlab.url.as_deref() {
         None => add("gitlab.url", "missing: set the GitLab instance root, e.g. \"https://gitlab.com\"".into()),
         Some(u) if !(u.starts_with("https://") || u.starts_with("http://127.") || u.starts_with("http://localhost")) => {
@@ -45,29 +50,51 @@ pub fn check(cfg: &ConfigFile, env: &dyn Fn(&str) -> Option<String>) -> Vec<Prob
         _ => {}
     }
     if cfg.gitlab.projects.is_empty() {
-        add("gitlab.projects", "empty: list the numeric ids of the projects to watch, e.g. [11705]".into());
+        add(
+            "gitlab.projects",
+            "empty: list the numeric ids of the projects to watch, e.g. [11705]".into(),
+        );
     }
     let token_env = cfg.gitlab.token_env.as_deref().unwrap_or(ENV_GITLAB_TOKEN);
     if env(token_env).is_none() && cfg.gitlab.token_file.as_ref().is_none_or(|f| !f.exists()) {
         add("gitlab.token_env", format!("no token: set {token_env} (a project access token with the api scope and the Reporter role) or gitlab.token_file"));
     }
     let secret = cfg.daemon.webhook_secret_env.as_deref().and_then(env);
-    let signing = cfg.daemon.webhook_signing_token_env.as_deref().and_then(env);
+    let signing = cfg
+        .daemon
+        .webhook_signing_token_env
+        .as_deref()
+        .and_then(env);
     if cfg.daemon.webhook_secret_env.is_some() && secret.is_none() {
-        add("daemon.webhook_secret_env", "names a variable that is not set".into());
+        add(
+            "daemon.webhook_secret_env",
+            "names a variable that is not set".into(),
+        );
     }
     if let Some(s) = &signing {
         if !s.starts_with("whsec_") {
-            add("daemon.webhook_signing_token_env", "the signing token must look like whsec_<base64>, as GitLab shows it".into());
+            add(
+                "daemon.webhook_signing_token_env",
+                "the signing token must look like whsec_<base64>, as GitLab shows it".into(),
+            );
         }
     }
     if let Some(url) = &cfg.daemon.queue_url {
-        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-            add("daemon.queue_url", format!("{url:?}: use sqlite://FILE or postgres://USER@HOST/DB"));
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
+            add(
+                "daemon.queue_url",
+                format!("{url:?}: use sqlite://FILE or postgres://USER@HOST/DB"),
+            );
         }
     }
     if cfg.daemon.workers == Some(0) {
-        add("daemon.workers", "0 workers would never process a job; use 1 or more".into());
+        add(
+            "daemon.workers",
+            "0 workers would never process a job; use 1 or more".into(),
+        );
     }
     if let Err(e) = cfg.llm_config(env, PromptKind::Adjudicate) {
         add("llm", e.to_string());
@@ -79,11 +106,19 @@ pub fn check(cfg: &ConfigFile, env: &dyn Fn(&str) -> Option<String>) -> Vec<Prob
 ///
 /// # Errors
 /// Configuration problems (all of them, in one message), an unusable token, or an unreachable queue.
-pub async fn build(cfg: &ConfigFile, env: &dyn Fn(&str) -> Option<String>, use_llm: bool, dry_run: bool) -> anyhow::Result<Daemon> {
+pub async fn build(
+    cfg: &ConfigFile,
+    env: &dyn Fn(&str) -> Option<String>,
+    use_llm: bool,
+    dry_run: bool,
+) -> anyhow::Result<Daemon> {
     let problems = check(cfg, env);
     if !problems.is_empty() {
         let list: Vec<String> = problems.iter().map(|p| format!("  - {p}")).collect();
-        anyhow::bail!("the configuration has problems (see `sectriage config check`):\n{}", list.join("\n"));
+        anyhow::bail!(
+            "the configuration has problems (see `sectriage config check`):\n{}",
+            list.join("\n")
+        );
     }
     let token_env = cfg.gitlab.token_env.as_deref().unwrap_or(ENV_GITLAB_TOKEN);
     let token = match env(token_env) {
@@ -98,7 +133,11 @@ pub async fn build(cfg: &ConfigFile, env: &dyn Fn(&str) -> Option<String>, use_l
         notes_per_minute: cfg.gitlab.notes_per_minute.unwrap_or(30),
     })?;
     let me = gitlab.current_user().await?;
-    let queue_url = cfg.daemon.queue_url.clone().unwrap_or_else(|| DEFAULT_QUEUE_URL.to_string());
+    let queue_url = cfg
+        .daemon
+        .queue_url
+        .clone()
+        .unwrap_or_else(|| DEFAULT_QUEUE_URL.to_string());
     let queue = Queue::connect(
         &queue_url,
         QueueConfig {
@@ -108,7 +147,10 @@ pub async fn build(cfg: &ConfigFile, env: &dyn Fn(&str) -> Option<String>, use_l
     )
     .await?;
     let llm = if use_llm {
-        Some(Adjudicator::new(cfg.llm_config(env, PromptKind::Adjudicate)?, None))
+        Some(Adjudicator::new(
+            cfg.llm_config(env, PromptKind::Adjudicate)?,
+            None,
+        ))
     } else {
         None
     };
@@ -125,9 +167,17 @@ pub async fn build(cfg: &ConfigFile, env: &dyn Fn(&str) -> Option<String>, use_l
     Ok(Daemon {
         config: Arc::new(DaemonConfig {
             projects: cfg.gitlab.projects.clone(),
-            listen: cfg.daemon.listen.clone().unwrap_or_else(|| DEFAULT_LISTEN.to_string()),
+            listen: cfg
+                .daemon
+                .listen
+                .clone()
+                .unwrap_or_else(|| DEFAULT_LISTEN.to_string()),
             webhook_secret: cfg.daemon.webhook_secret_env.as_deref().and_then(env),
-            webhook_signing_token: cfg.daemon.webhook_signing_token_env.as_deref().and_then(env),
+            webhook_signing_token: cfg
+                .daemon
+                .webhook_signing_token_env
+                .as_deref()
+                .and_then(env),
             poll_interval: Duration::from_secs(cfg.daemon.poll_interval_secs.unwrap_or(60)),
             workers: cfg.daemon.workers.unwrap_or(2),
             lease: Duration::from_secs(cfg.daemon.lease_secs.unwrap_or(300)),

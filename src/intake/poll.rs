@@ -39,18 +39,27 @@ fn cursor_name(project_id: u64) -> String {
 ///
 /// # Errors
 /// GitLab or queue errors; the cursor is only advanced after every issue is enqueued.
-pub async fn poll_project(gitlab: &Client, queue: &Queue, project_id: u64) -> Result<PollReport, PollError> {
+pub async fn poll_project(
+    gitlab: &Client,
+    queue: &Queue,
+    project_id: u64,
+) -> Result<PollReport, PollError> {
     let cursor = queue.cursor(&cursor_name(project_id)).await?;
     let since = cursor
         .as_deref()
         .and_then(timefmt::parse_ms)
         .map(|ms| timefmt::format_ms(ms - OVERLAP.as_millis() as i64));
-    let issues = gitlab.list_confidential_issues(project_id, since.as_deref()).await?;
+    let issues = gitlab
+        .list_confidential_issues(project_id, since.as_deref())
+        .await?;
     let mut report = PollReport {
         listed: issues.len(),
         ..PollReport::default()
     };
-    let mut newest = cursor.as_deref().and_then(timefmt::parse_ms).unwrap_or(i64::MIN);
+    let mut newest = cursor
+        .as_deref()
+        .and_then(timefmt::parse_ms)
+        .unwrap_or(i64::MIN);
     for issue in &issues {
         let seen = format!("seen:{project_id}:{}:{}", issue.iid, issue.updated_at);
         if queue.remember_delivery(&seen, SEEN_TTL).await? {
@@ -63,8 +72,15 @@ pub async fn poll_project(gitlab: &Client, queue: &Queue, project_id: u64) -> Re
         }
     }
     if newest > i64::MIN {
-        queue.set_cursor(&cursor_name(project_id), &timefmt::format_ms(newest)).await?;
+        queue
+            .set_cursor(&cursor_name(project_id), &timefmt::format_ms(newest))
+            .await?;
     }
-    tracing::debug!(project_id, listed = report.listed, enqueued = report.enqueued, "polled");
+    tracing::debug!(
+        project_id,
+        listed = report.listed,
+        enqueued = report.enqueued,
+        "polled"
+    );
     Ok(report)
 }

@@ -32,12 +32,21 @@ pub fn parse_ms(ts: &str) -> Option<i64> {
         return None;
     }
     let num = |r: std::ops::Range<usize>| ts.get(r)?.parse::<i64>().ok();
-    let (y, mo, d, h, mi, s) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
+    let (y, mo, d, h, mi, s) = (
+        num(0..4)?,
+        num(5..7)?,
+        num(8..10)?,
+        num(11..13)?,
+        num(14..16)?,
+        num(17..19)?,
+    );
     let mut ms = 0;
     let mut rest = &ts[19..];
     if let Some(frac) = rest.strip_prefix('.') {
         let digits: String = frac.chars().take_while(char::is_ascii_digit).collect();
-        ms = format!("{:0<3}", &digits[..digits.len().min(3)]).parse().ok()?;
+        ms = format!("{:0<3}", &digits[..digits.len().min(3)])
+            .parse()
+            .ok()?;
         rest = &frac[digits.len()..];
     }
     if !(rest.is_empty() || rest == "Z" || rest == "+00:00" || rest == " UTC") {
@@ -71,7 +80,10 @@ mod tests {
         assert_eq!(ms, 1_767_540_711_081);
         assert_eq!(format_ms(ms), ts);
         assert_eq!(parse_ms("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(format_ms(parse_ms("2024-02-29T23:59:59.5Z").unwrap()), "2024-02-29T23:59:59.500Z");
+        assert_eq!(
+            format_ms(parse_ms("2024-02-29T23:59:59.5Z").unwrap()),
+            "2024-02-29T23:59:59.500Z"
+        );
         assert_eq!(parse_ms("yesterday"), None);
     }
 }

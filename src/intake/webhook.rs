@@ -40,12 +40,23 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 /// Checks the delivery's credentials; `Err` carries the reason for the 401.
-fn authenticate(state: &WebhookState, headers: &HeaderMap, body: &[u8]) -> Result<(), &'static str> {
-    if let (Some(signing), Some(signature)) = (&state.signing_token, header(headers, "webhook-signature")) {
+fn authenticate(
+    state: &WebhookState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(), &'static str> {
+    if let (Some(signing), Some(signature)) =
+        (&state.signing_token, header(headers, "webhook-signature"))
+    {
         let id = header(headers, "webhook-id").ok_or("webhook-id missing")?;
         let ts = header(headers, "webhook-timestamp").ok_or("webhook-timestamp missing")?;
-        let ts_secs: u64 = ts.parse().map_err(|_| "webhook-timestamp is not a number")?;
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+        let ts_secs: u64 = ts
+            .parse()
+            .map_err(|_| "webhook-timestamp is not a number")?;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
         if now.abs_diff(ts_secs) > MAX_TIMESTAMP_SKEW.as_secs() {
             return Err("webhook-timestamp is stale");
         }
@@ -68,7 +79,11 @@ fn authenticate(state: &WebhookState, headers: &HeaderMap, body: &[u8]) -> Resul
 }
 
 /// `POST /webhook`.
-pub async fn receive(State(state): State<WebhookState>, headers: HeaderMap, body: Bytes) -> (StatusCode, &'static str) {
+pub async fn receive(
+    State(state): State<WebhookState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> (StatusCode, &'static str) {
     if let Err(reason) = authenticate(&state, &headers, &body) {
         state.metrics.webhook("rejected");
         tracing::warn!(reason, "webhook rejected");
@@ -89,7 +104,11 @@ pub async fn receive(State(state): State<WebhookState>, headers: HeaderMap, body
     }
     let key = header(&headers, "idempotency-key").or_else(|| header(&headers, "webhook-id"));
     if let Some(key) = key {
-        match state.queue.remember_delivery(&format!("hook:{key}"), DELIVERY_TTL).await {
+        match state
+            .queue
+            .remember_delivery(&format!("hook:{key}"), DELIVERY_TTL)
+            .await
+        {
             Ok(true) => {}
             Ok(false) => {
                 state.metrics.webhook("duplicate");
@@ -101,7 +120,11 @@ pub async fn receive(State(state): State<WebhookState>, headers: HeaderMap, body
             }
         }
     }
-    match state.queue.enqueue(event.project_id, event.issue_iid, "webhook").await {
+    match state
+        .queue
+        .enqueue(event.project_id, event.issue_iid, "webhook")
+        .await
+    {
         Ok(_) => {
             state.metrics.webhook("enqueued");
             (StatusCode::ACCEPTED, "queued\n")

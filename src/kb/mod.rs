@@ -179,6 +179,17 @@ pub struct Finding {
     pub file: Option<String>,
 }
 
+impl Finding {
+    /// The fact that decided the class: the overlay's reason, or the derived conclusion.
+    pub fn deciding_fact(&self) -> Option<&Fact> {
+        if self.from_overlay {
+            self.facts.first()
+        } else {
+            self.facts.last()
+        }
+    }
+}
+
 /// The knowledge base: derived data plus the overlay.
 #[derive(Debug, Clone)]
 pub struct Kb {

@@ -16,14 +16,26 @@ pub fn revision_digest(title: &str, description: &str) -> String {
     h.update(title.as_bytes());
     h.update([0]);
     h.update(description.as_bytes());
-    h.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect()
+    h.finalize()
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// The note we already posted for this revision, if any.
-pub fn existing_suggestion<'a>(notes: &'a [Note], bot_user_id: u64, project_id: u64, issue_iid: u64, revision: &str) -> Option<&'a Note> {
+pub fn existing_suggestion<'a>(
+    notes: &'a [Note],
+    bot_user_id: u64,
+    project_id: u64,
+    issue_iid: u64,
+    revision: &str,
+) -> Option<&'a Note> {
     notes.iter().find(|n| {
         n.author.id == bot_user_id
-            && NoteMarker::parse(&n.body).is_some_and(|m| m.project_id == project_id && m.issue_iid == issue_iid && m.revision == revision)
+            && NoteMarker::parse(&n.body).is_some_and(|m| {
+                m.project_id == project_id && m.issue_iid == issue_iid && m.revision == revision
+            })
     })
 }
 
@@ -32,9 +44,16 @@ pub fn existing_suggestion<'a>(notes: &'a [Note], bot_user_id: u64, project_id: 
 /// # Errors
 /// [`GitLabError::BadRequest`] if the note fails [`check_note`] (nothing is
 /// posted), or the client's error (including a dropped internal flag).
-pub async fn post_internal(gitlab: &Client, project_id: u64, issue_iid: u64, body: &str) -> Result<Note, GitLabError> {
+pub async fn post_internal(
+    gitlab: &Client,
+    project_id: u64,
+    issue_iid: u64,
+    body: &str,
+) -> Result<Note, GitLabError> {
     check_note(body).map_err(|e| GitLabError::BadRequest {
         message: format!("refusing to post an unsafe note: {e}"),
     })?;
-    gitlab.create_internal_note(project_id, issue_iid, body).await
+    gitlab
+        .create_internal_note(project_id, issue_iid, body)
+        .await
 }

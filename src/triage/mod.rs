@@ -472,8 +472,7 @@ fn rules_verdict(
                 finding.subject,
                 role_name(primary.role),
                 finding
-                    .facts
-                    .last()
+                    .deciding_fact()
                     .map(|f| f.text.as_str())
                     .unwrap_or("non-virtualization")
             ),
@@ -486,8 +485,7 @@ fn rules_verdict(
                 "{}: {}",
                 finding.subject,
                 finding
-                    .facts
-                    .last()
+                    .deciding_fact()
                     .map(|f| f.text.as_str())
                     .unwrap_or("device scope is not defined by security.rst")
             ),
@@ -503,8 +501,7 @@ fn rules_verdict(
                 finding.subject,
                 role_name(primary.role),
                 finding
-                    .facts
-                    .last()
+                    .deciding_fact()
                     .map(|f| f.text.as_str())
                     .unwrap_or("virtualization")
             );
