@@ -134,13 +134,39 @@ pub struct Failure {
     pub reason: String,
 }
 
+/// Milliseconds (to the microsecond) of a set of wall-clock durations.
+#[derive(Debug, Clone, Serialize)]
+pub struct MsStat {
+    pub cases: usize,
+    pub total: f64,
+    pub mean: Option<f64>,
+    pub p50: Option<f64>,
+    pub p95: Option<f64>,
+    pub max: Option<f64>,
+}
+
+impl MsStat {
+    pub fn from_micros(us: &[u64]) -> MsStat {
+        let ms = |v: u64| v as f64 / 1000.0;
+        let s = Stat::new(us);
+        MsStat {
+            cases: s.cases,
+            total: ms(s.total),
+            mean: s.mean.map(|m| m.round() / 1000.0),
+            p50: s.p50.map(ms),
+            p95: s.p95.map(ms),
+            max: s.max.map(ms),
+        }
+    }
+}
+
 /// Wall-clock latency; differs between reruns, hence only here and in the Timing section.
 #[derive(Debug, Clone, Serialize)]
 pub struct Latency {
-    pub per_case_ms: Stat,
+    pub per_case_ms: MsStat,
     /// Start of the first case to the end of the last.
     pub wall_ms: u64,
-    pub by_case_ms: BTreeMap<String, u64>,
+    pub by_case_ms: BTreeMap<String, f64>,
 }
 
 /// One case in brief, enough for `--compare` against a later run.
@@ -351,11 +377,13 @@ pub fn summarize(info: &RunInfo, results: &[CaseResult]) -> Summary {
             counted_locally: Stat::new(&pick(|u| u.counted_locally)),
         },
         latency: Latency {
-            per_case_ms: Stat::new(&results.iter().map(|c| c.latency_ms).collect::<Vec<_>>()),
+            per_case_ms: MsStat::from_micros(
+                &results.iter().map(|c| c.latency_us).collect::<Vec<_>>(),
+            ),
             wall_ms: info.wall_ms,
             by_case_ms: results
                 .iter()
-                .map(|c| (c.id.clone(), c.latency_ms))
+                .map(|c| (c.id.clone(), c.latency_us as f64 / 1000.0))
                 .collect(),
         },
         cases: results
@@ -650,7 +678,17 @@ pub fn markdown(s: &Summary, results: &[CaseResult]) -> String {
     if s.generated_at.is_some() {
         out.push_str("## Timing\n\nWall-clock, so it differs between runs (`--no-timestamp` leaves this section out).\n\n");
         out.push_str("| latency (ms) | total | mean per case | p50 | p95 | max |\n|---|---:|---:|---:|---:|---:|\n");
-        stat_row(&mut out, "per case", &s.latency.per_case_ms);
+        let l = &s.latency.per_case_ms;
+        let f = |v: Option<f64>| v.map_or_else(|| "n/a".to_string(), |v| format!("{v:.1}"));
+        let _ = writeln!(
+            out,
+            "| per case | {:.1} | {} | {} | {} | {} |",
+            l.total,
+            f(l.mean),
+            f(l.p50),
+            f(l.p95),
+            f(l.max)
+        );
         let _ = writeln!(out, "\nWhole run: {} ms.", s.latency.wall_ms);
     }
     out

@@ -55,7 +55,7 @@ pub struct RulesOut {
     pub decisive: bool,
 }
 
-/// What happened with the model on this case (no wall-clock numbers: see [`CaseResult::latency_ms`]).
+/// What happened with the model on this case (no wall-clock numbers: see [`CaseResult::latency_us`]).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LlmOut {
     /// `not-used`, `answered`, `failed`, or `skipped` (the input was rejected first).
@@ -95,7 +95,7 @@ pub struct CaseResult {
     pub input_error: Option<String>,
     /// Wall-clock time for this case; kept out of `cases.jsonl` because reruns differ.
     #[serde(skip)]
-    pub latency_ms: u64,
+    pub latency_us: u64,
 }
 
 impl CaseResult {
@@ -187,7 +187,7 @@ pub fn score_case(
     file: &str,
     result: Result<Suggestion, String>,
     baseline: Baseline,
-    latency_ms: u64,
+    latency_us: u64,
 ) -> CaseResult {
     let label = LabelOut {
         use_case: case.label.use_case,
@@ -212,7 +212,7 @@ pub fn score_case(
             llm: llm_out(&s.llm),
             tokens: s.llm.usage(),
             input_error: None,
-            latency_ms,
+            latency_us,
         },
         // Nothing to triage: scored as an abstention, like the daemon would leave it to a human.
         Err(reason) => CaseResult {
@@ -237,7 +237,7 @@ pub fn score_case(
             },
             tokens: None,
             input_error: Some(reason),
-            latency_ms,
+            latency_us,
         },
     };
     finish(case, file, r)
@@ -282,8 +282,8 @@ pub async fn evaluate(
                 let started = Instant::now();
                 let raw = parse_input(case.raw.as_bytes());
                 let result = engine.triage(&raw).await.map_err(|e| e.to_string());
-                let ms = started.elapsed().as_millis() as u64;
-                score_case(&case, &file, result, baseline, ms)
+                let us = started.elapsed().as_micros() as u64;
+                score_case(&case, &file, result, baseline, us)
             });
             async move { (i, task.await) }
         })

@@ -105,8 +105,16 @@ pub fn abstention_svg(title: &str, series: &[(String, Vec<CurvePoint>)]) -> Stri
             .collect();
         // Left to right, so the line reads as a curve even when thresholds tie.
         pts.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.2.total_cmp(&b.2)));
-        if pts.len() > 1 {
-            let path: Vec<String> = pts
+        // Thresholds that land on the same point share one marker and one label.
+        let mut merged: Vec<(f64, f64, Vec<f64>)> = Vec::new();
+        for (c, a, t) in &pts {
+            match merged.last_mut() {
+                Some(last) if last.0 == *c && last.1 == *a => last.2.push(*t),
+                _ => merged.push((*c, *a, vec![*t])),
+            }
+        }
+        if merged.len() > 1 {
+            let path: Vec<String> = merged
                 .iter()
                 .map(|(c, a, _)| format!("{:.1},{:.1}", x(*c), y(*a)))
                 .collect();
@@ -116,19 +124,22 @@ pub fn abstention_svg(title: &str, series: &[(String, Vec<CurvePoint>)]) -> Stri
                 path.join(" ")
             );
         }
-        for (c, a, t) in &pts {
+        for (c, a, ts) in &merged {
+            let ts: Vec<String> = ts.iter().map(|t| format!("{t:.1}")).collect();
             let _ = writeln!(
                 s,
-                r#"<circle cx="{:.1}" cy="{:.1}" r="4" fill="{colour}"><title>{}: threshold {t:.1}, coverage {c:.3}, accuracy {a:.3}</title></circle>"#,
+                r#"<circle cx="{:.1}" cy="{:.1}" r="4" fill="{colour}"><title>{}: threshold {}, coverage {c:.3}, accuracy {a:.3}</title></circle>"#,
                 x(*c),
                 y(*a),
-                escape(name)
+                escape(name),
+                ts.join("/")
             );
             let _ = writeln!(
                 s,
-                r#"<text x="{:.1}" y="{:.1}" fill="{colour}" font-size="10">≥{t:.1}</text>"#,
+                r#"<text x="{:.1}" y="{:.1}" fill="{colour}" font-size="10">≥{}</text>"#,
                 x(*c) + 6.0,
-                y(*a) - 6.0 - 12.0 * i as f64
+                y(*a) - 6.0 - 12.0 * i as f64,
+                ts.join("/")
             );
         }
         let ly = TOP + 20.0 + 20.0 * i as f64;
@@ -186,5 +197,20 @@ mod tests {
         // Coverage 0.4 → x = 60 + 0.4 * 390 = 216; accuracy 1 → y = 30.
         assert!(svg.contains(r#"points="216.0,30.0 372.0,115.0""#), "{svg}");
         assert!(!svg.contains("NaN"));
+    }
+
+    #[test]
+    fn tied_thresholds_share_a_point() {
+        let p = |threshold| CurvePoint {
+            threshold,
+            decided: 5,
+            correct: 5,
+            coverage: Some(0.5),
+            accuracy: Some(1.0),
+        };
+        let svg = abstention_svg("t", &[("all".into(), vec![p(0.3), p(0.6), p(0.9)])]);
+        assert_eq!(svg.matches("<circle").count(), 1);
+        assert!(svg.contains(">≥0.3/0.6/0.9</text>"), "{svg}");
+        assert!(!svg.contains("<polyline"));
     }
 }
