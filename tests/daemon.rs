@@ -34,10 +34,21 @@ async fn setup(bot_level: u32) -> Setup {
     let (bot_id, bot_token) = fake.add_user("sectriage-bot", PROJECT, bot_level);
     let (reporter_id, _) = fake.add_user("reporter", PROJECT, 10);
     let dir = tempfile::tempdir().unwrap();
-    let queue_url = std::env::var("SECTRIAGE_TEST_POSTGRES_URL")
-        .ok()
-        .filter(|_| std::env::var("SECTRIAGE_DAEMON_TESTS_ON_POSTGRES").is_ok())
-        .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("q.db").display()));
+    let queue_url = match std::env::var("SECTRIAGE_TEST_POSTGRES_URL") {
+        // Each test gets its own schema, so parallel tests never share jobs.
+        Ok(base) => {
+            let schema = format!("daemon_{:016x}", rand::random::<u64>());
+            let admin = sqlx::PgPool::connect(&base).await.unwrap();
+            sqlx::query(&format!("CREATE SCHEMA \"{schema}\""))
+                .execute(&admin)
+                .await
+                .unwrap();
+            admin.close().await;
+            let sep = if base.contains('?') { '&' } else { '?' };
+            format!("{base}{sep}options=-c%20search_path%3D{schema}")
+        }
+        Err(_) => format!("sqlite://{}", dir.path().join("q.db").display()),
+    };
     Setup {
         fake,
         bot_id,
@@ -290,12 +301,14 @@ async fn dropped_internal_flag_is_caught_and_the_public_note_deleted() {
     let s = setup(10).await;
     let iid = s.fake.create_issue(
         PROJECT,
-        s.reporter_id,
+        s.bot_id, // a Guest sees the confidential issue it filed
         "hw/usb/hcd-xhci: loop",
         "xhci guest loop",
         true,
     );
     let d = daemon_for(&s, None, None).await;
+    // GitLab lists confidential issues only to Planners and up; a webhook brings this one in.
+    d.queue.enqueue(PROJECT, iid, "webhook").await.unwrap();
     let stop_posting = d.stop_posting.clone();
     let queue = d.queue.clone();
     let run = Running::start(d);
@@ -401,9 +414,8 @@ async fn crash_test_sigkill_at_random_points() {
     std::fs::write(
         &config,
         format!(
-            "[gitlab]\nurl = \"{}\"\nprojects = [{PROJECT}]\n[daemon]\nqueue_url = \"sqlite://{}\"\nlisten = \"127.0.0.1:0\"\npoll_interval_secs = 1\nworkers = 2\nlease_secs = 2\n",
-            s.fake.base_url,
-            dir.path().join("q.db").display()
+            "[gitlab]\nurl = \"{}\"\nprojects = [{PROJECT}]\n[daemon]\nqueue_url = \"{}\"\nlisten = \"127.0.0.1:0\"\npoll_interval_secs = 1\nworkers = 2\nlease_secs = 2\n",
+            s.fake.base_url, s.queue_url
         ),
     )
     .unwrap();
@@ -451,4 +463,32 @@ async fn crash_test_sigkill_at_random_points() {
         );
     }
     assert!(kills >= 3, "too few kill points exercised ({kills})");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_daemons_share_one_queue() {
+    let s = setup(20).await;
+    let mut iids = Vec::new();
+    for i in 0..16 {
+        iids.push(s.fake.create_issue(
+            PROJECT,
+            s.reporter_id,
+            &format!("hw/scsi/lsi53c895a: reentrancy {i}"),
+            "guest DMA re-entrancy in lsi_execute_script",
+            true,
+        ));
+    }
+    s.fake.inject(Fault::Latency(Duration::from_millis(20)));
+    let a = Running::start(daemon_for(&s, None, None).await);
+    let b = Running::start(daemon_for(&s, None, None).await);
+    wait_until("every suggestion", Duration::from_secs(60), || {
+        iids.iter().all(|&i| !bot_notes(&s, i).is_empty())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    a.stop().await.unwrap();
+    b.stop().await.unwrap();
+    for i in iids {
+        assert_eq!(bot_notes(&s, i).len(), 1, "issue {i}");
+    }
 }
