@@ -32,6 +32,14 @@ const SKIPPED_DIRS: &[&str] = &[
     "contrib",
 ];
 
+/// QOM parents that make a device pluggable with `-device` on a listed machine's buses.
+const PLUGGABLE_PARENTS: &[&str] = &[
+    "TYPE_PCI_DEVICE",
+    "INTERFACE_PCIE_DEVICE",
+    "INTERFACE_CONVENTIONAL_PCI_DEVICE",
+    "TYPE_USB_DEVICE",
+];
+
 /// Unlisted boards named per file in the output (the list is only an illustration).
 const MAX_OTHER_BOARDS: usize = 6;
 
@@ -1111,6 +1119,38 @@ pub fn build(qemu_src: &Path, security_rst: &str) -> Result<KbData, BuildError> 
             .map(|(name, _, _)| name.clone())
             .take(MAX_OTHER_BOARDS)
             .collect();
+        // A user-pluggable (PCI/USB) device that another board of the same target
+        // builds is compiled into the same qemu-system binary, so `-device` can
+        // plug it into the listed machine too.
+        if !user_only && !tcg_only && !common && path.starts_with("hw/") {
+            let pluggable_bus = std::fs::read(qemu_src.join(path))
+                .map(|b| {
+                    let t = String::from_utf8_lossy(&b);
+                    PLUGGABLE_PARENTS.iter().any(|p| t.contains(p))
+                })
+                .unwrap_or(false);
+            if pluggable_bus {
+                for (name, dir, _, _) in &listed_closures {
+                    if reaches.iter().any(|r| &r.machine == name) {
+                        continue;
+                    }
+                    let same_binary = board_closures.iter().find(|(_, b, c)| {
+                        symbols.get(b).is_some_and(|k| k.dir == format!("hw/{dir}"))
+                            && file_symbols.iter().any(|s| c.contains_key(s))
+                    });
+                    if let Some((board, b, _)) = same_binary {
+                        reaches.push(MachineReach {
+                            machine: name.clone(),
+                            reach: Reach::Pluggable,
+                            chain: vec![
+                                format!("[{board} ({b}) is built into the same binary]"),
+                                "-device-> user-pluggable PCI/USB device".to_string(),
+                            ],
+                        });
+                    }
+                }
+            }
+        }
         let best = reaches.iter().map(|r| r.reach).min();
         let (class, reason) = if user_only {
             (
