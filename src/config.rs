@@ -38,6 +38,10 @@ pub struct LlmFile {
     pub max_prompt_tokens: Option<usize>,
     /// Answer budget, tokens.
     pub max_completion_tokens: Option<u32>,
+    /// Daemon only: LLM calls in flight at once (default: the number of workers).
+    pub max_concurrency: Option<usize>,
+    /// Daemon only: LLM calls started per minute (default 60).
+    pub requests_per_minute: Option<u64>,
 }
 
 /// The `[limits]` table.

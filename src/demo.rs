@@ -108,6 +108,7 @@ pub async fn run(llm: Option<Adjudicator>, timeout: Duration) -> anyhow::Result<
         metrics: Metrics::new(),
         bot_user_id: bot_id,
         stop_posting: Arc::new(AtomicBool::new(false)),
+        llm_stack: None,
     };
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let running = tokio::spawn(crate::daemon::run(daemon, async move {

@@ -3,6 +3,7 @@
 
 use crate::intake::RawReport;
 use crate::kb::Kb;
+use crate::llm::stack::LlmStack;
 use crate::llm::Adjudicator;
 use crate::triage::decide::{decide, LlmOutcome, Suggestion};
 use crate::triage::hygiene::{sanitize, InputError, Limits};
@@ -46,6 +47,26 @@ impl Engine {
             None => LlmOutcome::NotUsed,
             Some(llm) => llm.adjudicate(&evidence, &text).await,
         };
+        Ok(decide(evidence, outcome))
+    }
+
+    /// [`Engine::triage`], sending the LLM call through a tower stack (the daemon's path).
+    ///
+    /// # Errors
+    /// [`InputError`] when the report breaks a limit or is empty.
+    pub async fn triage_via(
+        &self,
+        raw: &RawReport,
+        stack: Option<&LlmStack>,
+    ) -> Result<Suggestion, InputError> {
+        let Some(stack) = stack else {
+            return self.triage(raw).await;
+        };
+        let (evidence, text) = self.evidence(raw)?;
+        let evidence = std::sync::Arc::new(evidence);
+        let outcome = stack.adjudicate(evidence.clone(), text.into()).await;
+        let evidence =
+            std::sync::Arc::try_unwrap(evidence).unwrap_or_else(|shared| (*shared).clone());
         Ok(decide(evidence, outcome))
     }
 }

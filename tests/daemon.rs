@@ -93,6 +93,7 @@ async fn daemon_for(s: &Setup, secret: Option<&str>, signing: Option<&str>) -> D
         metrics: Metrics::new(),
         bot_user_id: s.bot_id,
         stop_posting: Arc::new(AtomicBool::new(false)),
+        llm_stack: None,
     }
 }
 

@@ -237,3 +237,33 @@ async fn real_local_model_when_available() {
     assert!(usage.prompt > 0);
     check_note(&render_note(&s, None).unwrap()).unwrap();
 }
+
+#[tokio::test]
+async fn the_daemons_tower_stack_times_out_and_reports_it() {
+    use sectriage::llm::stack::{LlmStack, StackLimits};
+    let fake = FakeLlm::start(|_, _| {
+        Reply::Slow(
+            Duration::from_secs(3),
+            Box::new(Reply::Content(answer("virtualization"))),
+        )
+    })
+    .await;
+    let e = engine(&fake.base_url, Duration::from_secs(30), None);
+    let stack = LlmStack::new(
+        e.llm.clone().unwrap(),
+        StackLimits {
+            concurrency: 1,
+            per_minute: 60,
+            timeout: Duration::from_millis(300),
+        },
+    );
+    let s = e
+        .triage_via(&parse_input(XHCI.as_bytes()), Some(&stack))
+        .await
+        .unwrap();
+    let LlmOutcome::Failed { reason, .. } = &s.llm else {
+        panic!("{:?}", s.llm)
+    };
+    assert!(reason.contains("overall timeout"), "{reason}");
+    assert_eq!(s.use_case, UseCase::Virtualization, "rules verdict stands");
+}

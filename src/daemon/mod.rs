@@ -58,6 +58,8 @@ pub struct Daemon {
     pub bot_user_id: u64,
     /// Set when GitLab dropped the internal flag: posting stops until an operator acts.
     pub stop_posting: Arc<AtomicBool>,
+    /// The tower stack around the LLM (concurrency, rate, timeout); `None` calls the engine's adjudicator directly.
+    pub llm_stack: Option<crate::llm::stack::LlmStack>,
 }
 
 /// Why a job did not finish.
@@ -145,7 +147,7 @@ impl Daemon {
             revision: revision.clone(),
             job_id: job.id.to_string(),
         };
-        let body = match self.engine.triage(&raw).await {
+        let body = match self.engine.triage_via(&raw, self.llm_stack.as_ref()).await {
             Ok(s) => {
                 if let LlmOutcome::Answered { usage, .. } | LlmOutcome::Failed { usage, .. } =
                     &s.llm

@@ -10,6 +10,7 @@ use crate::confirm::ConfirmPolicy;
 use crate::engine::Engine;
 use crate::gitlab::{Client, GitLabConfig, Token};
 use crate::kb::Kb;
+use crate::llm::stack::{LlmStack, StackLimits};
 use crate::llm::{Adjudicator, PromptKind};
 use crate::queue::{Queue, QueueConfig};
 use crate::triage::hygiene::Limits;
@@ -154,6 +155,18 @@ pub async fn build(
     } else {
         None
     };
+    let workers = cfg.daemon.workers.unwrap_or(2);
+    let llm_stack = llm.clone().map(|adj| {
+        let timeout = adj.config().timeout * 2 + Duration::from_secs(30);
+        LlmStack::new(
+            adj,
+            StackLimits {
+                concurrency: cfg.llm.max_concurrency.unwrap_or(workers),
+                per_minute: cfg.llm.requests_per_minute.unwrap_or(60),
+                timeout,
+            },
+        )
+    });
     let mut confirm = ConfirmPolicy::default();
     if let Some(level) = cfg.daemon.confirm_min_access_level {
         confirm.min_access_level = level;
@@ -179,7 +192,7 @@ pub async fn build(
                 .as_deref()
                 .and_then(env),
             poll_interval: Duration::from_secs(cfg.daemon.poll_interval_secs.unwrap_or(60)),
-            workers: cfg.daemon.workers.unwrap_or(2),
+            workers,
             lease: Duration::from_secs(cfg.daemon.lease_secs.unwrap_or(300)),
             dry_run,
             confirm,
@@ -197,5 +210,6 @@ pub async fn build(
         metrics: Metrics::new(),
         bot_user_id: me.id,
         stop_posting: Arc::new(AtomicBool::new(false)),
+        llm_stack,
     })
 }

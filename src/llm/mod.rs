@@ -10,6 +10,7 @@
 
 pub mod cache;
 pub mod prompt;
+pub mod stack;
 pub mod wire;
 
 use std::sync::atomic::{AtomicU8, Ordering};
