@@ -145,14 +145,30 @@ struct LlmArgs {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SECTRIAGE_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    match try_main() {
+    let cli = Cli::parse();
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("SECTRIAGE_LOG").unwrap_or_else(|_| {
+            // The daemon reports its work at info; one-shot commands stay quiet.
+            tracing_subscriber::EnvFilter::new(if matches!(cli.command, Command::Serve { .. }) {
+                "info"
+            } else {
+                "warn"
+            })
+        });
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let json = match std::env::var("SECTRIAGE_LOG_FORMAT").as_deref() {
+        Ok("json") => true,
+        Ok(_) => false,
+        Err(_) => matches!(cli.command, Command::Serve { .. }),
+    };
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+    match try_main(cli) {
         Ok(code) => code,
         Err(err) => {
             eprintln!("sectriage: {err:#}");
@@ -161,8 +177,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn try_main() -> anyhow::Result<ExitCode> {
-    let cli = Cli::parse();
+fn try_main(cli: Cli) -> anyhow::Result<ExitCode> {
     let file_config = ConfigFile::load(cli.config.as_deref())?;
     match cli.command {
         Command::Triage { file, format, llm } => {
