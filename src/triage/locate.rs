@@ -349,7 +349,7 @@ fn is_user_mode_binary(bin: &str) -> bool {
 fn normalise_path(raw: &str) -> Option<String> {
     let trimmed = raw.trim_matches(|c: char| c == '`' || c == '\'' || c == '"');
     let components: Vec<&str> = trimmed.split('/').collect();
-    // Build trees print `../hw/x.c` or `/home/u/qemu/hw/x.c`: start at the first QEMU top dir.
+    // Build trees print `../hw/x.c` or `/usr/src/qemu/hw/x.c`: start at the first QEMU top dir.
     let start = components.iter().position(|c| QEMU_TOP_DIRS.contains(c))?;
     let rest = &components[start..];
     if rest.len() < 2 {
@@ -376,7 +376,7 @@ mod tests {
     fn asan_trace_gives_frames_files_and_lines() {
         let text = "==1==ERROR: AddressSanitizer: heap-buffer-overflow\n\
             #0 0x55d3a1000000 in ehci_init_transfer ../hw/usb/hcd-ehci.c:1185:23\n\
-            #1 0x55d3a101a3c4 in ehci_execute /home/u/src/qemu/hw/usb/hcd-ehci.c:1345\n\
+            #1 0x55d3a101a3c4 in ehci_execute /usr/src/qemu/hw/usb/hcd-ehci.c:1345\n\
             #2 0x55d3a109d698 in aio_bh_call ../util/async.c:172\n";
         let loc = locate(text);
         assert_eq!(loc.frames.len(), 3);
