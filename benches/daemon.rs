@@ -177,30 +177,30 @@ async fn main() {
             },
         ),
         (
-            "C=8, L=200 ms, 600 notes/min",
+            "C=8, L=200 ms, 120 notes/min",
             Run {
-                issues: 60,
+                issues: 160,
                 workers: 8,
                 llm_latency: Some(Duration::from_millis(200)),
-                notes_per_minute: 600,
+                notes_per_minute: 120,
             },
         ),
     ];
     for (name, r) in &cases {
         let (secs, posted) = run(r).await;
-        let llm_bound = r.workers as f64
-            / r.llm_latency
-                .map(|l| l.as_secs_f64())
-                .unwrap_or(f64::INFINITY);
-        // The client's bucket allows a burst of one minute's worth, then spaces notes out.
-        let note_bound = r.notes_per_minute as f64 / 60.0;
+        // bound/s = N / max(N·L/C, (N − burst)/rate): the LLM's C/L, or the note
+        // bucket's sustained rate once its one-minute burst is spent.
+        let n = r.issues as f64;
+        let llm_secs = n * r.llm_latency.map(|l| l.as_secs_f64()).unwrap_or(0.0) / r.workers as f64;
+        let note_secs =
+            (n - r.notes_per_minute as f64).max(0.0) / (r.notes_per_minute as f64 / 60.0);
         println!(
             "{:<44} {:>7} {:>9.2} {:>11.1} {:>11.1}",
             name,
             posted,
             secs,
             posted as f64 / secs,
-            llm_bound.min(note_bound)
+            n / llm_secs.max(note_secs)
         );
     }
     let (secs, posted) = run(&Run {
