@@ -493,3 +493,53 @@ async fn two_daemons_share_one_queue() {
         assert_eq!(bot_notes(&s, i).len(), 1, "issue {i}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_within_a_bounded_time() {
+    let s = setup(20).await;
+    for i in 0..30 {
+        s.fake.create_issue(
+            PROJECT,
+            s.reporter_id,
+            &format!("hw/usb/hcd-xhci: loop {i}"),
+            "guest loop",
+            true,
+        );
+    }
+    s.fake.inject(Fault::Latency(Duration::from_millis(200)));
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("sectriage.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[gitlab]\nurl = \"{}\"\nprojects = [{PROJECT}]\n[daemon]\nqueue_url = \"{}\"\nlisten = \"127.0.0.1:0\"\npoll_interval_secs = 1\nworkers = 2\n",
+            s.fake.base_url, s.queue_url
+        ),
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sectriage"))
+        .args(["serve", "--llm", "none", "--config"])
+        .arg(&config)
+        .env("SECTRIAGE_GITLAB_TOKEN", &s.bot_token)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let term = Instant::now();
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            term.elapsed() < Duration::from_secs(30),
+            "did not exit within 30 s of SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "{status:?}");
+    eprintln!("exited {:.2} s after SIGTERM", term.elapsed().as_secs_f64());
+}

@@ -62,6 +62,9 @@ pub struct Daemon {
     pub llm_stack: Option<crate::llm::stack::LlmStack>,
 }
 
+/// Jobs this process holds right now, so a shutdown can hand them back.
+type InFlight = Arc<std::sync::Mutex<std::collections::HashMap<i64, Job>>>;
+
 /// Why a job did not finish.
 #[derive(Debug)]
 enum JobError {
@@ -220,6 +223,7 @@ impl Daemon {
         worker_id: String,
         mut shutdown: watch::Receiver<bool>,
         fatal: watch::Sender<Option<String>>,
+        in_flight: InFlight,
     ) {
         loop {
             if *shutdown.borrow() {
@@ -240,6 +244,9 @@ impl Daemon {
                     continue;
                 }
             };
+            if let Ok(mut held) = in_flight.lock() {
+                held.insert(job.id, job.clone());
+            }
             let started = Instant::now();
             // Keep the lease alive while the job runs (an LLM call can be slow).
             let hb_queue = self.queue.clone();
@@ -286,6 +293,9 @@ impl Daemon {
                     return;
                 }
             };
+            if let Ok(mut held) = in_flight.lock() {
+                held.remove(&job.id);
+            }
             if let Err(e) = settle {
                 tracing::error!(job_id = job.id, error = %e, "cannot record the job's outcome; its lease will expire and it will run again");
             }
@@ -416,12 +426,14 @@ pub async fn run(
             .await;
     });
     let poller = tokio::spawn(daemon.clone().poller(stop_rx.clone()));
+    let in_flight: InFlight = Arc::default();
     let mut workers = tokio::task::JoinSet::new();
     for i in 0..daemon.config.workers.max(1) {
         workers.spawn(daemon.clone().worker(
             format!("{}-{i}", std::process::id()),
             stop_rx.clone(),
             fatal_tx.clone(),
+            in_flight.clone(),
         ));
     }
 
@@ -440,6 +452,20 @@ pub async fn run(
     })
     .await;
     workers.abort_all();
+    // Jobs cut off by the grace period go back to the queue at once instead of
+    // waiting for their leases to expire. A note already posted is found by its marker.
+    let cut_off: Vec<Job> = in_flight
+        .lock()
+        .map(|mut held| held.drain().map(|(_, job)| job).collect())
+        .unwrap_or_default();
+    for job in cut_off {
+        match daemon.queue.release(&job).await {
+            Ok(()) => tracing::info!(job_id = job.id, "job released at shutdown"),
+            Err(e) => {
+                tracing::warn!(job_id = job.id, error = %e, "could not release a job at shutdown; its lease will expire")
+            }
+        }
+    }
     match fatal {
         Some(reason) => anyhow::bail!("stopped on a fatal GitLab error: {reason}"),
         None => Ok(()),
