@@ -97,6 +97,27 @@ async fn daemon_for(s: &Setup, secret: Option<&str>, signing: Option<&str>) -> D
     }
 }
 
+/// Writes a `serve` config for the fake GitLab and starts `sectriage serve` (rules only).
+fn spawn_serve(s: &Setup, dir: &std::path::Path, lease_secs: u64) -> std::process::Child {
+    let config = dir.join("sectriage.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[gitlab]\nurl = \"{}\"\nprojects = [{PROJECT}]\n[daemon]\nqueue_url = \"{}\"\nlisten = \"127.0.0.1:0\"\npoll_interval_secs = 1\nworkers = 2\nlease_secs = {lease_secs}\n",
+            s.fake.base_url, s.queue_url
+        ),
+    )
+    .unwrap();
+    std::process::Command::new(env!("CARGO_BIN_EXE_sectriage"))
+        .args(["serve", "--llm", "none", "--config"])
+        .arg(&config)
+        .env("SECTRIAGE_GITLAB_TOKEN", &s.bot_token)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 fn bot_notes(s: &Setup, iid: u64) -> Vec<sectriage::gitlab::Note> {
     s.fake
         .notes(PROJECT, iid)
@@ -411,25 +432,7 @@ async fn crash_test_sigkill_at_random_points() {
     }
     s.fake.inject(Fault::Latency(Duration::from_millis(30)));
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("sectriage.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[gitlab]\nurl = \"{}\"\nprojects = [{PROJECT}]\n[daemon]\nqueue_url = \"{}\"\nlisten = \"127.0.0.1:0\"\npoll_interval_secs = 1\nworkers = 2\nlease_secs = 2\n",
-            s.fake.base_url, s.queue_url
-        ),
-    )
-    .unwrap();
-    let spawn = || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_sectriage"))
-            .args(["serve", "--llm", "none", "--config"])
-            .arg(&config)
-            .env("SECTRIAGE_GITLAB_TOKEN", &s.bot_token)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap()
-    };
+    let spawn = || spawn_serve(&s, dir.path(), 2);
     let mut kills = 0;
     let mut seed: u64 = 0x5eed;
     let done = || iids.iter().all(|&i| !bot_notes(&s, i).is_empty());
@@ -508,22 +511,7 @@ async fn sigterm_stops_within_a_bounded_time() {
     }
     s.fake.inject(Fault::Latency(Duration::from_millis(200)));
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("sectriage.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[gitlab]\nurl = \"{}\"\nprojects = [{PROJECT}]\n[daemon]\nqueue_url = \"{}\"\nlisten = \"127.0.0.1:0\"\npoll_interval_secs = 1\nworkers = 2\n",
-            s.fake.base_url, s.queue_url
-        ),
-    )
-    .unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sectriage"))
-        .args(["serve", "--llm", "none", "--config"])
-        .arg(&config)
-        .env("SECTRIAGE_GITLAB_TOKEN", &s.bot_token)
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_serve(&s, dir.path(), 300);
     tokio::time::sleep(Duration::from_secs(3)).await;
     let term = Instant::now();
     std::process::Command::new("kill")

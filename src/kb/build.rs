@@ -94,9 +94,6 @@ pub fn parse_security_rst(text: &str) -> Result<SecurityDoc, BuildError> {
     let mut seen_entry = false;
     for line in text[start..].lines().skip(1) {
         if line.trim().is_empty() {
-            if seen_entry && arches.is_empty() {
-                continue;
-            }
             continue;
         }
         let indented = line.starts_with(' ') || line.starts_with('\t');
@@ -883,11 +880,8 @@ pub fn build(qemu_src: &Path, security_rst: &str) -> Result<KbData, BuildError> 
                     machines.push(m.clone());
                 }
             }
-            let resolved = if let Some(m) = raw.strip_prefix("TYPE_") {
-                type_macros.get(&raw).cloned().or_else(|| {
-                    let _ = m;
-                    None
-                })
+            let resolved = if raw.starts_with("TYPE_") {
+                type_macros.get(&raw).cloned()
             } else if let Some(inner) = raw.strip_prefix("MACHINE_TYPE_NAME(") {
                 quoted_c(inner).map(|n| format!("{n}-machine"))
             } else {
@@ -1300,16 +1294,14 @@ fn apply_board_references(
     }
     for (device_file, facts) in files.iter_mut() {
         let best = facts.listed.iter().map(|r| r.reach).min();
-        if facts.common
+        // Already settled by Kconfig, user-mode/TCG-only, or board-only with no board naming it.
+        let settled = facts.common
             || matches!(best, Some(Reach::Selected) | Some(Reach::Implied))
-            || facts.class != UseCase::Virtualization
+            || facts.reason.starts_with("built only")
+            || (facts.class == UseCase::NonVirtualization
                 && best.is_none()
-                && facts.class == UseCase::NonVirtualization
-                && !other_refs.contains_key(device_file)
-        {
-            continue;
-        }
-        if facts.reason.starts_with("built only") {
+                && !other_refs.contains_key(device_file));
+        if settled {
             continue;
         }
         if let Some(refs) = listed_refs.get(device_file) {

@@ -2,7 +2,7 @@
 //! the deterministic evidence in hand.
 //!
 //! The model gets no tools. Its reply is parsed into fixed enums
-//! ([`LlmOpinion`]) right here; anything else is a failed call, after one
+//! ([`LlmOpinion`](crate::triage::decide::LlmOpinion)) right here; anything else is a failed call, after one
 //! repair retry, and the engine falls back on the rules-only verdict. The
 //! request asks for `response_format: json_schema`, falling back to
 //! `json_object` and then to plain-text extraction for servers without them;
@@ -22,7 +22,7 @@ use async_openai::error::OpenAIError;
 use async_openai::Client;
 use serde_json::Value;
 
-use crate::triage::decide::{LlmOpinion, LlmOutcome, TokenUsage};
+use crate::triage::decide::{LlmOutcome, TokenUsage};
 use crate::triage::Evidence;
 pub use cache::{CacheMode, ResponseCache};
 
@@ -290,6 +290,3 @@ impl Adjudicator {
         }
     }
 }
-
-/// Wraps an opinion with `LlmOpinion` re-exported for callers of this module.
-pub type Opinion = LlmOpinion;

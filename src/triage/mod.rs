@@ -227,9 +227,6 @@ fn title_components(title: &str) -> Vec<String> {
         if head.is_empty() || head.contains(' ') || head.len() > 60 {
             break;
         }
-        for part in head.split(['/', ',']).rev().take(1) {
-            let _ = part;
-        }
         out.push(head.to_string());
         rest = tail.trim_start();
     }
