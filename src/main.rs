@@ -89,7 +89,7 @@ enum KbCommand {
         #[arg(long, default_value = "kb/qemu-kb.json")]
         out: PathBuf,
     },
-    /// Print the evidence chain for a path, directory, device, machine or accelerator.
+    /// Print the evidence chain for a path, directory, device, machine, accelerator or function.
     Explain {
         subject: String,
         #[arg(long, value_enum, default_value_t = Format::Markdown)]
@@ -351,13 +351,14 @@ fn kb_command(command: KbCommand) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("cannot write {}", out.display()))?;
             let count = |c| data.files.values().filter(|f| f.class == c).count();
             eprintln!(
-                "wrote {} (QEMU {}, {} files: {} virtualization, {} non-virtualization, {} needs-judgement; {} listed machines, {} resolved)",
+                "wrote {} (QEMU {}, {} files: {} virtualization, {} non-virtualization, {} needs-judgement; {} functions; {} listed machines, {} resolved)",
                 out.display(),
                 data.qemu_version,
                 data.files.len(),
                 count(sectriage::kb::UseCase::Virtualization),
                 count(sectriage::kb::UseCase::NonVirtualization),
                 count(sectriage::kb::UseCase::NeedsJudgement),
+                data.functions.len(),
                 data.listed_machines.len(),
                 data.listed_machines.iter().filter(|m| m.symbol.is_some()).count(),
             );
@@ -366,7 +367,7 @@ fn kb_command(command: KbCommand) -> anyhow::Result<ExitCode> {
         KbCommand::Explain { subject, format } => {
             let kb = Kb::embedded();
             let Some(finding) = kb.explain(&subject) else {
-                bail!("nothing in the knowledge base matches '{subject}'; try a source path (hw/usb/hcd-xhci.c), a directory (linux-user/), a device (e1000e), a machine (q35) or an accelerator (kvm)");
+                bail!("nothing in the knowledge base matches '{subject}'; try a source path (hw/usb/hcd-xhci.c), a directory (linux-user/), a device (e1000e), a machine (q35), an accelerator (kvm) or a function (xhci_kick_epctx)");
             };
             match format {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&finding)?),

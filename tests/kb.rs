@@ -51,6 +51,28 @@ fn fixture_tree_builds_the_expected_classes() {
         data.files["hw/net/e1000e.c"].maintainers[0].section,
         "e1000e"
     );
+    // Functions: return type on its own line, a continued parameter list and a
+    // function-pointer parameter all count; a name two files define does not.
+    let defined_in = |f: &str| data.functions.get(f).map(String::as_str);
+    assert_eq!(
+        defined_in("e1000e_ring_advance"),
+        Some("hw/net/e1000e_core.c")
+    );
+    assert_eq!(
+        defined_in("e1000e_core_write"),
+        Some("hw/net/e1000e_core.c")
+    );
+    assert_eq!(
+        defined_in("e1000e_set_handlers"),
+        Some("hw/net/e1000e_core.c")
+    );
+    assert_eq!(defined_in("do_syscall"), Some("linux-user/syscall.c"));
+    assert_eq!(defined_in("realize_common"), None, "defined in two files");
+    assert_eq!(
+        defined_in("is_error"),
+        None,
+        "one-line inline is not QEMU style"
+    );
     assert_eq!(
         data.other_machines
             .get("xilinx-zynq-a9")
@@ -90,6 +112,8 @@ fn embedded_kb_explains_well_known_code() {
         ("xilinx-zynq-a9", UseCase::NonVirtualization),
         ("tcg", UseCase::NonVirtualization),
         ("e1000e", UseCase::Virtualization),
+        ("xhci_kick_epctx", UseCase::Virtualization),
+        ("page_set_flags()", UseCase::NonVirtualization),
     ];
     for (subject, want) in cases {
         let f = kb

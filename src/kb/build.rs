@@ -1224,6 +1224,7 @@ pub fn build(qemu_src: &Path, security_rst: &str) -> Result<KbData, BuildError> 
     }
 
     apply_board_references(qemu_src, &base_dirs, &qom_types, &type_macros, &mut files);
+    let functions = function_index(qemu_src, &files);
 
     Ok(KbData {
         format_version: super::FORMAT_VERSION,
@@ -1234,8 +1235,51 @@ pub fn build(qemu_src: &Path, security_rst: &str) -> Result<KbData, BuildError> 
         listed_machines: listed,
         other_machines,
         qom_types,
+        functions,
         files,
     })
+}
+
+/// Function name to the one classified file that defines it. Names defined in
+/// several files (static helpers such as `foo_realize` copies) are left out:
+/// a name that could mean two files is no evidence for either.
+fn function_index(
+    qemu_src: &Path,
+    files: &BTreeMap<String, FileFacts>,
+) -> BTreeMap<String, String> {
+    let mut seen: BTreeMap<String, Option<String>> = BTreeMap::new();
+    for path in files.keys().filter(|p| p.ends_with(".c")) {
+        let Ok(bytes) = std::fs::read(qemu_src.join(path)) else {
+            continue;
+        };
+        for name in defined_functions(&String::from_utf8_lossy(&bytes)) {
+            seen.entry(name)
+                .and_modify(|v| {
+                    if v.as_deref() != Some(path.as_str()) {
+                        *v = None;
+                    }
+                })
+                .or_insert_with(|| Some(path.clone()));
+        }
+    }
+    seen.into_iter()
+        .filter_map(|(name, path)| path.map(|p| (name, p)))
+        .collect()
+}
+
+/// Names of the functions a C file defines, in QEMU's coding style: the
+/// declarator starts in column 0 and the body's `{` opens a line of its own.
+fn defined_functions(text: &str) -> Vec<String> {
+    static DEFINITION: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?m)^(?:[A-Za-z_][\w \t\*]*?[ \t\*])?([A-Za-z_]\w{3,})\((?:[^;{}()]|\([^;{}()]*\))*\)[ \t]*\n\{")
+            .unwrap()
+    });
+    const NOT_FUNCTIONS: &[&str] = &["if", "for", "while", "switch", "return", "sizeof"];
+    DEFINITION
+        .captures_iter(text)
+        .map(|c| c[1].to_string())
+        .filter(|n| !NOT_FUNCTIONS.contains(&n.as_str()) && !n.starts_with("glue"))
+        .collect()
 }
 
 /// Board code that creates a device by name settles devices Kconfig leaves

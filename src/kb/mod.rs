@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 pub use overlay::{Overlay, OverlayEntry, OverlayMatch};
 
 /// Version of the data-file layout; bump when the JSON shape changes.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// The committed knowledge base, embedded in the binary.
 pub const EMBEDDED_KB: &str = include_str!("../../kb/qemu-kb.json");
@@ -153,6 +153,9 @@ pub struct KbData {
     pub other_machines: BTreeMap<String, String>,
     /// QOM type name to the file that defines it.
     pub qom_types: BTreeMap<String, String>,
+    /// Function name to the one classified file that defines it (names defined
+    /// in several files are left out).
+    pub functions: BTreeMap<String, String>,
     pub files: BTreeMap<String, FileFacts>,
 }
 
@@ -508,7 +511,25 @@ impl Kb {
         if let Some(f) = self.overlay.find(&OverlayMatch::Tool(s.to_string())) {
             return Some(f);
         }
+        if let Some(f) = self.function(s.strip_suffix("()").unwrap_or(s)) {
+            return Some(f);
+        }
         self.resolve_component(s).and_then(|p| self.path(&p))
+    }
+
+    /// Class of the one file that defines a C function (`xhci_kick_epctx`).
+    pub fn function(&self, name: &str) -> Option<Finding> {
+        let path = self.data.functions.get(name.trim())?;
+        let mut finding = self.path(path)?;
+        finding.subject = format!("{name}() in {path}");
+        finding.facts.insert(
+            0,
+            Fact {
+                text: format!("function {name}() is defined in {path}"),
+                source: "QEMU source (function definition)".into(),
+            },
+        );
+        Some(finding)
     }
 }
 

@@ -19,7 +19,7 @@ pub use crate::kb::UseCase;
 use crate::kb::{Finding, Kb};
 pub use decide::{decide, LlmOpinion, LlmOutcome, Suggestion};
 pub use hygiene::{InputError, Limits, Sanitized};
-pub use locate::Locations;
+pub use locate::{Frame, Locations};
 pub use provenance::Provenance;
 pub use signals::{InjectionSignals, SecuritySignals};
 
@@ -74,6 +74,8 @@ pub enum Role {
     Frame,
     /// A path named in the text.
     Path,
+    /// A function named in prose and found in the knowledge base's function index.
+    Function,
     /// A `-device` on the command line.
     Device,
     /// A standalone tool or user-mode binary.
@@ -208,6 +210,24 @@ fn is_infrastructure(function: &str, file: Option<&str>) -> bool {
     INFRA_PREFIXES.iter().any(|p| function.starts_with(p))
 }
 
+/// What a stack frame points at: its file, or for a trace without file names
+/// the one file defining its function; `None` for shared infrastructure.
+fn frame_finding(frame: &Frame, kb: &Kb) -> Option<Finding> {
+    match frame.file.as_deref() {
+        Some(file) => (!is_infrastructure(&frame.function, Some(file))).then(|| kb.path(file))?,
+        None => function_finding(&frame.function, kb),
+    }
+}
+
+/// The file defining `function`, unless it is shared infrastructure.
+fn function_finding(function: &str, kb: &Kb) -> Option<Finding> {
+    let file = kb.data.functions.get(function)?;
+    if is_infrastructure(function, Some(file)) {
+        return None;
+    }
+    kb.function(function)
+}
+
 /// Component names from a commit-style title: `hw/net/e1000e: ...`, `net: tulip: ...`.
 fn title_components(title: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -318,11 +338,7 @@ fn analyze_with(
         push(Role::Title, kb.path(&f.path));
     }
     // 2. The innermost frame that is not shared infrastructure.
-    let frame = locations
-        .frames
-        .iter()
-        .filter(|f| !is_infrastructure(&f.function, f.file.as_deref()))
-        .find_map(|f| f.file.as_deref().and_then(|p| kb.path(p)));
+    let frame = locations.frames.iter().find_map(|f| frame_finding(f, kb));
     push(Role::Frame, frame);
     // 3. Paths, most-mentioned first.
     let mut files = locations.files.clone();
@@ -334,6 +350,15 @@ fn analyze_with(
             kb.resolve_component(stem).and_then(|p| kb.path(&p))
         });
         push(Role::Path, finding);
+    }
+    // 3b. Functions named in prose (`page_set_flags()`), through the function index;
+    //     frames' functions were weighed above.
+    for name in locations
+        .functions
+        .iter()
+        .filter(|n| !locations.frames.iter().any(|f| &f.function == *n))
+    {
+        push(Role::Function, function_finding(name, kb));
     }
     push(Role::Title, title_dir);
     // 4. Tools, devices, formats, netdevs, monitor commands.
@@ -524,6 +549,7 @@ fn role_name(role: Role) -> &'static str {
         Role::Title => "named in the title",
         Role::Frame => "innermost QEMU frame",
         Role::Path => "path in the report",
+        Role::Function => "function named in the report",
         Role::Device => "-device on the command line",
         Role::Tool => "tool",
         Role::Format => "image format",
@@ -564,5 +590,62 @@ mod tests {
             "xhci_kick_epctx",
             Some("hw/usb/hcd-xhci.c")
         ));
+    }
+
+    fn evidence(body: &str) -> Evidence {
+        let report = Report {
+            title: body.lines().next().unwrap_or("").to_string(),
+            body: body.lines().skip(1).collect::<Vec<_>>().join("\n"),
+        };
+        analyze(&report, Kb::embedded())
+    }
+
+    #[test]
+    fn a_function_named_in_prose_locates_its_file() {
+        let e = evidence(
+            "Assertion failure when mremap grows a mapping\n\
+             The assert in page_set_flags() fires when the new size passes the end of the reserved range.",
+        );
+        let primary = &e.components[0];
+        assert_eq!(primary.role, Role::Function);
+        assert_eq!(
+            primary.finding.file.as_deref(),
+            Some("accel/tcg/user-exec.c")
+        );
+        assert_eq!(e.rules.use_case, UseCase::NonVirtualization);
+        assert!(
+            e.rules.basis.contains("page_set_flags()"),
+            "{}",
+            e.rules.basis
+        );
+    }
+
+    #[test]
+    fn a_path_outweighs_a_function_and_infrastructure_functions_are_ignored() {
+        let e = evidence(
+            "Reentrancy in a NIC\n\
+             hw/usb/hcd-xhci.c loops forever; it calls qemu_receive_packet() and page_set_flags().",
+        );
+        assert_eq!(e.components[0].role, Role::Path);
+        assert_eq!(e.rules.use_case, UseCase::Virtualization);
+        assert!(e
+            .components
+            .iter()
+            .all(|c| c.finding.file.as_deref() != Some("net/net.c")));
+        let only_infra = evidence("Loop in packet delivery\nqemu_receive_packet() loops.");
+        assert!(only_infra.components.is_empty());
+    }
+
+    #[test]
+    fn frames_without_file_names_resolve_through_the_function_index() {
+        let e = evidence(
+            "Heap overflow in USB\n\
+             #0 0x5555 in memory_region_write_accessor ()\n\
+             #1 0x5556 in xhci_kick_epctx ()\n\
+             #2 0x5557 in main ()",
+        );
+        let primary = &e.components[0];
+        assert_eq!(primary.role, Role::Frame);
+        assert_eq!(primary.finding.file.as_deref(), Some("hw/usb/hcd-xhci.c"));
     }
 }
