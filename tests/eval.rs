@@ -401,7 +401,11 @@ async fn naive_baseline_takes_the_model_answer_as_is() {
     )
     .await;
     assert_eq!(cmp.code, 0, "{}", cmp.stderr);
-    assert!(cmp.stderr.contains("better than naive"), "{}", cmp.stderr);
+    assert!(
+        cmp.stderr.contains("better compared with naive"),
+        "{}",
+        cmp.stderr
+    );
     let md = std::fs::read_to_string(out_dir.join("rules-only/report.md")).unwrap();
     assert!(md.contains("## Compared with `naive`"), "{md}");
     assert!(md.contains("Fixed (wrong → right)"), "{md}");

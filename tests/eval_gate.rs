@@ -1,7 +1,7 @@
 //! CI's quality gate: the committed evaluations are re-run (rules only, and
-//! the recorded local-model run replayed from its cache, with no model) and
-//! must reproduce the committed reports and pass the gates, so a change that
-//! degrades the engine fails CI.
+//! the recorded local-model runs — engine and naive baseline — replayed from
+//! their cache, with no model) and must reproduce the committed reports and
+//! pass the gates, so a change that degrades the engine fails CI.
 
 use std::path::Path;
 use std::process::Command;
@@ -64,11 +64,6 @@ fn rules_only_run_reproduces_and_passes_the_gates() {
 
 #[test]
 fn recorded_local_model_run_replays_and_passes_the_gates() {
-    let cache = Path::new("eval/cache/qwen2.5-coder-1.5b");
-    if !Path::new("eval/reports/llm-qwen/cases.jsonl").exists() || !cache.exists() {
-        eprintln!("no recorded local-model run committed; skipping");
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
     let out = eval(
         &[
@@ -95,4 +90,33 @@ fn recorded_local_model_run_replays_and_passes_the_gates() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_same_cases("llm-qwen", dir.path());
+}
+
+/// The naive baseline (whole `security.rst` + raw report, same model) is the
+/// design's yardstick: it has no gate, but its committed report must be what
+/// the recording replays to.
+#[test]
+fn recorded_naive_baseline_replays() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = eval(
+        &[
+            "--llm",
+            "openai",
+            "--baseline",
+            "naive",
+            "--cache",
+            "eval/cache/qwen2.5-coder-1.5b",
+            "--cache-mode",
+            "replay",
+            "--name",
+            "naive-qwen",
+        ],
+        dir.path(),
+    );
+    assert!(
+        out.status.success(),
+        "replay failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_same_cases("naive-qwen", dir.path());
 }

@@ -314,7 +314,7 @@ pub async fn run(args: EvalArgs, config: &ConfigFile) -> anyhow::Result<ExitCode
     }
     if let Some(c) = &summary.comparison {
         eprintln!(
-            "eval {name}: {} than {} ({})",
+            "eval {name}: {} compared with {} ({})",
             c.verdict, c.against, c.reason
         );
     }
