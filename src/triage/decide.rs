@@ -275,17 +275,9 @@ fn security_relevance(
     }
     let s = &evidence.security;
     let rules_view = !s.kinds.is_empty() && !s.non_bug_change && !s.needs_privileged_access;
-    match opinion {
-        // The model may clear a functional bug, but a memory-safety signal keeps it in the process.
-        Some(op) => {
-            op.security_relevant
-                || (rules_view
-                    && s.kinds
-                        .iter()
-                        .any(|k| k == "memory-corruption" || k == "escape"))
-        }
-        None => rules_view,
-    }
+    // Asymmetric like the use case: the model can add relevance the rules missed,
+    // but not clear a damage kind the report itself describes.
+    rules_view || opinion.is_some_and(|op| op.security_relevant)
 }
 
 fn questions(
@@ -434,6 +426,37 @@ mod tests {
             "b",
         );
         assert_eq!(decisive.0, UseCase::NonVirtualization);
+    }
+
+    #[test]
+    fn the_model_adds_security_relevance_but_never_clears_it() {
+        let kb = crate::kb::Kb::embedded();
+        let report = |body: &str| crate::triage::Report {
+            title: "hw/usb/hcd-xhci: fix ring walk".into(),
+            body: body.into(),
+        };
+        let looping =
+            crate::triage::analyze(&report("The guest can make the loop run forever."), kb);
+        let quiet = crate::triage::analyze(&report("Tidy the ring walk."), kb);
+        let says = |relevant: bool| LlmOpinion {
+            security_relevant: relevant,
+            ..op(UseCase::Virtualization)
+        };
+        let relevant = |e: &Evidence, o: Option<&LlmOpinion>| {
+            security_relevance(e, UseCase::Virtualization, o)
+        };
+        assert!(relevant(&looping, None));
+        assert!(
+            relevant(&looping, Some(&says(false))),
+            "the model cleared a described hang"
+        );
+        assert!(!relevant(&quiet, None));
+        assert!(relevant(&quiet, Some(&says(true))));
+        assert!(!security_relevance(
+            &looping,
+            UseCase::NonVirtualization,
+            Some(&says(true))
+        ));
     }
 
     #[test]
