@@ -11,7 +11,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Confidence, Evidence, Provenance, Role, UseCase};
+use super::{Confidence, Evidence, Provenance, Role, RulesVerdict, UseCase};
 
 /// Questions the suggestion can ask the reporter; a fixed set so that neither
 /// the report nor the model can make us post arbitrary text.
@@ -162,14 +162,13 @@ pub fn decide(evidence: Evidence, llm: LlmOutcome) -> Suggestion {
             rules.confidence,
             format!("Rules only: {}.", rules.basis),
         ),
-        Some(op) => combine(
-            rules.use_case,
-            rules.confidence,
-            rules.decisive,
-            op,
-            injected,
-            &rules.basis,
-        ),
+        Some(op) => {
+            let code_located = evidence
+                .components
+                .iter()
+                .any(|c| c.finding.surface.as_deref() != Some("not-runtime"));
+            combine(rules, code_located, op, injected)
+        }
     };
 
     let security_relevant = security_relevance(&evidence, use_case, opinion);
@@ -190,15 +189,22 @@ pub fn decide(evidence: Evidence, llm: LlmOutcome) -> Suggestion {
     }
 }
 
+/// `code_located`: the rules placed some runtime code in the knowledge base, so
+/// a needs-judgement verdict is the knowledge base's own (device scope), not a
+/// gap the model may fill.
 fn combine(
-    rules: UseCase,
-    rules_conf: Confidence,
-    decisive: bool,
+    verdict: &RulesVerdict,
+    code_located: bool,
     op: &LlmOpinion,
     injected: bool,
-    basis: &str,
 ) -> (UseCase, Confidence, String) {
     use UseCase::*;
+    let (rules, rules_conf, decisive, basis) = (
+        verdict.use_case,
+        verdict.confidence,
+        verdict.decisive,
+        verdict.basis.as_str(),
+    );
     let agree = rules == op.use_case;
     if agree {
         let conf = rules_conf
@@ -241,7 +247,7 @@ fn combine(
             rules_conf.min(Confidence::Medium),
             format!("Evidence points to virtualization; the model is unsure: {basis}."),
         ),
-        (NeedsJudgement, Virtualization) if rules_conf == Confidence::Low && !basis.contains("pluggable") => (
+        (NeedsJudgement, Virtualization) if rules_conf == Confidence::Low && !code_located => (
             Virtualization,
             Confidence::Low,
             format!("Rules could not place the code; the model says virtualization: {basis}."),
@@ -370,6 +376,15 @@ fn citations(evidence: &Evidence, use_case: UseCase) -> Vec<String> {
 mod tests {
     use super::*;
 
+    fn rules(use_case: UseCase, confidence: Confidence, decisive: bool) -> RulesVerdict {
+        RulesVerdict {
+            use_case,
+            confidence,
+            decisive,
+            basis: "b".into(),
+        }
+    }
+
     fn op(use_case: UseCase) -> LlmOpinion {
         LlmOpinion {
             use_case,
@@ -382,17 +397,19 @@ mod tests {
 
     #[test]
     fn model_alone_never_yields_non_virtualization() {
-        for rules in [UseCase::Virtualization, UseCase::NeedsJudgement] {
+        for rules_say in [UseCase::Virtualization, UseCase::NeedsJudgement] {
             for conf in [Confidence::Low, Confidence::Medium, Confidence::High] {
                 let (uc, _, _) = combine(
-                    rules,
-                    conf,
+                    &rules(rules_say, conf, false),
                     false,
                     &op(UseCase::NonVirtualization),
                     false,
-                    "b",
                 );
-                assert_ne!(uc, UseCase::NonVirtualization, "rules {rules:?} {conf:?}");
+                assert_ne!(
+                    uc,
+                    UseCase::NonVirtualization,
+                    "rules {rules_say:?} {conf:?}"
+                );
             }
         }
     }
@@ -400,32 +417,40 @@ mod tests {
     #[test]
     fn non_virtualization_needs_decisive_evidence_or_agreement() {
         let weak = combine(
-            UseCase::NonVirtualization,
-            Confidence::Low,
-            false,
-            &op(UseCase::Virtualization),
-            false,
-            "b",
-        );
-        assert_eq!(weak.0, UseCase::NeedsJudgement);
-        let agreed = combine(
-            UseCase::NonVirtualization,
-            Confidence::Low,
-            false,
-            &op(UseCase::NonVirtualization),
-            false,
-            "b",
-        );
-        assert_eq!(agreed.0, UseCase::NonVirtualization);
-        let decisive = combine(
-            UseCase::NonVirtualization,
-            Confidence::High,
+            &rules(UseCase::NonVirtualization, Confidence::Low, false),
             true,
             &op(UseCase::Virtualization),
             false,
-            "b",
+        );
+        assert_eq!(weak.0, UseCase::NeedsJudgement);
+        let agreed = combine(
+            &rules(UseCase::NonVirtualization, Confidence::Low, false),
+            true,
+            &op(UseCase::NonVirtualization),
+            false,
+        );
+        assert_eq!(agreed.0, UseCase::NonVirtualization);
+        let decisive = combine(
+            &rules(UseCase::NonVirtualization, Confidence::High, true),
+            true,
+            &op(UseCase::Virtualization),
+            false,
         );
         assert_eq!(decisive.0, UseCase::NonVirtualization);
+    }
+
+    #[test]
+    fn the_model_places_unlocated_code_but_not_a_device_the_kb_left_open() {
+        let unsure = rules(UseCase::NeedsJudgement, Confidence::Low, false);
+        let says_virt = op(UseCase::Virtualization);
+        assert_eq!(
+            combine(&unsure, false, &says_virt, false).0,
+            UseCase::Virtualization
+        );
+        assert_eq!(
+            combine(&unsure, true, &says_virt, false).0,
+            UseCase::NeedsJudgement
+        );
     }
 
     #[test]
@@ -462,12 +487,10 @@ mod tests {
     #[test]
     fn injected_reports_keep_the_rules_verdict() {
         let (uc, _, why) = combine(
-            UseCase::Virtualization,
-            Confidence::Medium,
-            false,
+            &rules(UseCase::Virtualization, Confidence::Medium, false),
+            true,
             &op(UseCase::NonVirtualization),
             true,
-            "b",
         );
         assert_eq!(uc, UseCase::Virtualization);
         assert!(why.contains("injection"));
