@@ -130,9 +130,7 @@ impl Adjudicator {
             PromptKind::Adjudicate => {
                 prompt::build(evidence, report, self.config.max_prompt_tokens)
             }
-            PromptKind::Naive => {
-                prompt::build_naive(evidence, report, self.config.max_prompt_tokens)
-            }
+            PromptKind::Naive => prompt::build_naive(report, self.config.max_prompt_tokens),
         };
         let started = Instant::now();
         let mut usage = TokenUsage {
