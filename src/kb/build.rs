@@ -1240,9 +1240,10 @@ pub fn build(qemu_src: &Path, security_rst: &str) -> Result<KbData, BuildError> 
     })
 }
 
-/// Function name to the one classified file that defines it. Names defined in
-/// several files (static helpers such as `foo_realize` copies) are left out:
-/// a name that could mean two files is no evidence for either.
+/// Function name to the one file, among those the knowledge base classifies,
+/// that defines it. Names defined in several of them are left out: a name that
+/// could mean two files is no evidence for either. (Files the KB does not
+/// classify, such as per-target `linux-user/*/cpu_loop.c`, are not scanned.)
 fn function_index(
     qemu_src: &Path,
     files: &BTreeMap<String, FileFacts>,
@@ -1278,7 +1279,9 @@ fn defined_functions(text: &str) -> Vec<String> {
     DEFINITION
         .captures_iter(text)
         .map(|c| c[1].to_string())
+        // All-caps names are macro-generated bodies (`DISAS_INSN(...)`), not one function.
         .filter(|n| !NOT_FUNCTIONS.contains(&n.as_str()) && !n.starts_with("glue"))
+        .filter(|n| n.chars().any(|c| c.is_ascii_lowercase()))
         .collect()
 }
 

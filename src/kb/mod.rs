@@ -154,7 +154,7 @@ pub struct KbData {
     /// QOM type name to the file that defines it.
     pub qom_types: BTreeMap<String, String>,
     /// Function name to the one classified file that defines it (names defined
-    /// in several files are left out).
+    /// in several classified files, and all-caps macro bodies, are left out).
     pub functions: BTreeMap<String, String>,
     pub files: BTreeMap<String, FileFacts>,
 }

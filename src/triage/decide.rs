@@ -213,8 +213,14 @@ fn combine(
         return (rules, conf, format!("Rules and model agree: {basis}."));
     }
     if injected {
+        // Weak non-virtualization evidence still needs agreement, injection or not.
+        let kept = if rules == NonVirtualization && !decisive {
+            NeedsJudgement
+        } else {
+            rules
+        };
         return (
-            rules,
+            kept,
             rules_conf.min(Confidence::Medium),
             format!("The report carries an injection attempt, so the model's differing answer ({}) is set aside: {basis}.", op.use_case),
         );
@@ -494,5 +500,16 @@ mod tests {
         );
         assert_eq!(uc, UseCase::Virtualization);
         assert!(why.contains("injection"));
+        let (weak, _, _) = combine(
+            &rules(UseCase::NonVirtualization, Confidence::Low, false),
+            true,
+            &op(UseCase::Virtualization),
+            true,
+        );
+        assert_eq!(
+            weak,
+            UseCase::NeedsJudgement,
+            "injection must not rescue weak evidence"
+        );
     }
 }

@@ -210,13 +210,43 @@ fn is_infrastructure(function: &str, file: Option<&str>) -> bool {
     INFRA_PREFIXES.iter().any(|p| function.starts_with(p))
 }
 
-/// What a stack frame points at: its file, or for a trace without file names
-/// the one file defining its function; `None` for shared infrastructure.
-fn frame_finding(frame: &Frame, kb: &Kb) -> Option<Finding> {
-    match frame.file.as_deref() {
-        Some(file) => (!is_infrastructure(&frame.function, Some(file))).then(|| kb.path(file))?,
-        None => function_finding(&frame.function, kb),
+/// What the innermost frame that is not shared infrastructure points at. A frame
+/// with a file name not in the knowledge base lets the next one speak. In a
+/// trace without any file names, frames are looked up in the function index and
+/// the walk stops at the first that is not infrastructure, found or not: an outer
+/// frame (the TCG loop, the memory core) is not the bug. In a trace with file
+/// names, a nameless frame (JIT code, a stripped library) is skipped.
+fn innermost_frame(frames: &[Frame], kb: &Kb) -> Option<Finding> {
+    let nameless_trace = frames.iter().all(|f| f.file.is_none());
+    for frame in frames {
+        match frame.file.as_deref() {
+            Some(file) => {
+                if is_infrastructure(&frame.function, Some(file)) {
+                    continue;
+                }
+                if let Some(finding) = kb.path(file) {
+                    return Some(finding);
+                }
+            }
+            None => {
+                let defined_in = kb.data.functions.get(&frame.function);
+                if is_infrastructure(&frame.function, defined_in.map(String::as_str)) {
+                    continue;
+                }
+                let finding = defined_in.and_then(|_| kb.function(&frame.function));
+                if finding.is_some() || nameless_trace {
+                    return finding;
+                }
+            }
+        }
     }
+    None
+}
+
+/// A name specific enough to stand for one file: snake_case with an underscore
+/// and at least six characters (`xhci_kick_epctx`, not `stop` or `disas`).
+fn is_distinctive_function(name: &str) -> bool {
+    name.len() >= 6 && name.contains('_') && name.chars().any(|c| c.is_ascii_lowercase())
 }
 
 /// The file defining `function`, unless it is shared infrastructure.
@@ -338,8 +368,7 @@ fn analyze_with(
         push(Role::Title, kb.path(&f.path));
     }
     // 2. The innermost frame that is not shared infrastructure.
-    let frame = locations.frames.iter().find_map(|f| frame_finding(f, kb));
-    push(Role::Frame, frame);
+    push(Role::Frame, innermost_frame(&locations.frames, kb));
     // 3. Paths, most-mentioned first.
     let mut files = locations.files.clone();
     files.sort_by_key(|f| std::cmp::Reverse(f.mentions));
@@ -350,15 +379,6 @@ fn analyze_with(
             kb.resolve_component(stem).and_then(|p| kb.path(&p))
         });
         push(Role::Path, finding);
-    }
-    // 3b. Functions named in prose (`page_set_flags()`), through the function index;
-    //     frames' functions were weighed above.
-    for name in locations
-        .functions
-        .iter()
-        .filter(|n| !locations.frames.iter().any(|f| &f.function == *n))
-    {
-        push(Role::Function, function_finding(name, kb));
     }
     push(Role::Title, title_dir);
     // 4. Tools, devices, formats, netdevs, monitor commands.
@@ -383,6 +403,14 @@ fn analyze_with(
             kb.overlay
                 .find(&crate::kb::OverlayMatch::Monitor(m.clone())),
         );
+    }
+    // 5. Last and weakest: functions named in prose (`page_set_flags()`), through the
+    //    function index. Only distinctive names: `stop()` or `disas()` say nothing.
+    //    Frames' functions were weighed above.
+    for name in locations.functions.iter().filter(|n| {
+        is_distinctive_function(n) && !locations.frames.iter().any(|f| &f.function == *n)
+    }) {
+        push(Role::Function, function_finding(name, kb));
     }
 
     let machines: Vec<Finding> = locations
@@ -480,6 +508,32 @@ fn rules_verdict(
         .filter(|c| c.finding.class == finding.class)
         .count();
     let strong_role = matches!(primary.role, Role::Title | Role::Frame);
+    // Weaker evidence for non-virtualization (a path or function merely named)
+    // does not settle anything when other evidence says virtualization: another
+    // file, a hardware accelerator, or a listed machine not run under TCG alone.
+    // (A directory such as `target/arm/` mixes both and says nothing here.)
+    let contradiction = runtime
+        .iter()
+        .map(|c| &c.finding)
+        .filter(|f| f.file.is_some())
+        .chain(accels)
+        .chain(machines.iter().filter(|_| !only_tcg))
+        .find(|f| f.class == UseCase::Virtualization);
+    if let (UseCase::NonVirtualization, false, Some(other)) =
+        (finding.class, strong_role, contradiction)
+    {
+        return RulesVerdict {
+            use_case: UseCase::NeedsJudgement,
+            confidence: Confidence::Low,
+            decisive: false,
+            basis: format!(
+                "{} ({}) points to non-virtualization, but {} points to virtualization",
+                finding.subject,
+                role_name(primary.role),
+                other.subject
+            ),
+        };
+    }
     match finding.class {
         UseCase::NonVirtualization => RulesVerdict {
             use_case: UseCase::NonVirtualization,
@@ -634,6 +688,43 @@ mod tests {
             .all(|c| c.finding.file.as_deref() != Some("net/net.c")));
         let only_infra = evidence("Loop in packet delivery\nqemu_receive_packet() loops.");
         assert!(only_infra.components.is_empty());
+    }
+
+    #[test]
+    fn a_function_named_in_passing_does_not_outweigh_virtualization_evidence() {
+        let e = evidence(
+            "Heap overflow in the virtio-gpu device\n\
+             qemu-system-x86_64 -M q35 -accel kvm -device virtio-gpu-pci\n\
+             A similar pattern once needed tb_flush() in the TCG code.",
+        );
+        assert_ne!(
+            e.rules.use_case,
+            UseCase::NonVirtualization,
+            "{:?}",
+            e.rules
+        );
+        let generic = evidence(
+            "usb: xhci: guest can hang the controller\n\
+             The endpoint never lets the ring stop().",
+        );
+        assert!(generic.components.iter().all(|c| c.role != Role::Function));
+        assert_ne!(generic.rules.use_case, UseCase::NonVirtualization);
+    }
+
+    #[test]
+    fn a_file_less_trace_stops_at_its_innermost_unknown_frame() {
+        let e = evidence(
+            "Heap overflow in a display device\n\
+             #0 0x5555 in not_a_qemu_function_name_xyz ()\n\
+             #1 0x5556 in cpu_tb_exec ()\n\
+             #2 0x5557 in cpu_exec ()",
+        );
+        assert!(
+            e.components.iter().all(|c| c.role != Role::Frame),
+            "{:?}",
+            e.components
+        );
+        assert_ne!(e.rules.use_case, UseCase::NonVirtualization);
     }
 
     #[test]

@@ -158,8 +158,9 @@ pub fn security(text: &str) -> SecuritySignals {
             .collect(),
         guest_or_remote_trigger: GUEST_TRIGGER.is_match(&flat),
         needs_privileged_access: PRIVILEGED.is_match(&flat),
-        // Reads the title line only, so it keeps the line breaks.
-        non_bug_change: NON_BUG.is_match(text),
+        // Its first pattern reads the title line only, so it needs the line breaks;
+        // the second ("no functional change") is also tried on the joined text.
+        non_bug_change: NON_BUG.is_match(text) || NON_BUG.matches(&flat).matched(1),
     }
 }
 
