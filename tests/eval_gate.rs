@@ -11,23 +11,28 @@ const CASES: [&str; 2] = [
     "eval/cases/dev-ai-cases.jsonl",
 ];
 
-fn eval(extra: &[&str], out_dir: &Path) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_sectriage"))
+/// Runs `sectriage eval` on the dev cases into a temporary directory, asserts it
+/// exited 0 (gates passed) and that its `cases.jsonl` equals the committed one.
+fn reproduce(name: &str, args: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sectriage"))
         .arg("eval")
         .arg("--cases")
         .args(CASES)
-        .args(["--no-timestamp", "--out-dir"])
-        .arg(out_dir)
-        .args(extra)
+        .args(["--no-timestamp", "--name", name, "--out-dir"])
+        .arg(dir.path())
+        .args(args)
         // Replays must never need a model: point any live call at a closed port.
         .env("SECTRIAGE_LLM_BASE_URL", "http://127.0.0.1:9/v1")
         .env("SECTRIAGE_LLM_MODEL", "qwen2.5-coder-1.5b-instruct")
         .output()
-        .unwrap()
-}
-
-fn assert_same_cases(name: &str, out_dir: &Path) {
-    let fresh = std::fs::read_to_string(out_dir.join(name).join("cases.jsonl")).unwrap();
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "eval {name} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let fresh = std::fs::read_to_string(dir.path().join(name).join("cases.jsonl")).unwrap();
     let committed =
         std::fs::read_to_string(Path::new("eval/reports").join(name).join("cases.jsonl")).unwrap();
     assert!(
@@ -36,15 +41,22 @@ fn assert_same_cases(name: &str, out_dir: &Path) {
     );
 }
 
+const REPLAY: [&str; 6] = [
+    "--llm",
+    "openai",
+    "--cache",
+    "eval/cache/qwen2.5-coder-1.5b",
+    "--cache-mode",
+    "replay",
+];
+
 #[test]
 fn rules_only_run_reproduces_and_passes_the_gates() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = eval(
+    reproduce(
+        "rules-only",
         &[
             "--llm",
             "none",
-            "--name",
-            "rules-only",
             "--min-accuracy",
             "0.95",
             "--min-coverage",
@@ -52,44 +64,20 @@ fn rules_only_run_reproduces_and_passes_the_gates() {
             "--max-dangerous",
             "0",
         ],
-        dir.path(),
     );
-    assert!(
-        out.status.success(),
-        "gate failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_same_cases("rules-only", dir.path());
 }
 
 #[test]
 fn recorded_local_model_run_replays_and_passes_the_gates() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = eval(
-        &[
-            "--llm",
-            "openai",
-            "--cache",
-            "eval/cache/qwen2.5-coder-1.5b",
-            "--cache-mode",
-            "replay",
-            "--name",
-            "llm-qwen",
-            "--min-accuracy",
-            "0.9",
-            "--min-coverage",
-            "0.7",
-            "--max-dangerous",
-            "0",
-        ],
-        dir.path(),
-    );
-    assert!(
-        out.status.success(),
-        "gate failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_same_cases("llm-qwen", dir.path());
+    let gates = [
+        "--min-accuracy",
+        "0.9",
+        "--min-coverage",
+        "0.7",
+        "--max-dangerous",
+        "0",
+    ];
+    reproduce("llm-qwen", &[&REPLAY[..], &gates[..]].concat());
 }
 
 /// The naive baseline (whole `security.rst` + raw report, same model) is the
@@ -97,26 +85,8 @@ fn recorded_local_model_run_replays_and_passes_the_gates() {
 /// the recording replays to.
 #[test]
 fn recorded_naive_baseline_replays() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = eval(
-        &[
-            "--llm",
-            "openai",
-            "--baseline",
-            "naive",
-            "--cache",
-            "eval/cache/qwen2.5-coder-1.5b",
-            "--cache-mode",
-            "replay",
-            "--name",
-            "naive-qwen",
-        ],
-        dir.path(),
+    reproduce(
+        "naive-qwen",
+        &[&REPLAY[..], &["--baseline", "naive"][..]].concat(),
     );
-    assert!(
-        out.status.success(),
-        "replay failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_same_cases("naive-qwen", dir.path());
 }
