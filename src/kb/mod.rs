@@ -342,13 +342,30 @@ impl Kb {
             return Some(f);
         }
         let path = self.data.qom_types.get(&name)?;
+        self.defined_in(
+            path,
+            format!("device {name}"),
+            format!("QOM type {name} is defined in {path}"),
+            "QEMU source (TypeInfo)",
+        )
+    }
+
+    /// The finding for `path`, renamed after what the report named and with the
+    /// definition that led there as its first fact.
+    fn defined_in(
+        &self,
+        path: &str,
+        subject: String,
+        definition: String,
+        source: &str,
+    ) -> Option<Finding> {
         let mut finding = self.path(path)?;
-        finding.subject = format!("device {name}");
+        finding.subject = subject;
         finding.facts.insert(
             0,
             Fact {
-                text: format!("QOM type {name} is defined in {path}"),
-                source: "QEMU source (TypeInfo)".into(),
+                text: definition,
+                source: source.into(),
             },
         );
         Some(finding)
@@ -519,17 +536,14 @@ impl Kb {
 
     /// Class of the one file that defines a C function (`xhci_kick_epctx`).
     pub fn function(&self, name: &str) -> Option<Finding> {
-        let path = self.data.functions.get(name.trim())?;
-        let mut finding = self.path(path)?;
-        finding.subject = format!("{name}() in {path}");
-        finding.facts.insert(
-            0,
-            Fact {
-                text: format!("function {name}() is defined in {path}"),
-                source: "QEMU source (function definition)".into(),
-            },
-        );
-        Some(finding)
+        let name = name.trim();
+        let path = self.data.functions.get(name)?;
+        self.defined_in(
+            path,
+            format!("{name}() in {path}"),
+            format!("function {name}() is defined in {path}"),
+            "QEMU source (function definition)",
+        )
     }
 }
 

@@ -229,11 +229,11 @@ fn innermost_frame(frames: &[Frame], kb: &Kb) -> Option<Finding> {
                 }
             }
             None => {
-                let defined_in = kb.data.functions.get(&frame.function);
-                if is_infrastructure(&frame.function, defined_in.map(String::as_str)) {
+                let finding = kb.function(&frame.function);
+                let file = finding.as_ref().and_then(|f| f.file.as_deref());
+                if is_infrastructure(&frame.function, file) {
                     continue;
                 }
-                let finding = defined_in.and_then(|_| kb.function(&frame.function));
                 if finding.is_some() || nameless_trace {
                     return finding;
                 }
@@ -251,11 +251,8 @@ fn is_distinctive_function(name: &str) -> bool {
 
 /// The file defining `function`, unless it is shared infrastructure.
 fn function_finding(function: &str, kb: &Kb) -> Option<Finding> {
-    let file = kb.data.functions.get(function)?;
-    if is_infrastructure(function, Some(file)) {
-        return None;
-    }
     kb.function(function)
+        .filter(|f| !is_infrastructure(function, f.file.as_deref()))
 }
 
 /// Component names from a commit-style title: `hw/net/e1000e: ...`, `net: tulip: ...`.
