@@ -202,7 +202,9 @@ async fn row(queue: &Queue, id: i64) -> JobRow {
 
 async fn ids(queue: &Queue, state: JobState) -> Vec<i64> {
     let rows = queue.list(Some(state), 1000).await.unwrap();
-    rows.iter().map(|row| row.id).collect()
+    let mut ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
+    ids.sort_unstable();
+    ids
 }
 
 // === shared bodies ===

@@ -1,8 +1,6 @@
 //! Builds a [`Daemon`] from the config file and the environment, and checks
 //! the configuration (`sectriage config check`), naming every problem.
 
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::ConfigFile;
@@ -15,7 +13,7 @@ use crate::llm::{Adjudicator, PromptKind};
 use crate::queue::{Queue, QueueConfig};
 use crate::triage::hygiene::Limits;
 
-use super::{Daemon, DaemonConfig, Metrics};
+use super::{Daemon, DaemonConfig};
 
 pub const ENV_GITLAB_TOKEN: &str = "SECTRIAGE_GITLAB_TOKEN";
 pub const DEFAULT_QUEUE_URL: &str = "sqlite://sectriage.db";
@@ -133,7 +131,6 @@ pub async fn build(
         max_retries: 4,
         notes_per_minute: cfg.gitlab.notes_per_minute.unwrap_or(30),
     })?;
-    let me = gitlab.current_user().await?;
     let queue_url = cfg
         .daemon
         .queue_url
@@ -177,39 +174,37 @@ pub async fn build(
     if let Some(l) = &cfg.daemon.labels.non_virtualization {
         confirm.non_virtualization_labels = l.clone();
     }
-    Ok(Daemon {
-        config: Arc::new(DaemonConfig {
-            projects: cfg.gitlab.projects.clone(),
-            listen: cfg
-                .daemon
-                .listen
-                .clone()
-                .unwrap_or_else(|| DEFAULT_LISTEN.to_string()),
-            webhook_secret: cfg.daemon.webhook_secret_env.as_deref().and_then(env),
-            webhook_signing_token: cfg
-                .daemon
-                .webhook_signing_token_env
-                .as_deref()
-                .and_then(env),
-            poll_interval: Duration::from_secs(cfg.daemon.poll_interval_secs.unwrap_or(60)),
-            workers,
-            lease: Duration::from_secs(cfg.daemon.lease_secs.unwrap_or(300)),
-            dry_run,
-            confirm,
-            shutdown_grace: Duration::from_secs(20),
-        }),
-        gitlab,
-        queue,
-        engine: Engine {
-            kb: Kb::embedded(),
-            limits: Limits {
-                max_report_bytes: cfg.max_report_bytes(),
-            },
-            llm,
+    let config = DaemonConfig {
+        projects: cfg.gitlab.projects.clone(),
+        listen: cfg
+            .daemon
+            .listen
+            .clone()
+            .unwrap_or_else(|| DEFAULT_LISTEN.to_string()),
+        webhook_secret: cfg.daemon.webhook_secret_env.as_deref().and_then(env),
+        webhook_signing_token: cfg
+            .daemon
+            .webhook_signing_token_env
+            .as_deref()
+            .and_then(env),
+        poll_interval: Duration::from_secs(cfg.daemon.poll_interval_secs.unwrap_or(60)),
+        workers,
+        lease: Duration::from_secs(cfg.daemon.lease_secs.unwrap_or(300)),
+        dry_run,
+        confirm,
+        shutdown_grace: Duration::from_secs(20),
+        post_settle: cfg
+            .daemon
+            .post_settle_secs
+            .map_or(super::DEFAULT_POST_SETTLE, Duration::from_secs),
+    };
+    let engine = Engine {
+        kb: Kb::embedded(),
+        limits: Limits {
+            max_report_bytes: cfg.max_report_bytes(),
         },
-        metrics: Metrics::new(),
-        bot_user_id: me.id,
-        stop_posting: Arc::new(AtomicBool::new(false)),
-        llm_stack,
-    })
+        llm,
+    };
+    // The bot user is looked up by `run`, with retries: GitLab may be down at startup.
+    Ok(Daemon::new(config, gitlab, queue, engine).with_llm_stack(llm_stack))
 }
