@@ -11,7 +11,9 @@ use sectriage::queue::{
     QueueConfig, QueueError,
 };
 
-const PG_URL_VAR: &str = "SECTRIAGE_TEST_POSTGRES_URL";
+#[allow(dead_code)]
+mod support;
+
 /// Long enough that no test sees it expire by accident.
 const LONG_LEASE: Duration = Duration::from_secs(60);
 /// Short enough that expiry tests stay fast.
@@ -75,15 +77,7 @@ enum Backend {
 
 impl Backend {
     fn postgres(test: &'static str) -> Option<Backend> {
-        match std::env::var(PG_URL_VAR) {
-            Ok(base_url) if !base_url.is_empty() => Some(Backend::Postgres { base_url, test }),
-            _ => {
-                eprintln!(
-                    "skipped on PostgreSQL: set {PG_URL_VAR} (export {PG_URL_VAR}=$(scripts/ci-postgres))"
-                );
-                None
-            }
-        }
+        support::postgres_url().map(|base_url| Backend::Postgres { base_url, test })
     }
 
     /// A fresh, empty, migrated database.

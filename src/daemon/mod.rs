@@ -135,6 +135,9 @@ pub struct Daemon {
     pub llm_stack: Option<crate::llm::stack::LlmStack>,
     /// Identifies this process in alarms and worker ids.
     instance: Arc<str>,
+    /// Held from the alarm check to the end of each write to GitLab, so a second worker
+    /// cannot slip a post in while the first one's reply is raising the alarm.
+    post_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Daemon {
@@ -150,6 +153,7 @@ impl Daemon {
             health: Arc::default(),
             llm_stack: None,
             instance: format!("pid-{}-{:08x}", std::process::id(), rand::random::<u32>()).into(),
+            post_lock: Arc::default(),
         }
     }
 
@@ -326,6 +330,7 @@ impl Daemon {
         }
         let notes = self.gitlab.notes(p, iid).await?;
         if !self.config.dry_run {
+            let _posting = self.post_lock.lock().await;
             self.posting_allowed().await?;
             if cancel.is_cancelled() {
                 return Err(JobError::LeaseLost);
@@ -415,6 +420,7 @@ impl Daemon {
             });
         }
         // Right before posting: the alarm (any worker, any daemon) and our lease.
+        let _posting = self.post_lock.lock().await;
         self.posting_allowed().await?;
         if cancel.is_cancelled() {
             return Err(JobError::LeaseLost);

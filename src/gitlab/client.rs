@@ -574,8 +574,8 @@ impl Client {
                             "GitLab's JSON for this issue cannot be decoded ({:?} error at column {} of the item){}",
                             err.classify(),
                             err.column(),
-                            if err.to_string().contains("surrogate") {
-                                ": a lone UTF-16 surrogate escape in a string"
+                            if err.to_string().contains("escape") {
+                                ": a malformed \\u escape in a string, such as a lone UTF-16 surrogate"
                             } else {
                                 ""
                             }

@@ -342,6 +342,11 @@ impl FakeGitLab {
     pub fn request_count(&self) -> u64 {
         self.state().requests
     }
+
+    /// Notes ever saved public on a confidential issue (deleted ones included).
+    pub fn public_notes_created(&self) -> u64 {
+        self.state().public_notes_on_confidential
+    }
 }
 
 impl Drop for FakeGitLab {
@@ -376,6 +381,7 @@ struct FakeState {
     server_errors_left: u32,
     latency: Duration,
     notes_lag: Duration,
+    public_notes_on_confidential: u64,
     store_then_fail_left: u32,
     delete_failures_left: u32,
     quick_actions: Vec<String>,
@@ -458,6 +464,7 @@ impl FakeState {
             server_errors_left: 0,
             latency: Duration::ZERO,
             notes_lag: Duration::ZERO,
+            public_notes_on_confidential: 0,
             store_then_fail_left: 0,
             delete_failures_left: 0,
             quick_actions: Vec::new(),
@@ -1656,6 +1663,14 @@ async fn post_note(
             .into_response();
     }
     let note_id = state.push_note(project_id, iid, user, &remaining, internal, false);
+    let confidential = state
+        .projects
+        .get(&project_id)
+        .and_then(|p| p.issues.get(&iid))
+        .is_some_and(|i| i.confidential);
+    if confidential && !internal {
+        state.public_notes_on_confidential += 1;
+    }
     if state.store_then_fail_left > 0 {
         state.store_then_fail_left -= 1;
         return error(
