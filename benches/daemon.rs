@@ -8,7 +8,6 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-
 use sectriage::daemon::{self, Daemon, DaemonConfig};
 use sectriage::engine::Engine;
 use sectriage::gitlab::fake::FakeGitLab;

@@ -352,7 +352,8 @@ async fn alarm_command(config: &ConfigFile, command: AlarmCommand) -> anyhow::Re
 /// Unix milliseconds as `YYYY-MM-DD HH:MM:SSZ`.
 fn fmt_time(ms: i64) -> String {
     let iso = sectriage::intake::timefmt::format_ms(ms);
-    iso.get(..19).map_or(iso.clone(), |s| format!("{}Z", s.replace('T', " ")))
+    iso.get(..19)
+        .map_or(iso.clone(), |s| format!("{}Z", s.replace('T', " ")))
 }
 
 async fn queue_command(config: &ConfigFile, command: QueueCommand) -> anyhow::Result<ExitCode> {

@@ -196,7 +196,11 @@ async fn break_jobs_table(s: &Setup, event: &str, when: &str, on: bool) {
             use sqlx::Connection as _;
             let mut conn = sqlx::SqliteConnection::connect(&s.queue_url).await.unwrap();
             let sql = if on {
-                let when = if when.is_empty() { String::new() } else { format!("WHEN {when}") };
+                let when = if when.is_empty() {
+                    String::new()
+                } else {
+                    format!("WHEN {when}")
+                };
                 format!("CREATE TRIGGER {name} BEFORE {event} ON jobs FOR EACH ROW {when} BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END")
             } else {
                 format!("DROP TRIGGER {name}")
@@ -669,7 +673,9 @@ async fn jobs_of(queue: &Queue, iid: u64) -> Vec<sectriage::queue::JobRow> {
 async fn failed_job_insert_during_a_poll_loses_no_issue(backend: Backend) {
     let s = setup(20, backend).await;
     let (title, body) = issue_body(0);
-    let iid = s.fake.create_issue(PROJECT, s.reporter_id, &title, &body, true);
+    let iid = s
+        .fake
+        .create_issue(PROJECT, s.reporter_id, &title, &body, true);
     let queue = Queue::connect(&s.queue_url, QueueConfig::default())
         .await
         .unwrap();
@@ -776,7 +782,10 @@ async fn lagging_notes_list_gets_no_duplicate_note(backend: Backend) {
     let mut iids = Vec::new();
     for i in 0..4 {
         let (title, body) = issue_body(i);
-        iids.push(s.fake.create_issue(PROJECT, s.reporter_id, &title, &body, true));
+        iids.push(
+            s.fake
+                .create_issue(PROJECT, s.reporter_id, &title, &body, true),
+        );
     }
     let run = Running::start(daemon_for(&s, None, None).await);
     wait_until("every suggestion", Duration::from_secs(30), || {
@@ -797,7 +806,9 @@ async fn bad_gateway_for_a_stored_note_gets_no_duplicate(backend: Backend) {
     s.fake.inject(Fault::NotesListLag(Duration::from_secs(2)));
     s.fake.inject(Fault::StoreThenBadGateway { times: 1 });
     let (title, body) = issue_body(0);
-    let iid = s.fake.create_issue(PROJECT, s.reporter_id, &title, &body, true);
+    let iid = s
+        .fake
+        .create_issue(PROJECT, s.reporter_id, &title, &body, true);
     let run = Running::start(daemon_for(&s, None, None).await);
     wait_until("the suggestion", Duration::from_secs(20), || {
         !bot_notes(&s, iid).is_empty()
@@ -820,13 +831,17 @@ async fn malformed_issue_is_dead_lettered_and_its_project_carries_on(backend: Ba
         true,
     );
     let (title, body) = issue_body(1);
-    let good = s.fake.create_issue(PROJECT, s.reporter_id, &title, &body, true);
+    let good = s
+        .fake
+        .create_issue(PROJECT, s.reporter_id, &title, &body, true);
     let d = daemon_for(&s, None, None).await;
     let queue = d.queue.clone();
     let run = Running::start(d);
-    wait_until("the good issue's suggestion", Duration::from_secs(20), || {
-        bot_notes(&s, good).len() == 1
-    })
+    wait_until(
+        "the good issue's suggestion",
+        Duration::from_secs(20),
+        || bot_notes(&s, good).len() == 1,
+    )
     .await;
     run.stop().await.unwrap();
     let dead = jobs_of(&queue, bad).await;
@@ -834,7 +849,10 @@ async fn malformed_issue_is_dead_lettered_and_its_project_carries_on(backend: Ba
     assert_eq!(dead[0].state, JobState::Dead);
     let reason = dead[0].last_error.clone().unwrap_or_default();
     assert!(reason.contains("surrogate"), "{reason}");
-    assert!(!reason.contains("lone-surrogate"), "no issue text in the reason");
+    assert!(
+        !reason.contains("lone-surrogate"),
+        "no issue text in the reason"
+    );
 }
 
 /// Defect 5: the alarm is in the database: a restarted daemon does not post again.
@@ -869,18 +887,27 @@ async fn alarm_survives_a_restart_and_stops_every_worker(backend: Backend) {
     tokio::time::sleep(Duration::from_secs(1)).await;
     run.stop().await.unwrap();
     let posted = s.fake.public_notes_created();
-    assert_eq!(posted, 1, "4 workers: one public note before posting stopped");
+    assert_eq!(
+        posted, 1,
+        "4 workers: one public note before posting stopped"
+    );
 
     // A restart on the same queue: still not ready, still not posting.
     let d = daemon_with(&s, config()).await;
-    let later = s.fake.create_issue(PROJECT, s.bot_id, "hw/usb: loop", "xhci loop", true);
+    let later = s
+        .fake
+        .create_issue(PROJECT, s.bot_id, "hw/usb: loop", "xhci loop", true);
     d.queue.enqueue(PROJECT, later, "webhook").await.unwrap();
     let probe = d.clone();
     let run = Running::start(d);
     tokio::time::sleep(Duration::from_secs(2)).await;
     let why = readyz(&probe).await.expect("not ready after a restart");
     assert!(why.contains("internal-flag-dropped"), "{why}");
-    assert_eq!(s.fake.public_notes_created(), 1, "no public note after the restart");
+    assert_eq!(
+        s.fake.public_notes_created(),
+        1,
+        "no public note after the restart"
+    );
     run.stop().await.unwrap();
     assert_eq!(queue.clear_alarms().await.unwrap(), 1);
     assert!(queue.alarms().await.unwrap().is_empty());
@@ -889,7 +916,9 @@ async fn alarm_survives_a_restart_and_stops_every_worker(backend: Backend) {
 /// Defect 5: when the DELETE of the public note fails, it is retried and reported.
 async fn undeleted_public_note_is_retried_and_reported(backend: Backend) {
     let s = setup(10, backend).await;
-    let iid = s.fake.create_issue(PROJECT, s.bot_id, "hw/usb: loop", "xhci loop", true);
+    let iid = s
+        .fake
+        .create_issue(PROJECT, s.bot_id, "hw/usb: loop", "xhci loop", true);
     s.fake.inject(Fault::DeleteFails { times: 1000 });
     let d = daemon_for(&s, None, None).await;
     d.queue.enqueue(PROJECT, iid, "webhook").await.unwrap();
@@ -902,14 +931,24 @@ async fn undeleted_public_note_is_retried_and_reported(backend: Backend) {
     let start = Instant::now();
     loop {
         let alarms = queue.alarms().await.unwrap();
-        if alarms.iter().any(|a| a.name.starts_with(daemon::ALARM_UNDELETED_NOTE)) {
-            assert!(alarms.iter().any(|a| a.detail.contains("FAILED")), "{alarms:?}");
+        if alarms
+            .iter()
+            .any(|a| a.name.starts_with(daemon::ALARM_UNDELETED_NOTE))
+        {
+            assert!(
+                alarms.iter().any(|a| a.detail.contains("FAILED")),
+                "{alarms:?}"
+            );
             break;
         }
         assert!(start.elapsed() < Duration::from_secs(20), "{alarms:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(bot_notes(&s, iid).len(), 1, "the public note is still there");
+    assert_eq!(
+        bot_notes(&s, iid).len(),
+        1,
+        "the public note is still there"
+    );
     s.fake.inject(Fault::DeleteFails { times: 0 });
     wait_until("the retried deletion", Duration::from_secs(20), || {
         bot_notes(&s, iid).is_empty()
@@ -976,7 +1015,10 @@ async fn poller_honours_a_long_retry_after(backend: Backend) {
     let calls = s.fake.request_count() - before;
     run.stop().await.unwrap();
     // 200 ms polls would make about 15 calls; a 90 s Retry-After allows the one that got it.
-    assert!(calls <= 2, "{calls} GitLab calls within 3 s of a 90 s Retry-After");
+    assert!(
+        calls <= 2,
+        "{calls} GitLab calls within 3 s of a 90 s Retry-After"
+    );
 }
 
 /// Defect 8: readiness follows GitLab errors, a revoked token and the queue file.
@@ -996,7 +1038,10 @@ async fn readyz_reflects_gitlab_the_token_and_the_queue(backend: Backend) {
                 if now.is_none() == want_ready {
                     return now;
                 }
-                assert!(start.elapsed() < Duration::from_secs(20), "timed out waiting for {what}: {now:?}");
+                assert!(
+                    start.elapsed() < Duration::from_secs(20),
+                    "timed out waiting for {what}: {now:?}"
+                );
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         }
@@ -1005,23 +1050,41 @@ async fn readyz_reflects_gitlab_the_token_and_the_queue(backend: Backend) {
     s.fake.inject(Fault::ServerError { times: 100_000 });
     let why = wait_for(false, "not ready on 5xx").await.unwrap();
     assert!(why.contains("poll failed"), "{why}");
-    let metrics = reqwest::get(format!("http://{addr}/metrics")).await.unwrap().text().await.unwrap();
-    assert!(metrics.contains("sectriage_poll_failures_total"), "{metrics}");
-    assert!(metrics.contains("sectriage_seconds_since_last_good_poll"), "{metrics}");
+    let metrics = reqwest::get(format!("http://{addr}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("sectriage_poll_failures_total"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("sectriage_seconds_since_last_good_poll"),
+        "{metrics}"
+    );
     s.fake.inject(Fault::ServerError { times: 0 });
     wait_for(true, "ready again").await;
 
     s.fake.revoke_token(&s.bot_token);
-    let why = wait_for(false, "not ready with a revoked token").await.unwrap();
+    let why = wait_for(false, "not ready with a revoked token")
+        .await
+        .unwrap();
     assert!(why.contains("token"), "{why}");
     run.stop().await.unwrap();
 
     if s.backend == Backend::Sqlite {
         let file = s.dir.path().join("q.db");
         std::fs::remove_file(&file).unwrap();
-        let why = ready().await.expect("not ready once the queue file is gone");
+        let why = ready()
+            .await
+            .expect("not ready once the queue file is gone");
         assert!(why.contains("deleted"), "{why}");
-        assert!(!file.exists(), "the deleted queue was not silently recreated");
+        assert!(
+            !file.exists(),
+            "the deleted queue was not silently recreated"
+        );
     }
 }
 
@@ -1029,7 +1092,9 @@ async fn readyz_reflects_gitlab_the_token_and_the_queue(backend: Backend) {
 async fn lost_lease_stops_the_job_before_it_posts(backend: Backend) {
     let s = setup(20, backend).await;
     let (title, body) = issue_body(0);
-    let iid = s.fake.create_issue(PROJECT, s.reporter_id, &title, &body, true);
+    let iid = s
+        .fake
+        .create_issue(PROJECT, s.reporter_id, &title, &body, true);
     // Every GitLab call takes 500 ms: fetching the issue and its notes outlasts the lease.
     s.fake.inject(Fault::Latency(Duration::from_millis(500)));
     let d = daemon_with(
@@ -1042,18 +1107,32 @@ async fn lost_lease_stops_the_job_before_it_posts(backend: Backend) {
     )
     .await;
     // Heartbeats (a running job's lease extended) fail, as on a database error.
-    break_jobs_table(&s, "UPDATE OF lease_until_ms", "OLD.state = 'running' AND NEW.state = 'running'", true).await;
+    break_jobs_table(
+        &s,
+        "UPDATE OF lease_until_ms",
+        "OLD.state = 'running' AND NEW.state = 'running'",
+        true,
+    )
+    .await;
     let run = Running::start(d);
     tokio::time::sleep(Duration::from_secs(4)).await;
     assert!(
         bot_notes(&s, iid).is_empty(),
         "a job whose lease was lost posted anyway"
     );
-    break_jobs_table(&s, "UPDATE OF lease_until_ms", "OLD.state = 'running' AND NEW.state = 'running'", false).await;
+    break_jobs_table(
+        &s,
+        "UPDATE OF lease_until_ms",
+        "OLD.state = 'running' AND NEW.state = 'running'",
+        false,
+    )
+    .await;
     s.fake.inject(Fault::Latency(Duration::from_millis(50)));
-    wait_until("the suggestion once heartbeats work", Duration::from_secs(30), || {
-        bot_notes(&s, iid).len() == 1
-    })
+    wait_until(
+        "the suggestion once heartbeats work",
+        Duration::from_secs(30),
+        || bot_notes(&s, iid).len() == 1,
+    )
     .await;
     run.stop().await.unwrap();
 }
@@ -1091,7 +1170,9 @@ async fn shutdown_does_not_wait_for_a_slow_poll(backend: Backend) {
 async fn dry_run_does_not_block_the_live_run(backend: Backend) {
     let s = setup(20, backend).await;
     let (title, body) = issue_body(0);
-    let iid = s.fake.create_issue(PROJECT, s.reporter_id, &title, &body, true);
+    let iid = s
+        .fake
+        .create_issue(PROJECT, s.reporter_id, &title, &body, true);
     let d = daemon_with(
         &s,
         DaemonConfig {
@@ -1107,7 +1188,11 @@ async fn dry_run_does_not_block_the_live_run(backend: Backend) {
         let jobs = jobs_of(&queue, iid).await;
         if jobs.iter().any(|j| j.state == JobState::Done) {
             assert_eq!(jobs[0].outcome.as_deref(), Some("dry-run"), "{jobs:?}");
-            assert_eq!(jobs[0].verdict.as_deref(), Some("virtualization"), "{jobs:?}");
+            assert_eq!(
+                jobs[0].verdict.as_deref(),
+                Some("virtualization"),
+                "{jobs:?}"
+            );
             break;
         }
         assert!(start.elapsed() < Duration::from_secs(20), "{jobs:?}");
@@ -1121,4 +1206,83 @@ async fn dry_run_does_not_block_the_live_run(backend: Backend) {
     })
     .await;
     run.stop().await.unwrap();
+}
+
+/// Defect 10: GitLab unreachable at startup: `serve` stays up, retries, and says not ready.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_waits_for_an_unreachable_gitlab_instead_of_exiting() {
+    let dir = tempfile::tempdir().unwrap();
+    let free_port = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    };
+    let (gitlab_port, listen_port) = (free_port(), free_port());
+    let config = dir.path().join("sectriage.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[gitlab]\nurl = \"http://127.0.0.1:{gitlab_port}\"\nprojects = [{PROJECT}]\n[daemon]\nqueue_url = \"sqlite://{}\"\nlisten = \"127.0.0.1:{listen_port}\"\n",
+            dir.path().join("q.db").display()
+        ),
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sectriage"))
+        .args(["serve", "--llm", "none", "--config"])
+        .arg(&config)
+        .env("SECTRIAGE_GITLAB_TOKEN", "glpat-test")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let still_running = child.try_wait().unwrap().is_none();
+    let ready = reqwest::get(format!("http://127.0.0.1:{listen_port}/readyz")).await;
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(still_running, "serve exited while GitLab was unreachable");
+    let ready = ready.expect("the HTTP surface is up while GitLab is down");
+    assert_eq!(ready.status().as_u16(), 503);
+    let text = ready.text().await.unwrap();
+    assert!(text.contains("waiting for GitLab"), "{text}");
+}
+
+/// Defect 10: an unreachable PostgreSQL is reported with its cause, quickly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_postgres_names_the_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = dir.path().join("sectriage.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[gitlab]\nurl = \"http://127.0.0.1:1\"\nprojects = [{PROJECT}]\n[daemon]\nqueue_url = \"postgres://u:secret@127.0.0.1:{port}/db\"\n"
+        ),
+    )
+    .unwrap();
+    let started = Instant::now();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sectriage"))
+        .args(["serve", "--llm", "none", "--config"])
+        .arg(&config)
+        .env("SECTRIAGE_GITLAB_TOKEN", "glpat-test")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(stderr.to_lowercase().contains("refused"), "{stderr}");
+    assert!(
+        !stderr.contains("secret"),
+        "the password is not printed: {stderr}"
+    );
 }

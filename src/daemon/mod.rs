@@ -295,10 +295,19 @@ impl Daemon {
             let [p, iid, note] = ids[..] else { continue };
             match self.gitlab.delete_note(p, iid, note).await {
                 Ok(()) | Err(GitLabError::NotFound { .. }) => {
-                    tracing::warn!(project_id = p, issue_iid = iid, note_id = note, "public note deleted on retry");
+                    tracing::warn!(
+                        project_id = p,
+                        issue_iid = iid,
+                        note_id = note,
+                        "public note deleted on retry"
+                    );
                     let _ = self
                         .queue
-                        .raise_alarm(&alarm.name, "deleted on retry; clear the alarm when the cause is fixed", &self.instance)
+                        .raise_alarm(
+                            &alarm.name,
+                            "deleted on retry; clear the alarm when the cause is fixed",
+                            &self.instance,
+                        )
                         .await;
                 }
                 Err(e) => {
@@ -311,12 +320,10 @@ impl Daemon {
     /// Processes one job: fetch, skip or triage, post once, handle confirmations.
     async fn process(&self, job: &Job, cancel: &CancellationToken) -> Result<Done, JobError> {
         let (p, iid) = (job.project_id, job.issue_iid);
-        let bot = self
-            .bot_user_id()
-            .ok_or_else(|| JobError::Retry {
-                error: "the bot user is not known yet".into(),
-                retry_after: None,
-            })?;
+        let bot = self.bot_user_id().ok_or_else(|| JobError::Retry {
+            error: "the bot user is not known yet".into(),
+            retry_after: None,
+        })?;
         let issue = match self.gitlab.issue(p, iid).await {
             Ok(issue) => issue,
             Err(GitLabError::NotFound { .. }) => return Ok(Done::just("skipped-not-visible")),
@@ -338,7 +345,8 @@ impl Daemon {
             match confirm::handle(&self.gitlab, &self.config.confirm, bot, &issue, &notes).await {
                 Ok(_) => {}
                 Err(GitLabError::InternalFlagDropped { note_id, deleted }) => {
-                    self.raise_internal_flag_alarm(p, iid, note_id, deleted).await;
+                    self.raise_internal_flag_alarm(p, iid, note_id, deleted)
+                        .await;
                     return Err(JobError::Dead(format!(
                         "GitLab dropped the internal flag of an acknowledgement (note {note_id}, deleted: {deleted})"
                     )));
@@ -432,7 +440,12 @@ impl Daemon {
         {
             PostIntent::Fresh => {}
             PostIntent::Stale { age, .. } => {
-                tracing::info!(project_id = p, issue_iid = iid, age_s = age.as_secs(), "an earlier posting attempt left no note on GitLab; posting again")
+                tracing::info!(
+                    project_id = p,
+                    issue_iid = iid,
+                    age_s = age.as_secs(),
+                    "an earlier posting attempt left no note on GitLab; posting again"
+                )
             }
             PostIntent::Recent { age } => {
                 return Err(JobError::Retry {
@@ -460,7 +473,8 @@ impl Daemon {
             }
             Err(GitLabError::InternalFlagDropped { note_id, deleted }) => {
                 let _ = self.queue.abandon_post(p, iid, &revision).await;
-                self.raise_internal_flag_alarm(p, iid, note_id, deleted).await;
+                self.raise_internal_flag_alarm(p, iid, note_id, deleted)
+                    .await;
                 Err(JobError::Dead(format!(
                     "GitLab dropped the internal flag (note {note_id}, deleted: {deleted}); the token's role is below Reporter"
                 )))
@@ -494,7 +508,10 @@ impl Daemon {
                     wait = lease / 3;
                 }
                 Ok(false) => {
-                    tracing::warn!(job_id = job.id, "lease lost (reclaimed elsewhere); stopping the job");
+                    tracing::warn!(
+                        job_id = job.id,
+                        "lease lost (reclaimed elsewhere); stopping the job"
+                    );
                     cancel.cancel();
                     return;
                 }
@@ -586,7 +603,10 @@ impl Daemon {
                     self.queue.dead_letter(&job, &error).await
                 }
                 Err(JobError::LeaseLost) => {
-                    tracing::warn!(job_id = job.id, "job stopped: its lease was lost; its new holder finishes it");
+                    tracing::warn!(
+                        job_id = job.id,
+                        "job stopped: its lease was lost; its new holder finishes it"
+                    );
                     Ok(())
                 }
                 Err(JobError::Fatal(error)) => {
@@ -628,7 +648,10 @@ impl Daemon {
                         self.health.gitlab_error(g);
                     }
                     wait = wait.max(e.retry_after());
-                    Health::set(&self.health.last_poll_error, Some(format!("project {project}: {e}")));
+                    Health::set(
+                        &self.health.last_poll_error,
+                        Some(format!("project {project}: {e}")),
+                    );
                     tracing::warn!(project_id = project, error = %e, retry_after_s = e.retry_after().map(|d| d.as_secs()), "poll failed; will retry");
                 }
             }
@@ -665,7 +688,9 @@ impl Daemon {
                 }
             }
             // Honour a long Retry-After: GitLab asked us not to call before then.
-            let sleep = wait.map_or(self.config.poll_interval, |w| w.max(self.config.poll_interval));
+            let sleep = wait.map_or(self.config.poll_interval, |w| {
+                w.max(self.config.poll_interval)
+            });
             tokio::select! {
                 _ = tokio::time::sleep(sleep) => {}
                 _ = shutdown.changed() => return,
@@ -686,7 +711,10 @@ impl Daemon {
             Ok(alarms) => {
                 self.metrics.alarms_active.set(alarms.len() as i64);
                 for alarm in alarms {
-                    reasons.push(format!("posting stopped by alarm {}: {}", alarm.name, alarm.detail));
+                    reasons.push(format!(
+                        "posting stopped by alarm {}: {}",
+                        alarm.name, alarm.detail
+                    ));
                 }
             }
             Err(e) => reasons.push(format!("queue unreadable: {e}")),
@@ -743,7 +771,10 @@ pub fn router(daemon: &Daemon) -> Router {
                 async move {
                     match r.not_ready().await {
                         None => (StatusCode::OK, "ready\n".to_string()),
-                        Some(why) => (StatusCode::SERVICE_UNAVAILABLE, format!("not ready:\n{why}\n")),
+                        Some(why) => (
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            format!("not ready:\n{why}\n"),
+                        ),
                     }
                 }
             }),
@@ -791,6 +822,7 @@ pub fn router(daemon: &Daemon) -> Router {
 async fn resolve_bot(daemon: &Daemon, shutdown: &mut watch::Receiver<bool>) -> Option<u64> {
     let mut wait = Duration::from_secs(1);
     loop {
+        let mut retry_after = None;
         match daemon.gitlab.current_user().await {
             Ok(me) => {
                 Health::set(&daemon.health.waiting_for_gitlab, None);
@@ -798,13 +830,15 @@ async fn resolve_bot(daemon: &Daemon, shutdown: &mut watch::Receiver<bool>) -> O
                 return Some(me.id);
             }
             Err(e) => {
+                retry_after = e.retry_after();
                 daemon.health.gitlab_error(&e);
                 Health::set(&daemon.health.waiting_for_gitlab, Some(e.to_string()));
                 tracing::error!(error = %e, retry_in_s = wait.as_secs(), "cannot look up the bot user; retrying (readiness reports not ready meanwhile)");
             }
         }
+        let pause = retry_after.map_or(wait, |r| r.max(wait));
         tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
+            _ = tokio::time::sleep(pause) => {}
             _ = shutdown.changed() => return None,
         }
         wait = (wait * 2).min(Duration::from_secs(60));

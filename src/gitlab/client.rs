@@ -515,7 +515,8 @@ impl Client {
         match listing.unreadable.first() {
             Some(bad) => Err(GitLabError::Decode(format!(
                 "project {project_id}: issue {}: {}",
-                bad.iid.map_or_else(|| "?".to_string(), |iid| format!("#{iid}")),
+                bad.iid
+                    .map_or_else(|| "?".to_string(), |iid| format!("#{iid}")),
                 bad.reason
             ))),
             None => Ok(listing.issues),

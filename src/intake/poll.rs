@@ -106,10 +106,7 @@ pub async fn poll_project(
         .and_then(timefmt::parse_ms)
         .unwrap_or(i64::MIN);
     let seen_key = |iid: u64, updated_at: &str| {
-        format!(
-            "{}seen:{project_id}:{iid}:{updated_at}",
-            intake.namespace()
-        )
+        format!("{}seen:{project_id}:{iid}:{updated_at}", intake.namespace())
     };
     for issue in &listing.issues {
         let key = seen_key(issue.iid, &issue.updated_at);

@@ -214,15 +214,18 @@ const ENQUEUE_DEAD: &str = "INSERT INTO jobs
     VALUES ($1, $2, 'dead', 0, $3, $4, $5, $5, $5)
     RETURNING id";
 
-const RAISE_ALARM: &str = "INSERT INTO alarms (name, detail, raised_at_ms, raised_by) VALUES ($1, $2, $3, $4)
+const RAISE_ALARM: &str =
+    "INSERT INTO alarms (name, detail, raised_at_ms, raised_by) VALUES ($1, $2, $3, $4)
     ON CONFLICT (name) DO UPDATE SET detail = excluded.detail, raised_at_ms = excluded.raised_at_ms,
         raised_by = excluded.raised_by";
 
-const ALARMS: &str = "SELECT name, detail, raised_at_ms, raised_by FROM alarms ORDER BY raised_at_ms, name";
+const ALARMS: &str =
+    "SELECT name, detail, raised_at_ms, raised_by FROM alarms ORDER BY raised_at_ms, name";
 
 const CLEAR_ALARMS: &str = "DELETE FROM alarms";
 
-const BEGIN_POST: &str = "INSERT INTO post_intents (project_id, issue_iid, revision, job_id, started_at_ms)
+const BEGIN_POST: &str =
+    "INSERT INTO post_intents (project_id, issue_iid, revision, job_id, started_at_ms)
     VALUES ($1, $2, $3, $4, $5)
     ON CONFLICT (project_id, issue_iid, revision) DO NOTHING";
 
@@ -724,8 +727,9 @@ impl Queue {
         let limit = i64::from(limit);
         let tuples: Vec<RowTuple> = match state {
             Some(state) => {
-                let sql =
-                    format!("SELECT {ROW_COLUMNS} FROM jobs WHERE state = $1 ORDER BY id DESC LIMIT $2");
+                let sql = format!(
+                    "SELECT {ROW_COLUMNS} FROM jobs WHERE state = $1 ORDER BY id DESC LIMIT $2"
+                );
                 with_pool!(self, pool => {
                     sqlx::query_as(&sql).bind(state.as_str()).bind(limit).fetch_all(pool).await
                 })
@@ -1428,13 +1432,15 @@ async fn open_postgres(url: &str) -> Result<PgPool, QueueError> {
         url: redact(url),
         source,
     })?;
-    let open_err = |source: sqlx::Error| QueueError::Open {
+    let open_err = |source: sqlx::Error| {
+        QueueError::Open {
         target: redact(url),
         hint: match &source {
             sqlx::Error::Database(_) => hint(&source),
             _ => "check that PostgreSQL is running and the URL's host, port, user, password and database",
         },
         source,
+    }
     };
     // One direct connection first: a pool that cannot connect only says "pool timed out"
     // after its acquire timeout, while this keeps the real cause (refused, bad password, ...).
