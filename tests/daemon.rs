@@ -14,7 +14,6 @@ use sectriage::kb::Kb;
 use sectriage::queue::{JobState, Queue, QueueConfig};
 use sectriage::triage::hygiene::Limits;
 
-#[allow(dead_code)]
 mod support;
 
 const PROJECT: u64 = 7;

@@ -7,7 +7,6 @@ use std::process::Command;
 
 use sectriage::kb::{build, Kb, Reach, UseCase};
 
-#[allow(dead_code)]
 mod support;
 
 const SECURITY_RST: &str = include_str!("../kb/docs/security.rst");

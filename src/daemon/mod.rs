@@ -822,21 +822,18 @@ pub fn router(daemon: &Daemon) -> Router {
 async fn resolve_bot(daemon: &Daemon, shutdown: &mut watch::Receiver<bool>) -> Option<u64> {
     let mut wait = Duration::from_secs(1);
     loop {
-        let mut retry_after = None;
-        match daemon.gitlab.current_user().await {
+        let e = match daemon.gitlab.current_user().await {
             Ok(me) => {
                 Health::set(&daemon.health.waiting_for_gitlab, None);
                 Health::set(&daemon.health.token_rejected, None);
                 return Some(me.id);
             }
-            Err(e) => {
-                retry_after = e.retry_after();
-                daemon.health.gitlab_error(&e);
-                Health::set(&daemon.health.waiting_for_gitlab, Some(e.to_string()));
-                tracing::error!(error = %e, retry_in_s = wait.as_secs(), "cannot look up the bot user; retrying (readiness reports not ready meanwhile)");
-            }
-        }
-        let pause = retry_after.map_or(wait, |r| r.max(wait));
+            Err(e) => e,
+        };
+        daemon.health.gitlab_error(&e);
+        Health::set(&daemon.health.waiting_for_gitlab, Some(e.to_string()));
+        let pause = e.retry_after().map_or(wait, |r| r.max(wait));
+        tracing::error!(error = %e, retry_in_s = pause.as_secs(), "cannot look up the bot user; retrying (readiness reports not ready meanwhile)");
         tokio::select! {
             _ = tokio::time::sleep(pause) => {}
             _ = shutdown.changed() => return None,
@@ -892,9 +889,7 @@ pub async fn run(
         let in_flight = in_flight.clone();
         async move {
             let mut startup_stop = stop_rx.clone();
-            let Some(bot) = resolve_bot(&daemon, &mut startup_stop).await else {
-                return None;
-            };
+            let bot = resolve_bot(&daemon, &mut startup_stop).await?;
             let _ = daemon.bot.set(bot);
             let poller = tokio::spawn(daemon.clone().poller(stop_rx.clone()));
             let mut set = tokio::task::JoinSet::new();
