@@ -23,9 +23,11 @@
 //!   (`qemu-*@nongnu.org`: qemu-devel, qemu-security, qemu-stable, ...),
 //!   addresses at domains reserved for documentation (RFC 2606/6761:
 //!   `example.com`/`.net`/`.org` and their subdomains, `.example`, `.test`,
-//!   `.invalid`, `.localhost`), the `git@host:` SSH remote form, and
-//!   Message-IDs inside public archive URLs (`lore.kernel.org/.../id@host/`).
-//!   None of those identify the reporter.
+//!   `.invalid`, `.localhost`), syzbot's reporting address, Message-IDs
+//!   inside public archive URLs (`lore.kernel.org/.../id@host/`), and logins
+//!   (`git@gitlab.com:...`, `ssh user@host`, `scp f user@host:/path`), whose
+//!   host is checked as a host name instead. None of those is a personal
+//!   address.
 //! - **Trailer e-mail addresses** (`Signed-off-by:`, `Reported-by:`, `Cc:`,
 //!   ...) are their own kind. They are personal data: the issue may be made
 //!   public before, or instead of, the patch being merged, and the reporter
@@ -443,6 +445,7 @@ fn placeholder(value: &str) -> bool {
     let lower = v.to_ascii_lowercase();
     v.chars().count() < 4
         || v.starts_with(['<', '$', '%', '{', '[', '('])
+        || (v.starts_with("0x") && v[2..].chars().all(|c| c.is_ascii_hexdigit()))
         || v.chars().all(|c| matches!(c, '*' | 'x' | 'X' | '.' | '…' | '#' | '-' | '_'))
         || lower.contains("example")
         || lower.contains("redacted")
@@ -602,7 +605,9 @@ fn reserved_domain(domain: &str) -> bool {
 
 fn public_list(local: &str, domain: &str) -> bool {
     let (l, d) = (local.to_ascii_lowercase(), domain.to_ascii_lowercase());
-    d == "nongnu.org" && l.starts_with("qemu-")
+    (d == "nongnu.org" && l.starts_with("qemu-"))
+        // syzbot's reporting address: a bot, public by design.
+        || (d == "syzkaller.appspotmail.com" && l.starts_with("syzbot"))
 }
 
 fn emails(text: &str, out: &mut Vec<Cand>) {
@@ -611,8 +616,18 @@ fn emails(text: &str, out: &mut Vec<Cand>) {
         if public_list(local, domain) || reserved_domain(domain) {
             continue;
         }
-        if local.eq_ignore_ascii_case("git") && after(text, m.end()) == Some(':') {
-            continue; // git@gitlab.com:qemu-project/qemu.git
+        // A login (`ssh fuzz@nas01.lan`, `git@gitlab.com:qemu-project/qemu.git`,
+        // `scp f admin@box:/srv`) is not an address; an internal host in it is
+        // still found as one.
+        let word_before = text[..m.start()]
+            .trim_end()
+            .rsplit(char::is_whitespace)
+            .next()
+            .unwrap_or("");
+        if after(text, m.end()) == Some(':')
+            || matches!(word_before, "ssh" | "sftp" | "mosh" | "ssh-copy-id" | "-l")
+        {
+            continue;
         }
         // A Message-ID in a public archive URL path.
         let token_start = text[..m.start()]
@@ -768,7 +783,7 @@ fn hosts(text: &str, out: &mut Vec<Cand>) {
         // Code, paths and e-mail domains are not host names in prose.
         let prev = before(text, m.start());
         let head = &text[..m.start()];
-        if prev.is_some_and(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '&' | '*' | '!' | '@' | '-' | '$'))
+        if prev.is_some_and(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '&' | '*' | '!' | '-' | '$'))
             || head.ends_with("->")
             || (prev == Some('/') && !head.ends_with("//"))
         {
