@@ -200,3 +200,40 @@ fn cli_exit_codes_and_formats() {
     assert_eq!(code, 2);
     assert!(err.contains("cannot read"), "{err}");
 }
+
+/// The labelled eval cases (`eval/cases/*.jsonl`, written independently of
+/// this check, full of traces, command lines, hex and versions) are a
+/// look-alike corpus nobody tuned the rules on: the only private data they
+/// hold are the e-mail addresses in their `Reported-by:`-style trailers, and
+/// those must be exactly what fires.
+#[test]
+fn eval_cases_fire_only_on_their_trailer_addresses() {
+    let trailer =
+        regex::Regex::new(r"(?im)^\s*(?:reported|signed-off|tested|reviewed|acked|suggested)-by:.*<[^<>@\s]+@[^<>@\s]+>")
+            .unwrap();
+    let (mut cases, mut expected, mut other) = (0, 0, Vec::new());
+    let mut trailer_findings = 0;
+    for name in ["dev-cases.jsonl", "dev-ai-cases.jsonl"] {
+        let path = format!("{}/eval/cases/{name}", env!("CARGO_MANIFEST_DIR"));
+        for line in std::fs::read_to_string(&path).unwrap().lines() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            let report = v["report"].as_str().unwrap();
+            cases += 1;
+            expected += trailer.find_iter(report).count();
+            for f in scrub(&[(Place::Description, report)]) {
+                if f.kind == Kind::TrailerEmail {
+                    trailer_findings += 1;
+                } else {
+                    other.push(format!("{}: {}", v["id"], f.describe()));
+                }
+            }
+        }
+    }
+    println!("scrub on {cases} eval cases: {trailer_findings} trailer addresses found, {expected} present, {} other findings", other.len());
+    assert!(cases >= 70, "{cases} eval cases");
+    assert!(other.is_empty(), "false alarms on eval cases: {other:#?}");
+    assert_eq!(trailer_findings, expected);
+}

@@ -40,8 +40,9 @@
 //!   Google API keys, Slack tokens and webhooks, private key blocks, JWTs,
 //!   credentials in HTTP authorization headers, `password=`/`secret:`/
 //!   `token=` style assignments with a real value (not `on`/`off`, `NULL`,
-//!   `<placeholder>`, `$VAR`, `***`), passwords in URLs and the `data=` of a
-//!   QEMU `-object secret`.
+//!   `<placeholder>`, `$VAR`, `***`, `0x` pointers; crypt hashes like
+//!   `$6$...` do count), passwords in URLs, HMP `set_password` and the
+//!   `data=` of a QEMU `-object secret`.
 //! - **Private addresses**: IPv4 10/8, 172.16/12, 192.168/16 and IPv6
 //!   fc00::/7, fe80::/10. Not loopback or `0.0.0.0`, not QEMU's user-mode
 //!   network defaults (10.0.2.0/24, identical on every machine), not the
@@ -439,12 +440,16 @@ static AUTH_HEADER: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 
+/// A crypt(3) password hash (`$6$salt$hash`): crackable, so private, though it starts with `$`.
+static CRYPT_HASH: LazyLock<Regex> =
+    LazyLock::new(|| re(r"^\$(?:1|2[aby]?|5|6|y|gy|7|sha1|md5)\$[^\s$]*\$?[./A-Za-z0-9$=]{8,}"));
+
 /// Values that stand for a secret without being one.
 fn placeholder(value: &str) -> bool {
     let v = value.trim_matches(|c| c == '"' || c == '\'');
     let lower = v.to_ascii_lowercase();
     v.chars().count() < 4
-        || v.starts_with(['<', '$', '%', '{', '[', '('])
+        || (v.starts_with(['<', '$', '%', '{', '[', '(']) && !CRYPT_HASH.is_match(v))
         || (v.starts_with("0x") && v[2..].chars().all(|c| c.is_ascii_hexdigit()))
         || v.chars().all(|c| matches!(c, '*' | 'x' | 'X' | '.' | '…' | '#' | '-' | '_'))
         || lower.contains("example")
@@ -501,6 +506,9 @@ static ASSIGN: LazyLock<Regex> = LazyLock::new(|| {
         r#"(?i)(?:^|[^\w.>*\-])["']?(aws_secret_access_key|client[_-]?secret|secret[_-]?key|(?:private|access|auth|refresh|api)[_-]?token|api[_-]?key|apikey|password|passwd|passwort|secret|token)["']?[ \t]*([:=])([ \t]*)("[^"\n]*"|'[^'\n]*'|[^\s,;&"'<>]+)"#,
     )
 });
+/// HMP `set_password vnc|spice PASSWORD` (QMP's form is a JSON `"password":` assignment).
+static HMP_PASSWORD: LazyLock<Regex> =
+    LazyLock::new(|| re(r"\bset_password\s+(?:vnc|spice)\s+([^\s'\x22]+)"));
 static QEMU_SECRET: LazyLock<Regex> =
     LazyLock::new(|| re(r"secret,(?:[^\s,]+,)*?data=([^,\s]+)"));
 static URL_PASSWORD: LazyLock<Regex> =
@@ -547,6 +555,17 @@ fn assignments(text: &str, out: &mut Vec<Cand>) {
             kind: Kind::Credential,
             span: v.range(),
             what: "secret in a QEMU -object secret,data= option",
+        });
+    }
+    for caps in HMP_PASSWORD.captures_iter(text) {
+        let v = caps.get(1).expect("value");
+        if placeholder(v.as_str()) {
+            continue;
+        }
+        out.push(Cand {
+            kind: Kind::Credential,
+            span: v.range(),
+            what: "password in an HMP set_password command",
         });
     }
     for caps in URL_PASSWORD.captures_iter(text) {
@@ -1026,6 +1045,8 @@ mod tests {
                 "Password: s3cr3t-fake",
                 "-object secret,id=sec0,data=letmein99",
                 "https://admin:Fak3Pass@ci/",
+                "passwd: $6$rounds=4096$FAKEsalt$FAKEhashFAKEhash",
+                "(qemu) set_password vnc Fak3VncPw",
             ],
         );
         silent(&[
@@ -1036,6 +1057,8 @@ mod tests {
             "vs->password = g_strdup(password);",
             "token=<YOUR_TOKEN>",
             "secret=$SECRET",
+            "fn(vs=0x555557a1c0f0, token=0x7ffd5e4a9b10)",
+            "(qemu) set_password vnc <password>",
         ]);
     }
 
