@@ -13,12 +13,12 @@ use std::process::{Command, Stdio};
 use sectriage::publish::scrub::{scrub, Kind, Place};
 use serde::Deserialize;
 
-/// Thresholds: the check is a reviewer's aid, so a miss (a private detail
-/// published) costs more than a false alarm (a maintainer glances at a line);
-/// both stay at 0.95 so that a regression in either direction fails CI, and
-/// the fixtures include every look-alike the module documents as out of scope.
-const MIN_PRECISION: f64 = 0.95;
-const MIN_RECALL: f64 = 0.95;
+/// Thresholds: a miss can publish private data while a false alarm costs a
+/// maintainer a glance, so recall matters more; both sit just under the
+/// measured figures (1.000 / 0.992 with one known miss, see eval/README.md):
+/// one more miss, or two false alarms, is tolerated, more fails CI.
+const MIN_PRECISION: f64 = 0.98;
+const MIN_RECALL: f64 = 0.98;
 
 #[derive(Deserialize)]
 struct Case {
