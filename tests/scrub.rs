@@ -61,7 +61,10 @@ fn score(cases: &[Case], file: &str, s: &mut Score, per_kind: &mut BTreeMap<Kind
         let got = counts(found.iter().map(|f| f.kind));
         let want = counts(c.kinds.iter().copied());
         for k in Kind::ALL {
-            let (g, w) = (got.get(&k).copied().unwrap_or(0), want.get(&k).copied().unwrap_or(0));
+            let (g, w) = (
+                got.get(&k).copied().unwrap_or(0),
+                want.get(&k).copied().unwrap_or(0),
+            );
             let e = per_kind.entry(k).or_default();
             let tp = g.min(w);
             s.tp += tp;
@@ -181,10 +184,19 @@ fn cli_exit_codes_and_formats() {
     .to_string();
     let (code, out, _) = run(&["scrub", "-"], issue.as_bytes());
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("GitLab personal access token on line 2 of the description"), "{out}");
+    assert!(
+        out.contains("GitLab personal access token on line 2 of the description"),
+        "{out}"
+    );
     assert!(out.contains("e-mail address on line 1 of note 5"), "{out}");
-    assert!(!out.contains("note 6"), "internal notes are not checked: {out}");
-    assert!(!out.contains("CliFake") && !out.contains("reporter@"), "{out}");
+    assert!(
+        !out.contains("note 6"),
+        "internal notes are not checked: {out}"
+    );
+    assert!(
+        !out.contains("CliFake") && !out.contains("reporter@"),
+        "{out}"
+    );
 
     let (code, out, _) = run(&["scrub", "--format", "json", "-"], issue.as_bytes());
     assert_eq!(code, 1);

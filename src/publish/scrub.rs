@@ -326,8 +326,9 @@ static GITLAB: LazyLock<Regex> = LazyLock::new(|| {
         r"\b(?:(glpat|gloas|gldt|glrt|glcbt|glptt|glft|glimt|glagent|glsoat|glffct|glwt)-[0-9A-Za-z_.\-]{20,}|(GR1348941)[0-9A-Za-z_\-]{20,})",
     )
 });
-static GITHUB: LazyLock<Regex> =
-    LazyLock::new(|| re(r"\b(?:(ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36,}|(github_pat)_[A-Za-z0-9_]{22,})"));
+static GITHUB: LazyLock<Regex> = LazyLock::new(|| {
+    re(r"\b(?:(ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36,}|(github_pat)_[A-Za-z0-9_]{22,})")
+});
 static AWS: LazyLock<Regex> = LazyLock::new(|| re(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"));
 static GOOGLE: LazyLock<Regex> = LazyLock::new(|| re(r"\bAIza[0-9A-Za-z_\-]{35}"));
 static SLACK: LazyLock<Regex> = LazyLock::new(|| {
@@ -335,9 +336,8 @@ static SLACK: LazyLock<Regex> = LazyLock::new(|| {
         r"\bxox[abprs]-[0-9A-Za-z\-]{10,}|\bxapp-\d-[A-Z0-9]+-\d+-[a-z0-9]+|https://hooks\.slack\.com/services/T[A-Z0-9]+/B[A-Z0-9]+/[A-Za-z0-9]+",
     )
 });
-static JWT: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"\beyJ[A-Za-z0-9_\-]{10,}\.eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]*")
-});
+static JWT: LazyLock<Regex> =
+    LazyLock::new(|| re(r"\beyJ[A-Za-z0-9_\-]{10,}\.eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]*"));
 
 fn gitlab_what(prefix: &str) -> &'static str {
     match prefix {
@@ -451,7 +451,8 @@ fn placeholder(value: &str) -> bool {
     v.chars().count() < 4
         || (v.starts_with(['<', '$', '%', '{', '[', '(']) && !CRYPT_HASH.is_match(v))
         || (v.starts_with("0x") && v[2..].chars().all(|c| c.is_ascii_hexdigit()))
-        || v.chars().all(|c| matches!(c, '*' | 'x' | 'X' | '.' | '…' | '#' | '-' | '_'))
+        || v.chars()
+            .all(|c| matches!(c, '*' | 'x' | 'X' | '.' | '…' | '#' | '-' | '_'))
         || lower.contains("example")
         || lower.contains("redacted")
         || lower.contains("placeholder")
@@ -489,7 +490,8 @@ fn headers(text: &str, out: &mut Vec<Cand>) {
             .map_or("", |v| v.as_str());
         let bare = caps.get(3).is_some();
         if placeholder(v)
-            || (bare && !(v.chars().any(|c| c.is_ascii_digit()) && v.chars().any(char::is_alphabetic)))
+            || (bare
+                && !(v.chars().any(|c| c.is_ascii_digit()) && v.chars().any(char::is_alphabetic)))
         {
             continue;
         }
@@ -509,8 +511,7 @@ static ASSIGN: LazyLock<Regex> = LazyLock::new(|| {
 /// HMP `set_password vnc|spice PASSWORD` (QMP's form is a JSON `"password":` assignment).
 static HMP_PASSWORD: LazyLock<Regex> =
     LazyLock::new(|| re(r"\bset_password\s+(?:vnc|spice)\s+([^\s'\x22]+)"));
-static QEMU_SECRET: LazyLock<Regex> =
-    LazyLock::new(|| re(r"secret,(?:[^\s,]+,)*?data=([^,\s]+)"));
+static QEMU_SECRET: LazyLock<Regex> = LazyLock::new(|| re(r"secret,(?:[^\s,]+,)*?data=([^,\s]+)"));
 static URL_PASSWORD: LazyLock<Regex> =
     LazyLock::new(|| re(r"\b[a-z][a-z0-9+.\-]*://[^/\s:@]+:([^/\s@]+)@"));
 
@@ -585,7 +586,9 @@ fn assignments(text: &str, out: &mut Vec<Cand>) {
 // ---------------------------------------------------------------- links
 
 static UPLOAD: LazyLock<Regex> = LazyLock::new(|| {
-    re(r#"(?:https?://[^\s/()\[\]<>"']+(?:/[^\s/()\[\]<>"']+)*?)?/uploads/[0-9a-f]{32}/[^\s)\]>"']+"#)
+    re(
+        r#"(?:https?://[^\s/()\[\]<>"']+(?:/[^\s/()\[\]<>"']+)*?)?/uploads/[0-9a-f]{32}/[^\s)\]>"']+"#,
+    )
 });
 
 fn uploads(text: &str, out: &mut Vec<Cand>) {
@@ -692,9 +695,7 @@ fn ipv4(text: &str, out: &mut Vec<Cand>) {
         {
             continue;
         }
-        let o: Vec<u16> = (1..=4)
-            .map(|i| caps[i].parse().unwrap_or(999))
-            .collect();
+        let o: Vec<u16> = (1..=4).map(|i| caps[i].parse().unwrap_or(999)).collect();
         if o.iter().any(|&x| x > 255) {
             continue;
         }
@@ -712,7 +713,9 @@ fn ipv4(text: &str, out: &mut Vec<Cand>) {
         let prefix = caps.get(5).map(|p| p.as_str());
         if matches!(
             (o.as_slice(), prefix),
-            ([10, 0, 0, 0], Some("/8")) | ([172, 16, 0, 0], Some("/12")) | ([192, 168, 0, 0], Some("/16"))
+            ([10, 0, 0, 0], Some("/8"))
+                | ([172, 16, 0, 0], Some("/12"))
+                | ([192, 168, 0, 0], Some("/16"))
         ) {
             continue;
         }
@@ -725,7 +728,9 @@ fn ipv4(text: &str, out: &mut Vec<Cand>) {
 }
 
 static IPV6: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?i)(?:f[cd][0-9a-f]{2}|fe[89ab][0-9a-f]):[0-9a-f:]*[0-9a-f:](?:%[A-Za-z0-9_.]+)?(?:/\d{1,3})?")
+    re(
+        r"(?i)(?:f[cd][0-9a-f]{2}|fe[89ab][0-9a-f]):[0-9a-f:]*[0-9a-f:](?:%[A-Za-z0-9_.]+)?(?:/\d{1,3})?",
+    )
 });
 
 fn ipv6(text: &str, out: &mut Vec<Cand>) {
@@ -802,8 +807,9 @@ fn hosts(text: &str, out: &mut Vec<Cand>) {
         // Code, paths and e-mail domains are not host names in prose.
         let prev = before(text, m.start());
         let head = &text[..m.start()];
-        if prev.is_some_and(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '&' | '*' | '!' | '-' | '$'))
-            || head.ends_with("->")
+        if prev.is_some_and(|c| {
+            c.is_alphanumeric() || matches!(c, '_' | '.' | '&' | '*' | '!' | '-' | '$')
+        }) || head.ends_with("->")
             || (prev == Some('/') && !head.ends_with("//"))
         {
             continue;
@@ -825,8 +831,7 @@ fn hosts(text: &str, out: &mut Vec<Cand>) {
 
 // ---------------------------------------------------------------- phones
 
-static PHONE_INTL: LazyLock<Regex> =
-    LazyLock::new(|| re(r"\+[1-9][0-9 ().\-]{6,22}[0-9]"));
+static PHONE_INTL: LazyLock<Regex> = LazyLock::new(|| re(r"\+[1-9][0-9 ().\-]{6,22}[0-9]"));
 static PHONE_US: LazyLock<Regex> =
     LazyLock::new(|| re(r"\(\d{3}\) ?\d{3}[\-. ]\d{4}\b|\b\d{3}-\d{3}-\d{4}\b"));
 static PHONE_CUE: LazyLock<Regex> = LazyLock::new(|| {
@@ -845,9 +850,13 @@ fn phones(text: &str, out: &mut Vec<Cand>) {
     for m in PHONE_INTL.find_iter(text) {
         let s = m.as_str();
         let prev = before(text, m.start());
-        if prev.is_some_and(|c| c.is_alphanumeric() || matches!(c, '+' | ')' | '.' | '_' | '<' | '-'))
-            || after(text, m.end())
-                .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.' && text[m.end() + 1..].starts_with(|d: char| d.is_ascii_digit()))
+        if prev
+            .is_some_and(|c| c.is_alphanumeric() || matches!(c, '+' | ')' | '.' | '_' | '<' | '-'))
+            || after(text, m.end()).is_some_and(|c| {
+                c.is_alphanumeric()
+                    || c == '_'
+                    || c == '.' && text[m.end() + 1..].starts_with(|d: char| d.is_ascii_digit())
+            })
         {
             continue;
         }
@@ -856,14 +865,9 @@ fn phones(text: &str, out: &mut Vec<Cand>) {
         if !(8..=15).contains(&n) || s.contains("  ") || s.contains("..") {
             continue;
         }
-        // A decimal (`+12.345678`) or a compact count is not a phone number.
-        if seps.iter().all(|&c| c == '.') && seps.len() <= 1 {
-            if seps.len() == 1 || n < 11 {
-                continue;
-            }
-        }
-        let cued = PHONE_CUE.is_match(&text[line_bounds(text, m.start()).start..m.start()]);
-        if seps.is_empty() && n < 11 && !cued {
+        // A decimal (`+12.345678`) or a short compact count (`+1000000000`)
+        // is not a phone number; after a cue word the cue rule below finds it.
+        if seps == ['.'] || (seps.is_empty() && n < 11) {
             continue;
         }
         out.push(Cand {
@@ -875,7 +879,8 @@ fn phones(text: &str, out: &mut Vec<Cand>) {
     for m in PHONE_US.find_iter(text) {
         let prev = before(text, m.start());
         if prev.is_some_and(|c| c.is_alphanumeric() || matches!(c, '-' | '.' | ':' | '/' | '_'))
-            || after(text, m.end()).is_some_and(|c| matches!(c, '-' | ':' | '/') || c.is_alphanumeric())
+            || after(text, m.end())
+                .is_some_and(|c| matches!(c, '-' | ':' | '/') || c.is_alphanumeric())
         {
             continue;
         }
@@ -1019,21 +1024,48 @@ mod tests {
     fn trailer_emails_are_their_own_kind() {
         fires(
             Kind::TrailerEmail,
-            &["Signed-off-by: Jane Doe <jane@fake-mail.de>", "  Reported-by: A B <ab@uni-fake.edu>"],
+            &[
+                "Signed-off-by: Jane Doe <jane@fake-mail.de>",
+                "  Reported-by: A B <ab@uni-fake.edu>",
+            ],
         );
     }
 
     #[test]
     fn tokens_each_shape() {
         let glpat = format!("glpat-{}", "Fake0Fake1Fake2Fake3x");
-        fires(Kind::GitlabToken, &[&format!("curl -H 'X: {glpat}'"), "glrt-t1_FAKEfakeFAKEfake1234"]);
-        fires(Kind::GithubToken, &[&format!("token ghp_{}", "A".repeat(36)), &format!("github_pat_{}", "1a".repeat(20))]);
+        fires(
+            Kind::GitlabToken,
+            &[
+                &format!("curl -H 'X: {glpat}'"),
+                "glrt-t1_FAKEfakeFAKEfake1234",
+            ],
+        );
+        fires(
+            Kind::GithubToken,
+            &[
+                &format!("token ghp_{}", "A".repeat(36)),
+                &format!("github_pat_{}", "1a".repeat(20)),
+            ],
+        );
         fires(Kind::AwsAccessKey, &["AKIAFAKEFAKEFAKE0000 in env"]);
-        fires(Kind::GoogleApiKey, &[&format!("key AIza{}", "F".repeat(35))]);
+        fires(
+            Kind::GoogleApiKey,
+            &[&format!("key AIza{}", "F".repeat(35))],
+        );
         fires(Kind::SlackToken, &["xoxb-000000000-fakefakefake"]);
-        fires(Kind::PrivateKey, &["-----BEGIN OPENSSH PRIVATE KEY-----\nAAAAfake\n-----END OPENSSH PRIVATE KEY-----"]);
-        fires(Kind::Jwt, &["eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJmYWtlIn0.ZmFrZXNpZ25hdHVyZQ"]);
-        fires(Kind::BearerToken, &["Authorization: Bearer 0fake1fake2fake3fake"]);
+        fires(
+            Kind::PrivateKey,
+            &["-----BEGIN OPENSSH PRIVATE KEY-----\nAAAAfake\n-----END OPENSSH PRIVATE KEY-----"],
+        );
+        fires(
+            Kind::Jwt,
+            &["eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJmYWtlIn0.ZmFrZXNpZ25hdHVyZQ"],
+        );
+        fires(
+            Kind::BearerToken,
+            &["Authorization: Bearer 0fake1fake2fake3fake"],
+        );
     }
 
     #[test]
@@ -1064,7 +1096,14 @@ mod tests {
 
     #[test]
     fn private_addresses_not_generic_ones() {
-        fires(Kind::PrivateIp, &["host 192.168.10.7 runs it", "fd12:3456:789a::1", "fe80::1ff:fe23:4567:890a%eth0"]);
+        fires(
+            Kind::PrivateIp,
+            &[
+                "host 192.168.10.7 runs it",
+                "fd12:3456:789a::1",
+                "fe80::1ff:fe23:4567:890a%eth0",
+            ],
+        );
         silent(&[
             "127.0.0.1 and 0.0.0.0",
             "guest 10.0.2.15 via slirp",
@@ -1077,19 +1116,41 @@ mod tests {
 
     #[test]
     fn internal_hosts() {
-        fires(Kind::InternalHost, &["ssh build01.corp", "see ci.internal.bigco-fake.com", "nas.lan"]);
-        silent(&["localhost", "localhost.localdomain", "s->dev.internal(x)", "ops.corp.example.com"]);
+        fires(
+            Kind::InternalHost,
+            &[
+                "ssh build01.corp",
+                "see ci.internal.bigco-fake.com",
+                "nas.lan",
+            ],
+        );
+        silent(&[
+            "localhost",
+            "localhost.localdomain",
+            "s->dev.internal(x)",
+            "ops.corp.example.com",
+        ]);
     }
 
     #[test]
     fn upload_links() {
-        fires(Kind::UploadLink, &["[poc.c](/uploads/0123456789abcdef0123456789abcdef/poc.c)"]);
+        fires(
+            Kind::UploadLink,
+            &["[poc.c](/uploads/0123456789abcdef0123456789abcdef/poc.c)"],
+        );
         silent(&["/uploads/readme.txt"]);
     }
 
     #[test]
     fn phones_not_versions_dates_or_hex() {
-        fires(Kind::PhoneNumber, &["+49 30 12345678", "call me at (555) 010-4477", "Telefon: 030 1234567"]);
+        fires(
+            Kind::PhoneNumber,
+            &[
+                "+49 30 12345678",
+                "call me at (555) 010-4477",
+                "Telefon: 030 1234567",
+            ],
+        );
         silent(&[
             "2026-01-10 09:41:07",
             "rip+0x1a/0x40",
@@ -1116,7 +1177,11 @@ mod tests {
                 "请不要公开我的姓名",
             ],
         );
-        silent(&["The device does not publish its state.", "Keep the lock private to the file.", "do not share memory"]);
+        silent(&[
+            "The device does not publish its state.",
+            "Keep the lock private to the file.",
+            "do not share memory",
+        ]);
     }
 
     #[test]
@@ -1125,7 +1190,10 @@ mod tests {
         let text = format!("line one\nPRIVATE-TOKEN: {secret}\n");
         let f = scrub(&[(Place::Note(77), &text)]);
         assert_eq!(f.len(), 1);
-        assert_eq!(f[0].describe(), "GitLab personal access token on line 2 of note 77");
+        assert_eq!(
+            f[0].describe(),
+            "GitLab personal access token on line 2 of note 77"
+        );
         assert_eq!(&text[f[0].span.clone()], secret);
         let json = serde_json::to_string(&f).unwrap();
         assert!(!json.contains("Zz9"));
@@ -1144,6 +1212,9 @@ mod tests {
                 (Place::Note(3), "c".to_string())
             ]
         );
-        assert_eq!(issue_parts(b"plain"), vec![(Place::Description, "plain".to_string())]);
+        assert_eq!(
+            issue_parts(b"plain"),
+            vec![(Place::Description, "plain".to_string())]
+        );
     }
 }
