@@ -446,7 +446,7 @@ static CRYPT_HASH: LazyLock<Regex> =
 
 /// Values that stand for a secret without being one.
 fn placeholder(value: &str) -> bool {
-    let v = value.trim_matches(|c| c == '"' || c == '\'');
+    let v = value.trim_matches(|c| c == '"' || c == '\'' || c == '`');
     let lower = v.to_ascii_lowercase();
     v.chars().count() < 4
         || (v.starts_with(['<', '$', '%', '{', '[', '(']) && !CRYPT_HASH.is_match(v))
@@ -505,12 +505,12 @@ fn headers(text: &str, out: &mut Vec<Cand>) {
 
 static ASSIGN: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r#"(?i)(?:^|[^\w.>*\-])["']?(aws_secret_access_key|client[_-]?secret|secret[_-]?key|(?:private|access|auth|refresh|api)[_-]?token|api[_-]?key|apikey|password|passwd|passwort|secret|token)["']?[ \t]*([:=])([ \t]*)("[^"\n]*"|'[^'\n]*'|[^\s,;&"'<>]+)"#,
+        r#"(?i)(?:^|[^\w.>*\-])["']?(aws_secret_access_key|client[_-]?secret|secret[_-]?key|(?:private|access|auth|refresh|api)[_-]?token|api[_-]?key|apikey|password|passwd|passwort|secret|token)["']?[ \t]*([:=])([ \t]*)("[^"\n]*"|'[^'\n]*'|[^\s,;&"'<>`]+)"#,
     )
 });
 /// HMP `set_password vnc|spice PASSWORD` (QMP's form is a JSON `"password":` assignment).
 static HMP_PASSWORD: LazyLock<Regex> =
-    LazyLock::new(|| re(r"\bset_password\s+(?:vnc|spice)\s+([^\s'\x22]+)"));
+    LazyLock::new(|| re(r"\bset_password\s+(?:vnc|spice)\s+([^\s'\x22`]+)"));
 static QEMU_SECRET: LazyLock<Regex> = LazyLock::new(|| re(r"secret,(?:[^\s,]+,)*?data=([^,\s]+)"));
 static URL_PASSWORD: LazyLock<Regex> =
     LazyLock::new(|| re(r"\b[a-z][a-z0-9+.\-]*://[^/\s:@]+:([^/\s@]+)@"));
@@ -1091,6 +1091,7 @@ mod tests {
             "secret=$SECRET",
             "fn(vs=0x555557a1c0f0, token=0x7ffd5e4a9b10)",
             "(qemu) set_password vnc <password>",
+            "an HMP `set_password vnc PASSWORD` and `password=SECRET`",
         ]);
     }
 
