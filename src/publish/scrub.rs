@@ -37,7 +37,8 @@
 //! - **Credentials and tokens**: GitLab (`glpat-`, `gloas-`, `glrt-`,
 //!   `glptt-`, `gldt-`, ... and runner registration tokens), GitHub (`ghp_`,
 //!   `gho_`, `ghu_`, `ghs_`, `ghr_`, `github_pat_`), AWS access key ids,
-//!   Google API keys, Slack tokens and webhooks, private key blocks, JWTs,
+//!   Google API keys, Slack tokens and webhooks, private key blocks, JWTs
+//!   (values marked as examples, like AWS's `AKIAIOSFODNN7EXAMPLE`, are not),
 //!   credentials in HTTP authorization headers, `password=`/`secret:`/
 //!   `token=` style assignments with a real value (not `on`/`off`, `NULL`,
 //!   `<placeholder>`, `$VAR`, `***`, `0x` pointers; crypt hashes like
@@ -395,6 +396,9 @@ fn tokens(text: &str, out: &mut Vec<Cand>) {
     }
     for caps in AWS.captures_iter(text) {
         let m = caps.get(0).expect("match");
+        if m.as_str().ends_with("EXAMPLE") {
+            continue; // AWS's documentation key, AKIAIOSFODNN7EXAMPLE
+        }
         out.push(Cand {
             kind: Kind::AwsAccessKey,
             span: m.range(),
@@ -781,6 +785,8 @@ const GENERIC_HOSTS: &[&str] = &[
     "metadata.google.internal",
     "kubernetes.default.svc.cluster.local",
     "host.containers.internal",
+    // Not hosts at all, but file names shaped like them.
+    "rc.local",
 ];
 
 fn hosts(text: &str, out: &mut Vec<Cand>) {
