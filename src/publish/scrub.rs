@@ -67,8 +67,11 @@
 //!   Russian, Chinese and Japanese. The request itself must be honoured (and
 //!   usually removed) before publishing.
 //!
-//! The check reads text as given; run it on the same text that would be
-//! published.
+//! Invisible characters (zero-width, bidi, tags, controls) are ignored while
+//! matching, so a token split by U+200B is still found; spans and lines refer
+//! to the text as given. Asking to wait for a fix before publishing (an
+//! embargo) is not a privacy request. Attachments are not read.
+//! Run the check on the same text that would be published.
 
 use std::net::Ipv6Addr;
 use std::ops::Range;
@@ -185,7 +188,14 @@ impl Serialize for Finding {
 pub fn scrub(parts: &[(Place, &str)]) -> Vec<Finding> {
     let mut out = Vec::new();
     for &(place, text) in parts {
-        let mut cands = candidates(text);
+        let (visible, map) = without_invisible(text);
+        let mut cands = candidates(&visible);
+        cands.retain(|c| !c.span.is_empty());
+        if let Some(map) = &map {
+            for c in &mut cands {
+                c.span = map[c.span.start]..map[c.span.end - 1] + 1;
+            }
+        }
         // Most specific kind first, then earliest, then longest.
         cands.sort_by_key(|c| (priority(c.kind), c.span.start, usize::MAX - c.span.len()));
         let mut kept: Vec<Cand> = Vec::new();
@@ -252,6 +262,33 @@ pub fn issue_parts(bytes: &[u8]) -> Vec<(Place, String)> {
         Place::Description,
         String::from_utf8_lossy(bytes).into_owned(),
     )]
+}
+
+/// Characters that do not show but can split a token so that no rule sees it
+/// (`glpat-` + U+200B + ...): zero-width, bidi, tag and other format characters,
+/// and control characters other than newline and tab.
+fn invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}' | '\u{E0000}'..='\u{E007F}')
+        || (c.is_control() && c != '\n' && c != '\t')
+}
+
+/// The text with invisible characters removed and, when any were, a map from
+/// each byte of the result to its byte in `text`.
+fn without_invisible(text: &str) -> (std::borrow::Cow<'_, str>, Option<Vec<usize>>) {
+    if !text.chars().any(invisible) {
+        return (std::borrow::Cow::Borrowed(text), None);
+    }
+    let mut visible = String::with_capacity(text.len());
+    let mut map = Vec::with_capacity(text.len());
+    for (i, c) in text.char_indices() {
+        if !invisible(c) {
+            visible.push(c);
+            map.extend(i..i + c.len_utf8());
+        }
+    }
+    (std::borrow::Cow::Owned(visible), Some(map))
 }
 
 struct Cand {
@@ -1204,6 +1241,19 @@ mod tests {
         assert_eq!(&text[f[0].span.clone()], secret);
         let json = serde_json::to_string(&f).unwrap();
         assert!(!json.contains("Zz9"));
+    }
+
+    #[test]
+    fn invisible_characters_do_not_hide_a_token() {
+        let text = "x\u{200B}y\nkey glpat-\u{200B}FakeFake\u{2060}FakeFakeFake1234 end";
+        let f = scrub(&[(Place::Description, text)]);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].kind, Kind::GitlabToken);
+        assert_eq!(f[0].line, 2);
+        assert_eq!(
+            &text[f[0].span.clone()],
+            "glpat-\u{200B}FakeFake\u{2060}FakeFakeFake1234"
+        );
     }
 
     #[test]
