@@ -198,20 +198,34 @@ pub fn scrub(parts: &[(Place, &str)]) -> Vec<Finding> {
         }
         // Most specific kind first, then earliest, then longest.
         cands.sort_by_key(|c| (priority(c.kind), c.span.start, usize::MAX - c.span.len()));
-        let mut kept: Vec<Cand> = Vec::new();
+        // Kept spans are disjoint, so only the neighbours by start can overlap.
+        let mut kept: std::collections::BTreeMap<usize, Cand> = std::collections::BTreeMap::new();
         for c in cands {
-            if kept
-                .iter()
-                .all(|k| c.span.end <= k.span.start || c.span.start >= k.span.end)
-            {
-                kept.push(c);
+            let clear_before = kept
+                .range(..=c.span.start)
+                .next_back()
+                .is_none_or(|(_, k)| k.span.end <= c.span.start);
+            let clear_after = kept
+                .range(c.span.start..)
+                .next()
+                .is_none_or(|(_, k)| k.span.start >= c.span.end);
+            if clear_before && clear_after {
+                kept.insert(c.span.start, c);
             }
         }
-        kept.sort_by_key(|c| c.span.start);
-        out.extend(kept.into_iter().map(|c| Finding {
+        // Line numbers by one forward scan, not one scan per finding.
+        let mut line_at = {
+            let (mut pos, mut line) = (0, 1);
+            move |text: &str, at: usize| {
+                line += text[pos..at].matches('\n').count();
+                pos = at;
+                line
+            }
+        };
+        out.extend(kept.into_values().map(|c| Finding {
             kind: c.kind,
             place,
-            line: text[..c.span.start].matches('\n').count() + 1,
+            line: line_at(text, c.span.start),
             span: c.span,
             what: c.what,
         }));
@@ -573,8 +587,10 @@ fn assignments(text: &str, out: &mut Vec<Cand>) {
         }
         // `password: see below` is prose; a spaced or `:` form needs the
         // value to stand alone at the end of its line (or be quoted).
-        let rest_of_line = &text[value.end()..line_bounds(text, value.end()).end];
-        let alone = rest_of_line.trim().trim_matches(['.', ',', ';']).is_empty();
+        let alone = text[value.end()..]
+            .chars()
+            .find(|c| !matches!(c, ' ' | '\t' | '.' | ',' | ';'))
+            .is_none_or(|c| c == '\n' || c == '\r');
         if (sep == ":" || spaced) && !quoted && !alone {
             continue;
         }
@@ -649,7 +665,7 @@ static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
 });
 static TRAILER: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?i)^\s*(?:signed-off-by|reported-by|tested-by|reviewed-by|acked-by|suggested-by|co-developed-by|co-authored-by|reported-and-tested-by|cc)\s*:",
+        r"(?im)^[ \t]*(?:signed-off-by|reported-by|tested-by|reviewed-by|acked-by|suggested-by|co-developed-by|co-authored-by|reported-and-tested-by|cc)[ \t]*:[^\n]*",
     )
 });
 
@@ -674,6 +690,7 @@ fn public_list(local: &str, domain: &str) -> bool {
 }
 
 fn emails(text: &str, out: &mut Vec<Cand>) {
+    let trailers: Vec<Range<usize>> = TRAILER.find_iter(text).map(|m| m.range()).collect();
     for m in EMAIL.find_iter(text) {
         let (local, domain) = m.as_str().split_once('@').expect("an @");
         if public_list(local, domain) || reserved_domain(domain) {
@@ -700,8 +717,8 @@ fn emails(text: &str, out: &mut Vec<Cand>) {
         if token.contains("://") && token.ends_with('/') {
             continue;
         }
-        let line = &text[line_bounds(text, m.start())];
-        let trailer = TRAILER.is_match(line);
+        let i = trailers.partition_point(|t| t.end < m.end());
+        let trailer = trailers.get(i).is_some_and(|t| t.start <= m.start());
         out.push(Cand {
             kind: if trailer {
                 Kind::TrailerEmail
