@@ -7,6 +7,7 @@
 //! can start with `/` (GitLab runs quick actions from note bodies).
 
 pub mod post;
+pub mod scrub;
 
 use std::fmt::Write as _;
 
