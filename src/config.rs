@@ -92,8 +92,13 @@ pub struct DaemonFile {
     /// Seconds a posting attempt that recorded no note blocks another for the same revision,
     /// so a note GitLab stored but does not list yet is not posted twice (default 120).
     pub post_settle_secs: Option<u64>,
-    /// Lowest GitLab access level allowed to confirm a suggestion (default 40, Maintainer).
+    /// Lowest GitLab access level allowed to confirm a suggestion (default 20, Reporter: QEMU's
+    /// subsystem maintainers hold it).
     pub confirm_min_access_level: Option<u32>,
+    /// When set, only these usernames (at or above the level) may decide.
+    pub confirm_allow_users: Option<Vec<String>>,
+    /// Publish a confirmed non-virtualization issue after a clean scrub check (default false).
+    pub publish_on_confirm: Option<bool>,
     /// Labels added when a maintainer confirms each use case.
     #[serde(default)]
     pub labels: LabelsFile,

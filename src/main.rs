@@ -69,6 +69,16 @@ enum Command {
         #[command(subcommand)]
         command: QueueCommand,
     },
+    /// Maintainers' decisions on suggestions.
+    Decisions {
+        #[command(subcommand)]
+        command: DecisionsCommand,
+    },
+    /// How suggestions fare in use: acceptance, suggestion against decision, time to decision.
+    Stats {
+        #[arg(long, value_enum, default_value_t = Format::Markdown)]
+        format: Format,
+    },
     /// Show or clear the safety alarms that stop posting (they survive restarts).
     Alarm {
         #[command(subcommand)]
@@ -105,6 +115,22 @@ enum KbCommand {
     /// Print the evidence chain for a path, directory, device, machine, accelerator or function.
     Explain {
         subject: String,
+        #[arg(long, value_enum, default_value_t = Format::Markdown)]
+        format: Format,
+    },
+}
+
+#[derive(Subcommand)]
+enum DecisionsCommand {
+    /// Write decided issues as labelled eval cases (CONFIDENTIAL: they hold report text),
+    /// re-reading each issue from GitLab; `sectriage eval --cases FILE` scores them.
+    Export {
+        /// Output file (mode 0600); `-` for standard output.
+        #[arg(long, default_value = "-")]
+        out: PathBuf,
+    },
+    /// List the recorded decisions.
+    List {
         #[arg(long, value_enum, default_value_t = Format::Markdown)]
         format: Format,
     },
@@ -289,6 +315,24 @@ fn try_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
             runtime.block_on(queue_command(&file_config, command))
         }
+        Command::Decisions { command } => {
+            let runtime =
+                tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+            runtime.block_on(decisions_command(&file_config, command))
+        }
+        Command::Stats { format } => {
+            let runtime =
+                tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+            runtime.block_on(async {
+                let queue = open_existing_queue(&file_config).await?;
+                let stats = sectriage::confirm::stats::Stats::of(&queue.decisions(None).await?);
+                match format {
+                    Format::Json => println!("{}", serde_json::to_string_pretty(&stats)?),
+                    Format::Markdown => print!("{}", stats.render()),
+                }
+                Ok(ExitCode::SUCCESS)
+            })
+        }
         Command::Alarm { command } => {
             let runtime =
                 tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
@@ -352,6 +396,93 @@ async fn open_existing_queue(config: &ConfigFile) -> anyhow::Result<sectriage::q
         .unwrap_or_else(|| sectriage::daemon::setup::DEFAULT_QUEUE_URL.to_string());
     // Inspecting never creates a database: a missing file means a wrong queue_url.
     Ok(Queue::connect_existing(&url, QueueConfig::default()).await?)
+}
+
+async fn decisions_command(
+    config: &ConfigFile,
+    command: DecisionsCommand,
+) -> anyhow::Result<ExitCode> {
+    use sectriage::confirm::stats::{export_case, export_header, latest_per_issue};
+    let queue = open_existing_queue(config).await?;
+    let decisions = queue.decisions(None).await?;
+    match command {
+        DecisionsCommand::List { format } => {
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&decisions)?),
+                Format::Markdown => {
+                    println!("{:<19}  {:>7}  {:>5}  {:<6}  {:<18}  {:<18}  {:<10}  by", "decided (UTC)", "project", "issue", "via", "suggested", "decided", "outcome");
+                    for d in &decisions {
+                        let class = |c: Option<sectriage::kb::UseCase>| c.map_or("-".to_string(), |c| c.to_string());
+                        println!(
+                            "{:<19}  {:>7}  {:>5}  {:<6}  {:<18}  {:<18}  {:<10}  {} ({})",
+                            fmt_time(d.decided_at_ms), d.project_id, d.issue_iid, d.via.as_str(),
+                            class(d.suggested), class(d.final_class), d.outcome.as_str(), d.username, d.user_id
+                        );
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        DecisionsCommand::Export { out } => {
+            let gitlab = sectriage::daemon::setup::gitlab_client(config, &|k| std::env::var(k).ok())?;
+            let engine = Engine {
+                kb: Kb::embedded(),
+                limits: Limits { max_report_bytes: config.max_report_bytes() },
+                llm: None,
+            };
+            let mut lines = Vec::new();
+            let latest = latest_per_issue(&decisions);
+            for (i, d) in latest.iter().enumerate() {
+                eprintln!("[{}/{}] project {} issue {}", i + 1, latest.len(), d.project_id, d.issue_iid);
+                let issue = gitlab
+                    .issue(d.project_id, d.issue_iid)
+                    .await
+                    .with_context(|| format!("cannot read issue {} of project {}", d.issue_iid, d.project_id))?;
+                let description = issue.description.clone().unwrap_or_default();
+                // Security relevance is not part of a decision: the engine's own reading.
+                let raw = sectriage::intake::RawReport {
+                    title: issue.title.clone(),
+                    body: description.clone().into_bytes(),
+                    format: "gitlab-issue",
+                };
+                let relevant = engine.triage(&raw).await.map(|s| s.security_relevant).unwrap_or(true);
+                if let Some(line) = export_case(d, &issue.title, &description, relevant) {
+                    lines.push(line);
+                }
+            }
+            let mut text = export_header(lines.len());
+            text.push('\n');
+            for l in &lines {
+                text.push_str(l);
+                text.push('\n');
+            }
+            if out == Path::new("-") {
+                print!("{text}");
+            } else {
+                write_private(&out, &text)?;
+                eprintln!("wrote {} case(s) to {} (confidential: keep it private)", lines.len(), out.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Writes a file readable by its owner only.
+fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    file.write_all(text.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
 }
 
 async fn alarm_command(config: &ConfigFile, command: AlarmCommand) -> anyhow::Result<ExitCode> {

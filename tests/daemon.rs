@@ -76,6 +76,12 @@ on_both_backends!(
     lost_lease_stops_the_job_before_it_posts,
     shutdown_does_not_wait_for_a_slow_poll,
     dry_run_does_not_block_the_live_run,
+    reporter_reply_and_reporter_thumbsup_apply_cve_required_a_guests_do_nothing,
+    clean_non_virtualization_is_published_only_with_publish_on_confirm,
+    planted_private_data_holds_publishing_back_until_scrubbed,
+    a_label_removed_by_a_maintainer_stays_removed_and_the_decision_stands,
+    near_misses_are_answered_and_ask_posts_the_questions_for_the_reporter,
+    thumbsdown_rejects_and_emoji_webhook_triggers_at_once,
 );
 
 struct Setup {
@@ -480,9 +486,11 @@ async fn dropped_internal_flag_is_caught_and_the_public_note_deleted(backend: Ba
 }
 
 async fn only_maintainers_confirm(backend: Backend) {
+    // Kept as a regression of the old behaviour's shape: a Guest's command is refused and a
+    // member's applied; the default role is now Reporter (see the confirm tests below).
     let s = setup(20, backend).await;
     let (maint, _) = s.fake.add_user("maintainer", PROJECT, 40);
-    let (dev, _) = s.fake.add_user("developer", PROJECT, 30);
+    let dev = s.reporter_id; // the Guest-level author of the report
     let iid = s.fake.create_issue(
         PROJECT,
         s.reporter_id,
@@ -520,17 +528,12 @@ async fn only_maintainers_confirm(backend: Backend) {
     .await;
     run.stop().await.unwrap();
     let issue = s.fake.issue(PROJECT, iid).unwrap();
-    assert!(
-        issue.labels.contains(&"security::triage".to_string()),
-        "{:?}",
-        issue.labels
-    );
-    assert!(!issue.labels.contains(&"security::not-in-scope".to_string()));
+    assert_eq!(issue.labels, vec!["cve::required".to_string()]);
     assert!(issue.confidential, "confirmation never publishes the issue");
     let notes = bot_notes(&s, iid);
     assert!(notes
         .iter()
-        .any(|n| n.body.contains("Confirmation ignored")));
+        .any(|n| n.body.contains("Command ignored")));
     assert!(notes.iter().all(|n| n.internal));
 }
 
@@ -1284,4 +1287,230 @@ async fn unreachable_postgres_names_the_cause() {
         !stderr.contains("secret"),
         "the password is not printed: {stderr}"
     );
+}
+
+// === the confirm stage (issue 9) ===
+
+const NON_VIRT: &str = "linux-user: heap overflow in target_mmap() with qemu-x86_64\n\nRunning a crafted static binary under the qemu-x86_64 user-mode emulator overflows a buffer in linux-user/mmap.c target_mmap().";
+
+fn confirm_config(publish: bool) -> DaemonConfig {
+    DaemonConfig {
+        confirm: sectriage::confirm::ConfirmPolicy {
+            publish_on_confirm: publish,
+            ..Default::default()
+        },
+        decision_sweep: Duration::from_millis(300),
+        ..test_config(None, None)
+    }
+}
+
+fn suggestion_note(s: &Setup, iid: u64) -> sectriage::gitlab::Note {
+    bot_notes(s, iid)
+        .into_iter()
+        .find(|n| n.body.contains("sectriage:suggestion"))
+        .expect("a suggestion note")
+}
+
+fn create(s: &Setup, text: &str) -> u64 {
+    let (title, body) = text.split_once('\n').unwrap();
+    s.fake.create_issue(PROJECT, s.reporter_id, title, body.trim_start(), true)
+}
+
+async fn wait_suggested(s: &Setup, iids: &[u64]) {
+    wait_until("the suggestions", Duration::from_secs(30), || {
+        iids.iter().all(|&i| bot_notes(s, i).iter().any(|n| n.body.contains("sectriage:suggestion")))
+    })
+    .await;
+}
+
+async fn reporter_reply_and_reporter_thumbsup_apply_cve_required_a_guests_do_nothing(backend: Backend) {
+    let s = setup(20, backend).await;
+    let (maintainer, _) = s.fake.add_user("subsystem-maintainer", PROJECT, 20);
+    let by_reply = create(&s, XHCI);
+    let by_emoji = create(&s, "hw/net/e1000e: heap overflow in e1000e_write_packet_to_guest()\n\nA guest driver on q35 with KVM overflows a heap buffer in hw/net/e1000e_core.c.");
+    let d = daemon_with(&s, confirm_config(false)).await;
+    let queue = d.queue.clone();
+    let run = Running::start(d);
+    wait_suggested(&s, &[by_reply, by_emoji]).await;
+    // The Guest-level reporter tries both ways first: nothing happens.
+    s.fake.add_note_as(PROJECT, by_reply, s.reporter_id, "sectriage confirm virtualization", false);
+    let note = suggestion_note(&s, by_emoji);
+    assert!(note.body.contains("suggested=virtualization"), "{}", note.body);
+    s.fake.award_emoji_as(PROJECT, by_emoji, note.id, s.reporter_id, "thumbsup").unwrap();
+    wait_until("the refusal", Duration::from_secs(20), || {
+        bot_notes(&s, by_reply).iter().any(|n| n.body.contains("Command ignored"))
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(s.fake.issue(PROJECT, by_reply).unwrap().labels.is_empty());
+    assert!(s.fake.issue(PROJECT, by_emoji).unwrap().labels.is_empty(), "a Guest's emoji does nothing");
+    // A Reporter (QEMU's subsystem maintainers) decides: by reply and by emoji.
+    s.fake.add_note_as(PROJECT, by_reply, maintainer, "Sectriage confirm virtualization", true);
+    s.fake.award_emoji_as(PROJECT, by_emoji, note.id, maintainer, "thumbsup").unwrap();
+    let labels = |iid| s.fake.issue(PROJECT, iid).unwrap().labels;
+    wait_until("cve::required on both", Duration::from_secs(20), || {
+        labels(by_reply) == ["cve::required"] && labels(by_emoji) == ["cve::required"]
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    run.stop().await.unwrap();
+    for iid in [by_reply, by_emoji] {
+        let issue = s.fake.issue(PROJECT, iid).unwrap();
+        assert!(issue.confidential, "a virtualization decision never publishes");
+        let acks: Vec<_> = bot_notes(&s, iid).into_iter().filter(|n| n.body.contains("Decision by subsystem-maintainer")).collect();
+        assert_eq!(acks.len(), 1, "one acknowledgement, {iid}");
+        assert!(acks[0].internal);
+        assert!(acks[0].body.contains("accepting the suggestion"), "{}", acks[0].body);
+    }
+    let decisions = queue.decisions(None).await.unwrap();
+    assert_eq!(decisions.len(), 2, "{decisions:?}");
+    assert!(decisions.iter().all(|d| d.outcome == sectriage::queue::DecisionOutcome::Accepted && d.user_id == maintainer));
+    assert!(decisions.iter().any(|d| d.via == sectriage::queue::Via::Emoji));
+    assert_eq!(s.fake.public_notes_created(), 0);
+}
+
+async fn clean_non_virtualization_is_published_only_with_publish_on_confirm(backend: Backend) {
+    let s = setup(20, backend).await;
+    let (maintainer, _) = s.fake.add_user("maint", PROJECT, 20);
+    let kept = create(&s, NON_VIRT);
+    // Without publish_on_confirm: decided, labelled as configured (none), still confidential.
+    let d = daemon_with(&s, confirm_config(false)).await;
+    let run = Running::start(d);
+    wait_suggested(&s, &[kept]).await;
+    assert!(suggestion_note(&s, kept).body.contains("suggested=non-virtualization"));
+    s.fake.add_note_as(PROJECT, kept, maintainer, "sectriage confirm non-virtualization", true);
+    wait_until("the acknowledgement", Duration::from_secs(20), || {
+        bot_notes(&s, kept).iter().any(|n| n.body.contains("Decision by maint"))
+    })
+    .await;
+    run.stop().await.unwrap();
+    assert!(s.fake.issue(PROJECT, kept).unwrap().confidential, "publish_on_confirm is off");
+
+    // With it: a clean report is published, GitLab's reply checked, an internal audit note.
+    let published = create(&s, NON_VIRT);
+    let d = daemon_with(&s, confirm_config(true)).await;
+    let run = Running::start(d);
+    wait_suggested(&s, &[published]).await;
+    s.fake.add_note_as(PROJECT, published, maintainer, "sectriage confirm non-virtualization", true);
+    wait_until("publication", Duration::from_secs(20), || {
+        !s.fake.issue(PROJECT, published).unwrap().confidential
+    })
+    .await;
+    wait_until("the audit note", Duration::from_secs(10), || {
+        bot_notes(&s, published).iter().any(|n| n.body.contains("Published:") && n.internal)
+    })
+    .await;
+    run.stop().await.unwrap();
+    assert!(s.fake.issue(PROJECT, kept).unwrap().confidential, "the earlier issue was not touched");
+}
+
+async fn planted_private_data_holds_publishing_back_until_scrubbed(backend: Backend) {
+    let s = setup(20, backend).await;
+    let (maintainer, _) = s.fake.add_user("maint", PROJECT, 20);
+    let planted = format!("{NON_VIRT}\n\nReach me at jane.roe@corp-mail.net, token glpat-AbCdEfGhIjKlMnOpQrSt.");
+    let iid = create(&s, &planted);
+    let d = daemon_with(&s, confirm_config(true)).await;
+    let run = Running::start(d);
+    wait_suggested(&s, &[iid]).await;
+    s.fake.add_note_as(PROJECT, iid, maintainer, "sectriage confirm non-virtualization", true);
+    wait_until("the findings", Duration::from_secs(20), || {
+        bot_notes(&s, iid).iter().any(|n| n.body.contains("Not published"))
+    })
+    .await;
+    let held = bot_notes(&s, iid).into_iter().find(|n| n.body.contains("Not published")).unwrap();
+    assert!(held.internal);
+    assert!(s.fake.issue(PROJECT, iid).unwrap().confidential);
+    assert!(!held.body.contains("jane.roe") && !held.body.contains("glpat-AbCd"), "findings never repeat the secret: {}", held.body);
+    assert!(held.body.contains("sectriage publish"), "{}", held.body);
+    // Scrubbed, then `sectriage publish` runs the check again and publishes.
+    s.fake.edit_issue(PROJECT, iid, NON_VIRT.split_once('\n').unwrap().1.trim_start());
+    s.fake.add_note_as(PROJECT, iid, maintainer, "sectriage publish", true);
+    wait_until("publication after scrubbing", Duration::from_secs(20), || {
+        !s.fake.issue(PROJECT, iid).unwrap().confidential
+    })
+    .await;
+    run.stop().await.unwrap();
+}
+
+async fn a_label_removed_by_a_maintainer_stays_removed_and_the_decision_stands(backend: Backend) {
+    let s = setup(20, backend).await;
+    let (maintainer, _) = s.fake.add_user("maint", PROJECT, 40);
+    let iid = create(&s, XHCI);
+    let d = daemon_with(&s, confirm_config(false)).await;
+    let run = Running::start(d);
+    wait_suggested(&s, &[iid]).await;
+    s.fake.add_note_as(PROJECT, iid, maintainer, "sectriage confirm virtualization", true);
+    wait_until("the label", Duration::from_secs(20), || {
+        s.fake.issue(PROJECT, iid).unwrap().labels == ["cve::required"]
+    })
+    .await;
+    s.fake.change_labels_as(PROJECT, iid, maintainer, &[], &["cve::required"]);
+    // The reporter rewrites the report so it reads as user-mode: a new revision.
+    s.fake.edit_issue(PROJECT, iid, NON_VIRT.split_once('\n').unwrap().1.trim_start());
+    wait_until("the decision-stands note", Duration::from_secs(20), || {
+        bot_notes(&s, iid).iter().any(|n| n.body.contains("stands"))
+    })
+    .await;
+    // Another confirmation-free round trip: the label stays removed.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    run.stop().await.unwrap();
+    assert!(s.fake.issue(PROJECT, iid).unwrap().labels.is_empty(), "a label a human removed is never re-added");
+    let suggestions: Vec<_> = bot_notes(&s, iid).into_iter().filter(|n| n.body.contains("Suggested:")).collect();
+    assert_eq!(suggestions.len(), 1, "no new suggestion contradicts the decision");
+    assert!(bot_notes(&s, iid).iter().all(|n| n.internal));
+}
+
+async fn near_misses_are_answered_and_ask_posts_the_questions_for_the_reporter(backend: Backend) {
+    let s = setup(20, backend).await;
+    let (maintainer, _) = s.fake.add_user("maint", PROJECT, 20);
+    let iid = create(&s, "QEMU crashes with my fuzzer input\n\nThe fuzzer found a crash in a device model; the guest can trigger it.");
+    let d = daemon_with(&s, confirm_config(false)).await;
+    let queue = d.queue.clone();
+    let run = Running::start(d);
+    wait_suggested(&s, &[iid]).await;
+    s.fake.add_note_as(PROJECT, iid, maintainer, "/sectriage confirm virtualisation", true);
+    wait_until("the near-miss answer", Duration::from_secs(20), || {
+        bot_notes(&s, iid).iter().any(|n| n.body.contains("`sectriage confirm virtualization`") && n.body.contains("nothing was done"))
+    })
+    .await;
+    assert!(s.fake.issue(PROJECT, iid).unwrap().labels.is_empty());
+    assert!(queue.decisions(None).await.unwrap().is_empty(), "a near miss decides nothing");
+    s.fake.add_note_as(PROJECT, iid, maintainer, "sectriage ask", true);
+    wait_until("the questions", Duration::from_secs(20), || {
+        bot_notes(&s, iid).iter().any(|n| !n.internal && n.body.contains("Questions from the QEMU maintainers"))
+    })
+    .await;
+    run.stop().await.unwrap();
+    let public: Vec<_> = bot_notes(&s, iid).into_iter().filter(|n| !n.internal).collect();
+    assert_eq!(public.len(), 1, "the questions are the only non-internal note");
+    assert!(!public[0].body.contains("fuzzer input"), "no report text in the questions");
+    assert!(s.fake.issue(PROJECT, iid).unwrap().confidential);
+}
+
+async fn thumbsdown_rejects_and_emoji_webhook_triggers_at_once(backend: Backend) {
+    let s = setup(20, backend).await;
+    let (maintainer, _) = s.fake.add_user("maint", PROJECT, 20);
+    let iid = create(&s, XHCI);
+    let mut config = confirm_config(false);
+    config.webhook_secret = Some("hook-secret".into());
+    // No sweep within the test: only the Emoji Hook can bring the award in.
+    config.decision_sweep = Duration::from_secs(3600);
+    config.poll_interval = Duration::from_secs(3600);
+    let d = daemon_with(&s, config).await;
+    let queue = d.queue.clone();
+    let addr = serve_router(&d).await;
+    s.fake.set_webhook(&format!("http://{addr}/webhook"), Some("hook-secret"), None);
+    let run = Running::start(d);
+    wait_suggested(&s, &[iid]).await;
+    let note = suggestion_note(&s, iid);
+    s.fake.award_emoji_as(PROJECT, iid, note.id, maintainer, "thumbsdown").unwrap();
+    wait_until("the rejection", Duration::from_secs(20), || {
+        bot_notes(&s, iid).iter().any(|n| n.body.contains("Suggestion rejected by maint"))
+    })
+    .await;
+    run.stop().await.unwrap();
+    assert!(s.fake.issue(PROJECT, iid).unwrap().labels.is_empty(), "a rejection applies no labels");
+    let d = queue.decisions(None).await.unwrap();
+    assert_eq!(d.len(), 1);
+    assert_eq!(d[0].outcome, sectriage::queue::DecisionOutcome::Rejected);
 }

@@ -49,6 +49,9 @@ pub struct DaemonConfig {
     /// How long a posting attempt that recorded no note blocks another one for the same
     /// revision: long enough for GitLab's notes list to show a note it did store.
     pub post_settle: Duration,
+    /// How often undecided suggestions are looked at again for award emoji (which do not
+    /// bump an issue's `updated_at`); the Emoji webhook makes it immediate.
+    pub decision_sweep: Duration,
 }
 
 impl DaemonConfig {
@@ -66,6 +69,7 @@ impl DaemonConfig {
             confirm: ConfirmPolicy::default(),
             shutdown_grace: Duration::from_secs(20),
             post_settle: DEFAULT_POST_SETTLE,
+            decision_sweep: Duration::from_secs(300),
         }
     }
 }
@@ -731,12 +735,33 @@ impl Daemon {
         wait
     }
 
+    /// Enqueues issues whose suggestion awaits a decision, once per sweep window.
+    async fn sweep_undecided(&self) {
+        const LOOK_BACK_MS: i64 = 30 * 24 * 3600 * 1000;
+        let now = crate::queue::now_ms();
+        let window = now / crate::queue::duration_ms(self.config.decision_sweep).max(1);
+        let Ok(issues) = self.queue.undecided_suggestions(now - LOOK_BACK_MS).await else {
+            return;
+        };
+        for (p, iid) in issues {
+            let key = format!("sweep:{p}:{iid}:{window}");
+            if let Err(e) = self
+                .queue
+                .enqueue_once(&key, self.config.decision_sweep * 2, p, iid, "decision-sweep")
+                .await
+            {
+                tracing::warn!(project_id = p, issue_iid = iid, error = %e, "cannot enqueue an undecided suggestion");
+            }
+        }
+    }
+
     async fn poller(self, mut shutdown: watch::Receiver<bool>) {
         let intake = if self.config.dry_run {
             poll::Intake::DryRun
         } else {
             poll::Intake::Live
         };
+        let mut last_sweep = Instant::now();
         loop {
             // A GitLab call with its retries can take a minute: shutdown must not wait for it.
             let wait = tokio::select! {
@@ -747,6 +772,10 @@ impl Daemon {
                 tokio::select! {
                     () = self.retry_undeleted_notes() => {}
                     _ = shutdown.changed() => return,
+                }
+                if last_sweep.elapsed() >= self.config.decision_sweep {
+                    last_sweep = Instant::now();
+                    self.sweep_undecided().await;
                 }
             }
             // Honour a long Retry-After: GitLab asked us not to call before then.

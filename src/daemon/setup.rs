@@ -101,6 +101,29 @@ pub fn check(cfg: &ConfigFile, env: &dyn Fn(&str) -> Option<String>) -> Vec<Prob
     problems
 }
 
+/// A GitLab client from the config's `[gitlab]` table and token, for commands other than
+/// `serve` (`decisions export`).
+///
+/// # Errors
+/// No token, or a bad `gitlab.url`.
+pub fn gitlab_client(
+    cfg: &ConfigFile,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<Client> {
+    let token_env = cfg.gitlab.token_env.as_deref().unwrap_or(ENV_GITLAB_TOKEN);
+    let token = match env(token_env) {
+        Some(t) => Token::new(t),
+        None => Token::from_env_or_file(token_env, cfg.gitlab.token_file.as_deref())?,
+    };
+    Ok(Client::new(GitLabConfig {
+        base_url: cfg.gitlab.url.clone().unwrap_or_default(),
+        token,
+        timeout: Duration::from_secs(30),
+        max_retries: 4,
+        notes_per_minute: cfg.gitlab.notes_per_minute.unwrap_or(30),
+    })?)
+}
+
 /// Connects to GitLab and the queue and assembles the daemon.
 ///
 /// # Errors
@@ -174,6 +197,10 @@ pub async fn build(
     if let Some(l) = &cfg.daemon.labels.non_virtualization {
         confirm.non_virtualization_labels = l.clone();
     }
+    if let Some(users) = &cfg.daemon.confirm_allow_users {
+        confirm.allowed_users = users.clone();
+    }
+    confirm.publish_on_confirm = cfg.daemon.publish_on_confirm.unwrap_or(false);
     let config = DaemonConfig {
         projects: cfg.gitlab.projects.clone(),
         listen: cfg
@@ -197,6 +224,7 @@ pub async fn build(
             .daemon
             .post_settle_secs
             .map_or(super::DEFAULT_POST_SETTLE, Duration::from_secs),
+        decision_sweep: Duration::from_secs(300),
     };
     let engine = Engine {
         kb: Kb::embedded(),

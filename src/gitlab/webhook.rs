@@ -24,6 +24,8 @@ pub enum HookKind {
     Issue,
     /// `Note Hook` / `Confidential Note Hook`, for comments on issues only.
     Note,
+    /// `Emoji Hook`, for award emoji on an issue's notes (a confirmation by emoji).
+    Emoji,
 }
 
 /// What a delivery tells intake: which issue to re-fetch. Everything else is read by REST,
@@ -68,10 +70,11 @@ pub fn parse_webhook(event_header: &str, body: &[u8]) -> Result<WebhookEvent, Gi
         "Confidential Issue Hook" => (HookKind::Issue, true),
         "Note Hook" => (HookKind::Note, false),
         "Confidential Note Hook" => (HookKind::Note, true),
+        "Emoji Hook" => (HookKind::Emoji, false),
         other => {
             return Err(GitLabError::BadRequest {
                 message: format!(
-                    "unsupported webhook event {other:?}: enable only issue, confidential issue, comment and confidential comment events"
+                    "unsupported webhook event {other:?}: enable only issue, confidential issue, comment, confidential comment and emoji events"
                 ),
             })
         }
@@ -88,6 +91,7 @@ pub fn parse_webhook(event_header: &str, body: &[u8]) -> Result<WebhookEvent, Gi
     let expected_kind = match kind {
         HookKind::Issue => "issue",
         HookKind::Note => "note",
+        HookKind::Emoji => "emoji",
     };
     let object_kind = payload.get("object_kind").and_then(Value::as_str);
     if object_kind != Some(expected_kind) {
@@ -112,6 +116,18 @@ pub fn parse_webhook(event_header: &str, body: &[u8]) -> Result<WebhookEvent, Gi
                     message: format!(
                         "comment on {noteable_type:?}, not on an issue: nothing to triage"
                     ),
+                });
+            }
+            payload.get("issue")
+        }
+        HookKind::Emoji => {
+            // An award on an issue or on one of its notes: the issue is re-read either way.
+            let awardable = attributes
+                .and_then(|a| a.get("awardable_type"))
+                .and_then(Value::as_str);
+            if !matches!(awardable, Some("Note") | Some("Issue")) || payload.get("issue").is_none() {
+                return Err(GitLabError::BadRequest {
+                    message: format!("emoji on {awardable:?}, not on an issue or its notes: nothing to do"),
                 });
             }
             payload.get("issue")

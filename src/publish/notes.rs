@@ -10,8 +10,19 @@ use crate::confirm::Command;
 use crate::kb::UseCase;
 use crate::queue::DecisionOutcome;
 
+/// A GitLab username as plain text (without `@`, so no mention). GitLab allows only
+/// letters, digits, `_`, `-` and `.` in usernames; anything else is neutralised.
 fn who(username: &str) -> String {
-    neutralize(username, 60)
+    let plain = !username.is_empty()
+        && username.len() <= 60
+        && username
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if plain {
+        username.to_string()
+    } else {
+        neutralize(username, 60)
+    }
 }
 
 fn class_phrase(class: UseCase) -> &'static str {

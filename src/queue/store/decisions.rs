@@ -25,6 +25,12 @@ const DECISION_COLUMNS: &str = "project_id, issue_iid, via, source_id, revision,
     confidence, engine_version, final_class, outcome, user_id, username, suggested_at_ms,
     decided_at_ms";
 
+const UNDECIDED: &str = "SELECT DISTINCT s.project_id, s.issue_iid FROM suggestions s
+    WHERE s.posted_at_ms >= $1 AND NOT EXISTS (
+        SELECT 1 FROM decisions d
+        WHERE d.project_id = s.project_id AND d.issue_iid = s.issue_iid)
+    ORDER BY s.project_id, s.issue_iid";
+
 const RECORD_LABEL: &str = "INSERT INTO applied_labels (project_id, issue_iid, label, applied_at_ms)
     VALUES ($1, $2, $3, $4) ON CONFLICT (project_id, issue_iid, label) DO NOTHING";
 
@@ -211,6 +217,22 @@ impl Queue {
         }
         .map_err(db_err("decisions"))?;
         rows.into_iter().map(decision_from).collect()
+    }
+
+    /// Issues with a suggestion posted since `since_ms` and no decision yet: the poller looks
+    /// at them again now and then, because an award emoji does not bump an issue's
+    /// `updated_at` and so is invisible to `updated_after` polling.
+    ///
+    /// # Errors
+    /// [`QueueError::Database`].
+    pub async fn undecided_suggestions(&self, since_ms: i64) -> Result<Vec<(u64, u64)>, QueueError> {
+        let rows: Vec<(i64, i64)> = with_pool!(self, pool => {
+            sqlx::query_as(UNDECIDED).bind(since_ms).fetch_all(pool).await
+        })
+        .map_err(db_err("undecided_suggestions"))?;
+        rows.into_iter()
+            .map(|(p, i)| Ok((from_db("project id", p)?, from_db("issue iid", i)?)))
+            .collect()
     }
 
     /// Remembers labels sectriage added to an issue.
