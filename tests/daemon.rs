@@ -1514,3 +1514,81 @@ async fn thumbsdown_rejects_and_emoji_webhook_triggers_at_once(backend: Backend)
     assert_eq!(d.len(), 1);
     assert_eq!(d[0].outcome, sectriage::queue::DecisionOutcome::Rejected);
 }
+
+/// Issue 9: `sectriage decisions export` writes real decisions as eval cases that
+/// `sectriage eval` scores.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn decisions_export_runs_through_eval() {
+    let s = setup(20, Backend::Sqlite).await;
+    let (maintainer, _) = s.fake.add_user("maint", PROJECT, 20);
+    let virt = create(&s, XHCI);
+    let nonvirt = create(&s, NON_VIRT);
+    let d = daemon_with(&s, confirm_config(false)).await;
+    let run = Running::start(d);
+    wait_suggested(&s, &[virt, nonvirt]).await;
+    s.fake.add_note_as(PROJECT, virt, maintainer, "sectriage confirm virtualization", true);
+    s.fake.add_note_as(PROJECT, nonvirt, maintainer, "sectriage confirm virtualization", true);
+    wait_until("two decisions", Duration::from_secs(20), || {
+        [virt, nonvirt].iter().all(|&i| bot_notes(&s, i).iter().any(|n| n.body.contains("Decision by maint")))
+    })
+    .await;
+    run.stop().await.unwrap();
+    let config = s.dir.path().join("export.toml");
+    std::fs::write(
+        &config,
+        format!("[gitlab]\nurl = \"{}\"\nprojects = [{PROJECT}]\n[daemon]\nqueue_url = \"{}\"\n", s.fake.base_url, s.queue_url),
+    )
+    .unwrap();
+    let out = s.dir.path().join("decided.jsonl");
+    let export = std::process::Command::new(env!("CARGO_BIN_EXE_sectriage"))
+        .args(["decisions", "export", "--out"])
+        .arg(&out)
+        .arg("--config")
+        .arg(&config)
+        .env("SECTRIAGE_GITLAB_TOKEN", &s.bot_token)
+        .output()
+        .unwrap();
+    assert!(export.status.success(), "{}", String::from_utf8_lossy(&export.stderr));
+    let text = std::fs::read_to_string(&out).unwrap();
+    let first = text.lines().next().unwrap();
+    assert!(first.contains("\"confidential\":true"), "{first}");
+    assert_eq!(text.lines().count(), 3, "header and two cases");
+    let report = s.dir.path().join("report");
+    let eval = std::process::Command::new(env!("CARGO_BIN_EXE_sectriage"))
+        .args(["eval", "--llm", "none", "--cases"])
+        .arg(&out)
+        .arg("--out-dir")
+        .arg(&report)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&eval.stdout);
+    let stderr = String::from_utf8_lossy(&eval.stderr);
+    assert!(eval.status.success(), "{stdout}\n{stderr}");
+    let scored: Vec<std::path::PathBuf> = walk(&report)
+        .into_iter()
+        .filter(|p| p.file_name().is_some_and(|n| n == "cases.jsonl"))
+        .collect();
+    assert_eq!(scored.len(), 1, "{scored:?}");
+    assert_eq!(std::fs::read_to_string(&scored[0]).unwrap().lines().count(), 2, "both decided cases scored");
+    // The maintainer overrode the user-mode suggestion: the engine disagrees on one of two.
+    let stats = std::process::Command::new(env!("CARGO_BIN_EXE_sectriage"))
+        .args(["stats", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let stats = String::from_utf8_lossy(&stats.stdout);
+    assert!(stats.contains("accepted   1") && stats.contains("overridden 1"), "{stats}");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = entry.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
