@@ -410,13 +410,31 @@ async fn decisions_command(
             match format {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&decisions)?),
                 Format::Markdown => {
-                    println!("{:<19}  {:>7}  {:>5}  {:<6}  {:<18}  {:<18}  {:<10}  by", "decided (UTC)", "project", "issue", "via", "suggested", "decided", "outcome");
+                    println!(
+                        "{:<19}  {:>7}  {:>5}  {:<6}  {:<18}  {:<18}  {:<10}  by",
+                        "decided (UTC)",
+                        "project",
+                        "issue",
+                        "via",
+                        "suggested",
+                        "decided",
+                        "outcome"
+                    );
                     for d in &decisions {
-                        let class = |c: Option<sectriage::kb::UseCase>| c.map_or("-".to_string(), |c| c.to_string());
+                        let class = |c: Option<sectriage::kb::UseCase>| {
+                            c.map_or("-".to_string(), |c| c.to_string())
+                        };
                         println!(
                             "{:<19}  {:>7}  {:>5}  {:<6}  {:<18}  {:<18}  {:<10}  {} ({})",
-                            fmt_time(d.decided_at_ms), d.project_id, d.issue_iid, d.via.as_str(),
-                            class(d.suggested), class(d.final_class), d.outcome.as_str(), d.username, d.user_id
+                            fmt_time(d.decided_at_ms),
+                            d.project_id,
+                            d.issue_iid,
+                            d.via.as_str(),
+                            class(d.suggested),
+                            class(d.final_class),
+                            d.outcome.as_str(),
+                            d.username,
+                            d.user_id
                         );
                     }
                 }
@@ -424,20 +442,34 @@ async fn decisions_command(
             Ok(ExitCode::SUCCESS)
         }
         DecisionsCommand::Export { out } => {
-            let gitlab = sectriage::daemon::setup::gitlab_client(config, &|k| std::env::var(k).ok())?;
+            let gitlab =
+                sectriage::daemon::setup::gitlab_client(config, &|k| std::env::var(k).ok())?;
             let engine = Engine {
                 kb: Kb::embedded(),
-                limits: Limits { max_report_bytes: config.max_report_bytes() },
+                limits: Limits {
+                    max_report_bytes: config.max_report_bytes(),
+                },
                 llm: None,
             };
             let mut lines = Vec::new();
             let latest = latest_per_issue(&decisions);
             for (i, d) in latest.iter().enumerate() {
-                eprintln!("[{}/{}] project {} issue {}", i + 1, latest.len(), d.project_id, d.issue_iid);
+                eprintln!(
+                    "[{}/{}] project {} issue {}",
+                    i + 1,
+                    latest.len(),
+                    d.project_id,
+                    d.issue_iid
+                );
                 let issue = gitlab
                     .issue(d.project_id, d.issue_iid)
                     .await
-                    .with_context(|| format!("cannot read issue {} of project {}", d.issue_iid, d.project_id))?;
+                    .with_context(|| {
+                        format!(
+                            "cannot read issue {} of project {}",
+                            d.issue_iid, d.project_id
+                        )
+                    })?;
                 let description = issue.description.clone().unwrap_or_default();
                 // Security relevance is not part of a decision: the engine's own reading.
                 let raw = sectriage::intake::RawReport {
@@ -445,7 +477,11 @@ async fn decisions_command(
                     body: description.clone().into_bytes(),
                     format: "gitlab-issue",
                 };
-                let relevant = engine.triage(&raw).await.map(|s| s.security_relevant).unwrap_or(true);
+                let relevant = engine
+                    .triage(&raw)
+                    .await
+                    .map(|s| s.security_relevant)
+                    .unwrap_or(true);
                 if let Some(line) = export_case(d, &issue.title, &description, relevant) {
                     lines.push(line);
                 }
@@ -460,7 +496,11 @@ async fn decisions_command(
                 print!("{text}");
             } else {
                 write_private(&out, &text)?;
-                eprintln!("wrote {} case(s) to {} (confidential: keep it private)", lines.len(), out.display());
+                eprintln!(
+                    "wrote {} case(s) to {} (confidential: keep it private)",
+                    lines.len(),
+                    out.display()
+                );
             }
             Ok(ExitCode::SUCCESS)
         }

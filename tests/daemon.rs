@@ -531,9 +531,7 @@ async fn only_maintainers_confirm(backend: Backend) {
     assert_eq!(issue.labels, vec!["cve::required".to_string()]);
     assert!(issue.confidential, "confirmation never publishes the issue");
     let notes = bot_notes(&s, iid);
-    assert!(notes
-        .iter()
-        .any(|n| n.body.contains("Command ignored")));
+    assert!(notes.iter().any(|n| n.body.contains("Command ignored")));
     assert!(notes.iter().all(|n| n.internal));
 }
 
@@ -1313,17 +1311,24 @@ fn suggestion_note(s: &Setup, iid: u64) -> sectriage::gitlab::Note {
 
 fn create(s: &Setup, text: &str) -> u64 {
     let (title, body) = text.split_once('\n').unwrap();
-    s.fake.create_issue(PROJECT, s.reporter_id, title, body.trim_start(), true)
+    s.fake
+        .create_issue(PROJECT, s.reporter_id, title, body.trim_start(), true)
 }
 
 async fn wait_suggested(s: &Setup, iids: &[u64]) {
     wait_until("the suggestions", Duration::from_secs(30), || {
-        iids.iter().all(|&i| bot_notes(s, i).iter().any(|n| n.body.contains("sectriage:suggestion")))
+        iids.iter().all(|&i| {
+            bot_notes(s, i)
+                .iter()
+                .any(|n| n.body.contains("sectriage:suggestion"))
+        })
     })
     .await;
 }
 
-async fn reporter_reply_and_reporter_thumbsup_apply_cve_required_a_guests_do_nothing(backend: Backend) {
+async fn reporter_reply_and_reporter_thumbsup_apply_cve_required_a_guests_do_nothing(
+    backend: Backend,
+) {
     let s = setup(20, backend).await;
     let (maintainer, _) = s.fake.add_user("subsystem-maintainer", PROJECT, 20);
     let by_reply = create(&s, XHCI);
@@ -1333,20 +1338,45 @@ async fn reporter_reply_and_reporter_thumbsup_apply_cve_required_a_guests_do_not
     let run = Running::start(d);
     wait_suggested(&s, &[by_reply, by_emoji]).await;
     // The Guest-level reporter tries both ways first: nothing happens.
-    s.fake.add_note_as(PROJECT, by_reply, s.reporter_id, "sectriage confirm virtualization", false);
+    s.fake.add_note_as(
+        PROJECT,
+        by_reply,
+        s.reporter_id,
+        "sectriage confirm virtualization",
+        false,
+    );
     let note = suggestion_note(&s, by_emoji);
-    assert!(note.body.contains("suggested=virtualization"), "{}", note.body);
-    s.fake.award_emoji_as(PROJECT, by_emoji, note.id, s.reporter_id, "thumbsup").unwrap();
+    assert!(
+        note.body.contains("suggested=virtualization"),
+        "{}",
+        note.body
+    );
+    s.fake
+        .award_emoji_as(PROJECT, by_emoji, note.id, s.reporter_id, "thumbsup")
+        .unwrap();
     wait_until("the refusal", Duration::from_secs(20), || {
-        bot_notes(&s, by_reply).iter().any(|n| n.body.contains("Command ignored"))
+        bot_notes(&s, by_reply)
+            .iter()
+            .any(|n| n.body.contains("Command ignored"))
     })
     .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(s.fake.issue(PROJECT, by_reply).unwrap().labels.is_empty());
-    assert!(s.fake.issue(PROJECT, by_emoji).unwrap().labels.is_empty(), "a Guest's emoji does nothing");
+    assert!(
+        s.fake.issue(PROJECT, by_emoji).unwrap().labels.is_empty(),
+        "a Guest's emoji does nothing"
+    );
     // A Reporter (QEMU's subsystem maintainers) decides: by reply and by emoji.
-    s.fake.add_note_as(PROJECT, by_reply, maintainer, "Sectriage confirm virtualization", true);
-    s.fake.award_emoji_as(PROJECT, by_emoji, note.id, maintainer, "thumbsup").unwrap();
+    s.fake.add_note_as(
+        PROJECT,
+        by_reply,
+        maintainer,
+        "Sectriage confirm virtualization",
+        true,
+    );
+    s.fake
+        .award_emoji_as(PROJECT, by_emoji, note.id, maintainer, "thumbsup")
+        .unwrap();
     let labels = |iid| s.fake.issue(PROJECT, iid).unwrap().labels;
     wait_until("cve::required on both", Duration::from_secs(20), || {
         labels(by_reply) == ["cve::required"] && labels(by_emoji) == ["cve::required"]
@@ -1356,16 +1386,30 @@ async fn reporter_reply_and_reporter_thumbsup_apply_cve_required_a_guests_do_not
     run.stop().await.unwrap();
     for iid in [by_reply, by_emoji] {
         let issue = s.fake.issue(PROJECT, iid).unwrap();
-        assert!(issue.confidential, "a virtualization decision never publishes");
-        let acks: Vec<_> = bot_notes(&s, iid).into_iter().filter(|n| n.body.contains("Decision by subsystem-maintainer")).collect();
+        assert!(
+            issue.confidential,
+            "a virtualization decision never publishes"
+        );
+        let acks: Vec<_> = bot_notes(&s, iid)
+            .into_iter()
+            .filter(|n| n.body.contains("Decision by subsystem-maintainer"))
+            .collect();
         assert_eq!(acks.len(), 1, "one acknowledgement, {iid}");
         assert!(acks[0].internal);
-        assert!(acks[0].body.contains("accepting the suggestion"), "{}", acks[0].body);
+        assert!(
+            acks[0].body.contains("accepting the suggestion"),
+            "{}",
+            acks[0].body
+        );
     }
     let decisions = queue.decisions(None).await.unwrap();
     assert_eq!(decisions.len(), 2, "{decisions:?}");
-    assert!(decisions.iter().all(|d| d.outcome == sectriage::queue::DecisionOutcome::Accepted && d.user_id == maintainer));
-    assert!(decisions.iter().any(|d| d.via == sectriage::queue::Via::Emoji));
+    assert!(decisions.iter().all(
+        |d| d.outcome == sectriage::queue::DecisionOutcome::Accepted && d.user_id == maintainer
+    ));
+    assert!(decisions
+        .iter()
+        .any(|d| d.via == sectriage::queue::Via::Emoji));
     assert_eq!(s.fake.public_notes_created(), 0);
 }
 
@@ -1377,57 +1421,105 @@ async fn clean_non_virtualization_is_published_only_with_publish_on_confirm(back
     let d = daemon_with(&s, confirm_config(false)).await;
     let run = Running::start(d);
     wait_suggested(&s, &[kept]).await;
-    assert!(suggestion_note(&s, kept).body.contains("suggested=non-virtualization"));
-    s.fake.add_note_as(PROJECT, kept, maintainer, "sectriage confirm non-virtualization", true);
+    assert!(suggestion_note(&s, kept)
+        .body
+        .contains("suggested=non-virtualization"));
+    s.fake.add_note_as(
+        PROJECT,
+        kept,
+        maintainer,
+        "sectriage confirm non-virtualization",
+        true,
+    );
     wait_until("the acknowledgement", Duration::from_secs(20), || {
-        bot_notes(&s, kept).iter().any(|n| n.body.contains("Decision by maint"))
+        bot_notes(&s, kept)
+            .iter()
+            .any(|n| n.body.contains("Decision by maint"))
     })
     .await;
     run.stop().await.unwrap();
-    assert!(s.fake.issue(PROJECT, kept).unwrap().confidential, "publish_on_confirm is off");
+    assert!(
+        s.fake.issue(PROJECT, kept).unwrap().confidential,
+        "publish_on_confirm is off"
+    );
 
     // With it: a clean report is published, GitLab's reply checked, an internal audit note.
     let published = create(&s, NON_VIRT);
     let d = daemon_with(&s, confirm_config(true)).await;
     let run = Running::start(d);
     wait_suggested(&s, &[published]).await;
-    s.fake.add_note_as(PROJECT, published, maintainer, "sectriage confirm non-virtualization", true);
+    s.fake.add_note_as(
+        PROJECT,
+        published,
+        maintainer,
+        "sectriage confirm non-virtualization",
+        true,
+    );
     wait_until("publication", Duration::from_secs(20), || {
         !s.fake.issue(PROJECT, published).unwrap().confidential
     })
     .await;
     wait_until("the audit note", Duration::from_secs(10), || {
-        bot_notes(&s, published).iter().any(|n| n.body.contains("Published:") && n.internal)
+        bot_notes(&s, published)
+            .iter()
+            .any(|n| n.body.contains("Published:") && n.internal)
     })
     .await;
     run.stop().await.unwrap();
-    assert!(s.fake.issue(PROJECT, kept).unwrap().confidential, "the earlier issue was not touched");
+    assert!(
+        s.fake.issue(PROJECT, kept).unwrap().confidential,
+        "the earlier issue was not touched"
+    );
 }
 
 async fn planted_private_data_holds_publishing_back_until_scrubbed(backend: Backend) {
     let s = setup(20, backend).await;
     let (maintainer, _) = s.fake.add_user("maint", PROJECT, 20);
-    let planted = format!("{NON_VIRT}\n\nReach me at jane.roe@corp-mail.net, token glpat-AbCdEfGhIjKlMnOpQrSt.");
+    let planted = format!(
+        "{NON_VIRT}\n\nReach me at jane.roe@corp-mail.net, token glpat-AbCdEfGhIjKlMnOpQrSt."
+    );
     let iid = create(&s, &planted);
     let d = daemon_with(&s, confirm_config(true)).await;
     let run = Running::start(d);
     wait_suggested(&s, &[iid]).await;
-    s.fake.add_note_as(PROJECT, iid, maintainer, "sectriage confirm non-virtualization", true);
+    s.fake.add_note_as(
+        PROJECT,
+        iid,
+        maintainer,
+        "sectriage confirm non-virtualization",
+        true,
+    );
     wait_until("the findings", Duration::from_secs(20), || {
-        bot_notes(&s, iid).iter().any(|n| n.body.contains("Not published"))
+        bot_notes(&s, iid)
+            .iter()
+            .any(|n| n.body.contains("Not published"))
     })
     .await;
-    let held = bot_notes(&s, iid).into_iter().find(|n| n.body.contains("Not published")).unwrap();
+    let held = bot_notes(&s, iid)
+        .into_iter()
+        .find(|n| n.body.contains("Not published"))
+        .unwrap();
     assert!(held.internal);
     assert!(s.fake.issue(PROJECT, iid).unwrap().confidential);
-    assert!(!held.body.contains("jane.roe") && !held.body.contains("glpat-AbCd"), "findings never repeat the secret: {}", held.body);
+    assert!(
+        !held.body.contains("jane.roe") && !held.body.contains("glpat-AbCd"),
+        "findings never repeat the secret: {}",
+        held.body
+    );
     assert!(held.body.contains("sectriage publish"), "{}", held.body);
     // Scrubbed, then `sectriage publish` runs the check again and publishes.
-    s.fake.edit_issue(PROJECT, iid, NON_VIRT.split_once('\n').unwrap().1.trim_start());
-    s.fake.add_note_as(PROJECT, iid, maintainer, "sectriage publish", true);
-    wait_until("publication after scrubbing", Duration::from_secs(20), || {
-        !s.fake.issue(PROJECT, iid).unwrap().confidential
-    })
+    s.fake.edit_issue(
+        PROJECT,
+        iid,
+        NON_VIRT.split_once('\n').unwrap().1.trim_start(),
+    );
+    s.fake
+        .add_note_as(PROJECT, iid, maintainer, "sectriage publish", true);
+    wait_until(
+        "publication after scrubbing",
+        Duration::from_secs(20),
+        || !s.fake.issue(PROJECT, iid).unwrap().confidential,
+    )
     .await;
     run.stop().await.unwrap();
 }
@@ -1439,14 +1531,25 @@ async fn a_label_removed_by_a_maintainer_stays_removed_and_the_decision_stands(b
     let d = daemon_with(&s, confirm_config(false)).await;
     let run = Running::start(d);
     wait_suggested(&s, &[iid]).await;
-    s.fake.add_note_as(PROJECT, iid, maintainer, "sectriage confirm virtualization", true);
+    s.fake.add_note_as(
+        PROJECT,
+        iid,
+        maintainer,
+        "sectriage confirm virtualization",
+        true,
+    );
     wait_until("the label", Duration::from_secs(20), || {
         s.fake.issue(PROJECT, iid).unwrap().labels == ["cve::required"]
     })
     .await;
-    s.fake.change_labels_as(PROJECT, iid, maintainer, &[], &["cve::required"]);
+    s.fake
+        .change_labels_as(PROJECT, iid, maintainer, &[], &["cve::required"]);
     // The reporter rewrites the report so it reads as user-mode: a new revision.
-    s.fake.edit_issue(PROJECT, iid, NON_VIRT.split_once('\n').unwrap().1.trim_start());
+    s.fake.edit_issue(
+        PROJECT,
+        iid,
+        NON_VIRT.split_once('\n').unwrap().1.trim_start(),
+    );
     wait_until("the decision-stands note", Duration::from_secs(20), || {
         bot_notes(&s, iid).iter().any(|n| n.body.contains("stands"))
     })
@@ -1454,9 +1557,19 @@ async fn a_label_removed_by_a_maintainer_stays_removed_and_the_decision_stands(b
     // Another confirmation-free round trip: the label stays removed.
     tokio::time::sleep(Duration::from_secs(2)).await;
     run.stop().await.unwrap();
-    assert!(s.fake.issue(PROJECT, iid).unwrap().labels.is_empty(), "a label a human removed is never re-added");
-    let suggestions: Vec<_> = bot_notes(&s, iid).into_iter().filter(|n| n.body.contains("Suggested:")).collect();
-    assert_eq!(suggestions.len(), 1, "no new suggestion contradicts the decision");
+    assert!(
+        s.fake.issue(PROJECT, iid).unwrap().labels.is_empty(),
+        "a label a human removed is never re-added"
+    );
+    let suggestions: Vec<_> = bot_notes(&s, iid)
+        .into_iter()
+        .filter(|n| n.body.contains("Suggested:"))
+        .collect();
+    assert_eq!(
+        suggestions.len(),
+        1,
+        "no new suggestion contradicts the decision"
+    );
     assert!(bot_notes(&s, iid).iter().all(|n| n.internal));
 }
 
@@ -1468,22 +1581,47 @@ async fn near_misses_are_answered_and_ask_posts_the_questions_for_the_reporter(b
     let queue = d.queue.clone();
     let run = Running::start(d);
     wait_suggested(&s, &[iid]).await;
-    s.fake.add_note_as(PROJECT, iid, maintainer, "/sectriage confirm virtualisation", true);
+    s.fake.add_note_as(
+        PROJECT,
+        iid,
+        maintainer,
+        "/sectriage confirm virtualisation",
+        true,
+    );
     wait_until("the near-miss answer", Duration::from_secs(20), || {
-        bot_notes(&s, iid).iter().any(|n| n.body.contains("`sectriage confirm virtualization`") && n.body.contains("nothing was done"))
+        bot_notes(&s, iid).iter().any(|n| {
+            n.body.contains("`sectriage confirm virtualization`")
+                && n.body.contains("nothing was done")
+        })
     })
     .await;
     assert!(s.fake.issue(PROJECT, iid).unwrap().labels.is_empty());
-    assert!(queue.decisions(None).await.unwrap().is_empty(), "a near miss decides nothing");
-    s.fake.add_note_as(PROJECT, iid, maintainer, "sectriage ask", true);
+    assert!(
+        queue.decisions(None).await.unwrap().is_empty(),
+        "a near miss decides nothing"
+    );
+    s.fake
+        .add_note_as(PROJECT, iid, maintainer, "sectriage ask", true);
     wait_until("the questions", Duration::from_secs(20), || {
-        bot_notes(&s, iid).iter().any(|n| !n.internal && n.body.contains("Questions from the QEMU maintainers"))
+        bot_notes(&s, iid)
+            .iter()
+            .any(|n| !n.internal && n.body.contains("Questions from the QEMU maintainers"))
     })
     .await;
     run.stop().await.unwrap();
-    let public: Vec<_> = bot_notes(&s, iid).into_iter().filter(|n| !n.internal).collect();
-    assert_eq!(public.len(), 1, "the questions are the only non-internal note");
-    assert!(!public[0].body.contains("fuzzer input"), "no report text in the questions");
+    let public: Vec<_> = bot_notes(&s, iid)
+        .into_iter()
+        .filter(|n| !n.internal)
+        .collect();
+    assert_eq!(
+        public.len(),
+        1,
+        "the questions are the only non-internal note"
+    );
+    assert!(
+        !public[0].body.contains("fuzzer input"),
+        "no report text in the questions"
+    );
     assert!(s.fake.issue(PROJECT, iid).unwrap().confidential);
 }
 
@@ -1499,17 +1637,25 @@ async fn thumbsdown_rejects_and_emoji_webhook_triggers_at_once(backend: Backend)
     let d = daemon_with(&s, config).await;
     let queue = d.queue.clone();
     let addr = serve_router(&d).await;
-    s.fake.set_webhook(&format!("http://{addr}/webhook"), Some("hook-secret"), None);
+    s.fake
+        .set_webhook(&format!("http://{addr}/webhook"), Some("hook-secret"), None);
     let run = Running::start(d);
     wait_suggested(&s, &[iid]).await;
     let note = suggestion_note(&s, iid);
-    s.fake.award_emoji_as(PROJECT, iid, note.id, maintainer, "thumbsdown").unwrap();
+    s.fake
+        .award_emoji_as(PROJECT, iid, note.id, maintainer, "thumbsdown")
+        .unwrap();
     wait_until("the rejection", Duration::from_secs(20), || {
-        bot_notes(&s, iid).iter().any(|n| n.body.contains("Suggestion rejected by maint"))
+        bot_notes(&s, iid)
+            .iter()
+            .any(|n| n.body.contains("Suggestion rejected by maint"))
     })
     .await;
     run.stop().await.unwrap();
-    assert!(s.fake.issue(PROJECT, iid).unwrap().labels.is_empty(), "a rejection applies no labels");
+    assert!(
+        s.fake.issue(PROJECT, iid).unwrap().labels.is_empty(),
+        "a rejection applies no labels"
+    );
     let d = queue.decisions(None).await.unwrap();
     assert_eq!(d.len(), 1);
     assert_eq!(d[0].outcome, sectriage::queue::DecisionOutcome::Rejected);
@@ -1526,17 +1672,36 @@ async fn decisions_export_runs_through_eval() {
     let d = daemon_with(&s, confirm_config(false)).await;
     let run = Running::start(d);
     wait_suggested(&s, &[virt, nonvirt]).await;
-    s.fake.add_note_as(PROJECT, virt, maintainer, "sectriage confirm virtualization", true);
-    s.fake.add_note_as(PROJECT, nonvirt, maintainer, "sectriage confirm virtualization", true);
+    s.fake.add_note_as(
+        PROJECT,
+        virt,
+        maintainer,
+        "sectriage confirm virtualization",
+        true,
+    );
+    s.fake.add_note_as(
+        PROJECT,
+        nonvirt,
+        maintainer,
+        "sectriage confirm virtualization",
+        true,
+    );
     wait_until("two decisions", Duration::from_secs(20), || {
-        [virt, nonvirt].iter().all(|&i| bot_notes(&s, i).iter().any(|n| n.body.contains("Decision by maint")))
+        [virt, nonvirt].iter().all(|&i| {
+            bot_notes(&s, i)
+                .iter()
+                .any(|n| n.body.contains("Decision by maint"))
+        })
     })
     .await;
     run.stop().await.unwrap();
     let config = s.dir.path().join("export.toml");
     std::fs::write(
         &config,
-        format!("[gitlab]\nurl = \"{}\"\nprojects = [{PROJECT}]\n[daemon]\nqueue_url = \"{}\"\n", s.fake.base_url, s.queue_url),
+        format!(
+            "[gitlab]\nurl = \"{}\"\nprojects = [{PROJECT}]\n[daemon]\nqueue_url = \"{}\"\n",
+            s.fake.base_url, s.queue_url
+        ),
     )
     .unwrap();
     let out = s.dir.path().join("decided.jsonl");
@@ -1548,7 +1713,11 @@ async fn decisions_export_runs_through_eval() {
         .env("SECTRIAGE_GITLAB_TOKEN", &s.bot_token)
         .output()
         .unwrap();
-    assert!(export.status.success(), "{}", String::from_utf8_lossy(&export.stderr));
+    assert!(
+        export.status.success(),
+        "{}",
+        String::from_utf8_lossy(&export.stderr)
+    );
     let text = std::fs::read_to_string(&out).unwrap();
     let first = text.lines().next().unwrap();
     assert!(first.contains("\"confidential\":true"), "{first}");
@@ -1569,7 +1738,11 @@ async fn decisions_export_runs_through_eval() {
         .filter(|p| p.file_name().is_some_and(|n| n == "cases.jsonl"))
         .collect();
     assert_eq!(scored.len(), 1, "{scored:?}");
-    assert_eq!(std::fs::read_to_string(&scored[0]).unwrap().lines().count(), 2, "both decided cases scored");
+    assert_eq!(
+        std::fs::read_to_string(&scored[0]).unwrap().lines().count(),
+        2,
+        "both decided cases scored"
+    );
     // The maintainer overrode the user-mode suggestion: the engine disagrees on one of two.
     let stats = std::process::Command::new(env!("CARGO_BIN_EXE_sectriage"))
         .args(["stats", "--config"])
@@ -1577,7 +1750,10 @@ async fn decisions_export_runs_through_eval() {
         .output()
         .unwrap();
     let stats = String::from_utf8_lossy(&stats.stdout);
-    assert!(stats.contains("accepted   1") && stats.contains("overridden 1"), "{stats}");
+    assert!(
+        stats.contains("accepted   1") && stats.contains("overridden 1"),
+        "{stats}"
+    );
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {

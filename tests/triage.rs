@@ -45,7 +45,11 @@ fn bundled_example_gives_a_virtualization_note() {
     );
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("**virtualization use case**"), "{out}");
-    assert!(out.contains("awaiting a maintainer's confirmation"));
+    assert!(
+        out.contains("sectriage confirm virtualization"),
+        "the note says how to decide"
+    );
+    assert!(out.contains("thumbsup"));
     assert!(out.contains("hw/usb/hcd-xhci.c"));
     check_note(&out).unwrap();
 }

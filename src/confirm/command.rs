@@ -95,7 +95,10 @@ pub fn parse(body: &str) -> Parsed {
         });
     }
     // Near misses: the line must start with (something close to) "sectriage".
-    let line = first.trim().trim_start_matches(['/', '!', '@']).to_ascii_lowercase();
+    let line = first
+        .trim()
+        .trim_start_matches(['/', '!', '@'])
+        .to_ascii_lowercase();
     let words: Vec<&str> = line
         .split(|c: char| c.is_whitespace() || c == ':' || c == ',')
         .filter(|w| !w.is_empty())
@@ -138,26 +141,59 @@ mod tests {
 
     #[test]
     fn exact_commands_are_case_insensitive_and_stand_alone() {
-        check("sectriage confirm virtualization", Parsed::Command(Confirm(Virtualization)));
-        check("\n  SecTriage Confirm NON-virtualization \nthanks", Parsed::Command(Confirm(NonVirtualization)));
-        check("sectriage confirm needs-judgement", Parsed::Command(Confirm(NeedsJudgement)));
+        check(
+            "sectriage confirm virtualization",
+            Parsed::Command(Confirm(Virtualization)),
+        );
+        check(
+            "\n  SecTriage Confirm NON-virtualization \nthanks",
+            Parsed::Command(Confirm(NonVirtualization)),
+        );
+        check(
+            "sectriage confirm needs-judgement",
+            Parsed::Command(Confirm(NeedsJudgement)),
+        );
         check("sectriage reject", Parsed::Command(Reject));
         check("sectriage publish", Parsed::Command(Publish));
         check(" sectriage  ask ", Parsed::Command(Ask));
-        check("I would not sectriage confirm virtualization", Parsed::Other);
+        check(
+            "I would not sectriage confirm virtualization",
+            Parsed::Other,
+        );
         check("looks fine to me", Parsed::Other);
         check("", Parsed::Other);
     }
 
     #[test]
     fn near_misses_are_understood_but_not_commands() {
-        check("/sectriage confirm virtualization", Parsed::NearMiss(Some(Confirm(Virtualization))));
-        check("sectriage confirm virtualisation", Parsed::NearMiss(Some(Confirm(Virtualization))));
-        check("sectriage confirm non virtualization", Parsed::NearMiss(Some(Confirm(NonVirtualization))));
-        check("sectriage confirm needs-judgment", Parsed::NearMiss(Some(Confirm(NeedsJudgement))));
-        check("sectraige confirm virtualization", Parsed::NearMiss(Some(Confirm(Virtualization))));
-        check("sectriage confirn non-virtualization", Parsed::NearMiss(Some(Confirm(NonVirtualization))));
-        check("sectriage confirm virtualization please", Parsed::NearMiss(None));
+        check(
+            "/sectriage confirm virtualization",
+            Parsed::NearMiss(Some(Confirm(Virtualization))),
+        );
+        check(
+            "sectriage confirm virtualisation",
+            Parsed::NearMiss(Some(Confirm(Virtualization))),
+        );
+        check(
+            "sectriage confirm non virtualization",
+            Parsed::NearMiss(Some(Confirm(NonVirtualization))),
+        );
+        check(
+            "sectriage confirm needs-judgment",
+            Parsed::NearMiss(Some(Confirm(NeedsJudgement))),
+        );
+        check(
+            "sectraige confirm virtualization",
+            Parsed::NearMiss(Some(Confirm(Virtualization))),
+        );
+        check(
+            "sectriage confirn non-virtualization",
+            Parsed::NearMiss(Some(Confirm(NonVirtualization))),
+        );
+        check(
+            "sectriage confirm virtualization please",
+            Parsed::NearMiss(None),
+        );
         check("sectriage confirm", Parsed::NearMiss(None));
         check("sectriage: reject", Parsed::NearMiss(Some(Reject)));
         check("sectriage help", Parsed::NearMiss(None));

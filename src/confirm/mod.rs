@@ -61,14 +61,12 @@ impl Default for ConfirmPolicy {
 impl ConfirmPolicy {
     fn labels_for(&self, class: UseCase) -> (&[String], &[String]) {
         match class {
-            UseCase::Virtualization => (
-                &self.virtualization_labels,
-                &self.non_virtualization_labels,
-            ),
-            UseCase::NonVirtualization => (
-                &self.non_virtualization_labels,
-                &self.virtualization_labels,
-            ),
+            UseCase::Virtualization => {
+                (&self.virtualization_labels, &self.non_virtualization_labels)
+            }
+            UseCase::NonVirtualization => {
+                (&self.non_virtualization_labels, &self.virtualization_labels)
+            }
             UseCase::NeedsJudgement => (&[], &[]),
         }
     }
@@ -160,7 +158,11 @@ pub fn latest_suggestion(notes: &[Note], bot: u64) -> Option<(&Note, NoteMarker)
 }
 
 impl Context<'_> {
-    async fn authorised(&self, project_id: u64, actor: &Actor<'_>) -> Result<(bool, Option<u32>), GitLabError> {
+    async fn authorised(
+        &self,
+        project_id: u64,
+        actor: &Actor<'_>,
+    ) -> Result<(bool, Option<u32>), GitLabError> {
         if actor.id == self.bot_user_id {
             return Ok((false, None));
         }
@@ -177,7 +179,10 @@ impl Context<'_> {
             .gitlab
             .member_access_level(project_id, actor.id)
             .await?;
-        Ok((level.is_some_and(|l| l >= self.policy.min_access_level), level))
+        Ok((
+            level.is_some_and(|l| l >= self.policy.min_access_level),
+            level,
+        ))
     }
 
     async fn post(&self, issue: &Issue, body: &str) -> Result<(), ConfirmError> {
@@ -189,13 +194,24 @@ impl Context<'_> {
     }
 
     /// Applies a class's labels, skipping any a human removed after sectriage added it.
-    async fn apply_labels(&self, issue: &Issue, class: UseCase) -> Result<Vec<String>, ConfirmError> {
+    async fn apply_labels(
+        &self,
+        issue: &Issue,
+        class: UseCase,
+    ) -> Result<Vec<String>, ConfirmError> {
         let (add, remove) = self.policy.labels_for(class);
-        let applied_before = self.queue.applied_labels(issue.project_id, issue.iid).await?;
+        let applied_before = self
+            .queue
+            .applied_labels(issue.project_id, issue.iid)
+            .await?;
         let add: Vec<&str> = add
             .iter()
             .map(String::as_str)
-            .filter(|l| !(applied_before.iter().any(|a| a == l) && !issue.labels.iter().any(|i| i == l)))
+            .filter(|l| {
+                let removed_by_a_human =
+                    applied_before.iter().any(|a| a == l) && !issue.labels.iter().any(|i| i == l);
+                !removed_by_a_human
+            })
             .collect();
         let remove: Vec<&str> = remove
             .iter()
@@ -233,13 +249,25 @@ impl Context<'_> {
         let findings = scrub::scrub(&parts);
         if !findings.is_empty() {
             let list: Vec<String> = findings.iter().map(|f| f.describe()).collect();
-            self.post(issue, &notes::publish_held_back(marker, actor.username, &list))
-                .await?;
+            self.post(
+                issue,
+                &notes::publish_held_back(marker, actor.username, &list),
+            )
+            .await?;
             return Ok(findings.len());
         }
-        let published = self.gitlab.publish_issue(issue.project_id, issue.iid).await?;
-        tracing::info!(project_id = issue.project_id, issue_iid = issue.iid, confidential = published.confidential, "issue published after a confirmed non-virtualization decision and a clean scrub check");
-        self.post(issue, &notes::published(marker, actor.username)).await?;
+        let published = self
+            .gitlab
+            .publish_issue(issue.project_id, issue.iid)
+            .await?;
+        tracing::info!(
+            project_id = issue.project_id,
+            issue_iid = issue.iid,
+            confidential = published.confidential,
+            "issue published after a confirmed non-virtualization decision and a clean scrub check"
+        );
+        self.post(issue, &notes::published(marker, actor.username))
+            .await?;
         Ok(0)
     }
 
@@ -268,10 +296,15 @@ impl Context<'_> {
         marker: &str,
     ) -> Result<Vec<ConfirmOutcome>, ConfirmError> {
         let mut out = Vec::new();
-        let latest = self.queue.latest_suggestion(issue.project_id, issue.iid).await?;
-        let suggested = suggestion
-            .and_then(|m| m.suggested)
-            .or_else(|| latest.as_ref().and_then(|r| r.details.as_ref().map(|d| d.use_case)));
+        let latest = self
+            .queue
+            .latest_suggestion(issue.project_id, issue.iid)
+            .await?;
+        let suggested = suggestion.and_then(|m| m.suggested).or_else(|| {
+            latest
+                .as_ref()
+                .and_then(|r| r.details.as_ref().map(|d| d.use_case))
+        });
         let outcome = DecisionOutcome::of(suggested, final_class);
         let labels = match final_class {
             Some(class) => self.apply_labels(issue, class).await?,
@@ -304,18 +337,31 @@ impl Context<'_> {
             outcome,
             engine_version: details.as_ref().map(|d| d.engine_version.clone()),
         });
-        let publishing = final_class == Some(UseCase::NonVirtualization) && self.policy.publish_on_confirm;
+        let publishing =
+            final_class == Some(UseCase::NonVirtualization) && self.policy.publish_on_confirm;
         self.post(
             issue,
-            &notes::decision_ack(marker, actor.username, final_class, outcome, &labels, publishing),
+            &notes::decision_ack(
+                marker,
+                actor.username,
+                final_class,
+                outcome,
+                &labels,
+                publishing,
+            ),
         )
         .await?;
         if publishing {
-            let findings = self.publish(issue, notes, actor, &ack_marker("publish-of", source_id)).await?;
+            let findings = self
+                .publish(issue, notes, actor, &ack_marker("publish-of", source_id))
+                .await?;
             out.push(if findings == 0 {
                 ConfirmOutcome::Published { source_id }
             } else {
-                ConfirmOutcome::HeldBack { source_id, findings }
+                ConfirmOutcome::HeldBack {
+                    source_id,
+                    findings,
+                }
             });
         }
         Ok(out)
@@ -356,7 +402,8 @@ pub async fn handle(
         if !ok {
             // Near misses from people who may not decide get no answer.
             if let Parsed::Command(_) = parsed {
-                ctx.post(issue, &notes::refused(&marker, ctx.policy.min_access_level)).await?;
+                ctx.post(issue, &notes::refused(&marker, ctx.policy.min_access_level))
+                    .await?;
                 out.push(ConfirmOutcome::Refused {
                     source_id: note.id,
                     access_level: level,
@@ -367,19 +414,38 @@ pub async fn handle(
         match parsed {
             Parsed::Other => {}
             Parsed::NearMiss(understood) => {
-                ctx.post(issue, &notes::near_miss(&marker, understood)).await?;
+                ctx.post(issue, &notes::near_miss(&marker, understood))
+                    .await?;
                 out.push(ConfirmOutcome::Explained { source_id: note.id });
             }
             Parsed::Command(Command::Confirm(class)) => {
                 out.extend(
-                    ctx.decide(issue, notes, Some(&suggestion), &actor, Via::Reply, note.id, Some(class), &marker)
-                        .await?,
+                    ctx.decide(
+                        issue,
+                        notes,
+                        Some(&suggestion),
+                        &actor,
+                        Via::Reply,
+                        note.id,
+                        Some(class),
+                        &marker,
+                    )
+                    .await?,
                 );
             }
             Parsed::Command(Command::Reject) => {
                 out.extend(
-                    ctx.decide(issue, notes, Some(&suggestion), &actor, Via::Reply, note.id, None, &marker)
-                        .await?,
+                    ctx.decide(
+                        issue,
+                        notes,
+                        Some(&suggestion),
+                        &actor,
+                        Via::Reply,
+                        note.id,
+                        None,
+                        &marker,
+                    )
+                    .await?,
                 );
             }
             Parsed::Command(Command::Publish) => {
@@ -395,8 +461,11 @@ pub async fn handle(
                         }
                     });
                 } else {
-                    ctx.post(issue, &notes::publish_refused(&marker, decided, ctx.policy.publish_on_confirm))
-                        .await?;
+                    ctx.post(
+                        issue,
+                        &notes::publish_refused(&marker, decided, ctx.policy.publish_on_confirm),
+                    )
+                    .await?;
                     out.push(ConfirmOutcome::Explained { source_id: note.id });
                 }
             }
@@ -426,7 +495,8 @@ pub async fn handle(
                     ctx.gitlab
                         .create_note_for_reporter(issue.project_id, issue.iid, &body)
                         .await?;
-                    ctx.post(issue, &notes::asked(&marker, actor.username, texts.len())).await?;
+                    ctx.post(issue, &notes::asked(&marker, actor.username, texts.len()))
+                        .await?;
                     out.push(ConfirmOutcome::Asked { source_id: note.id });
                 }
             }
@@ -459,8 +529,17 @@ pub async fn handle(
             continue;
         }
         out.extend(
-            ctx.decide(issue, notes, Some(&suggestion), &actor, Via::Emoji, award.id, final_class, &marker)
-                .await?,
+            ctx.decide(
+                issue,
+                notes,
+                Some(&suggestion),
+                &actor,
+                Via::Emoji,
+                award.id,
+                final_class,
+                &marker,
+            )
+            .await?,
         );
     }
     Ok(out)

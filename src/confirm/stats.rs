@@ -48,7 +48,9 @@ impl Stats {
         };
         let mut waits = Vec::new();
         for d in &latest {
-            *s.by_outcome.entry(d.outcome.as_str().to_string()).or_default() += 1;
+            *s.by_outcome
+                .entry(d.outcome.as_str().to_string())
+                .or_default() += 1;
             let engine = d.engine_version.clone().unwrap_or_else(|| "unknown".into());
             let e = s.by_engine.entry(engine).or_default();
             e.1 += 1;
@@ -82,7 +84,12 @@ impl Stats {
         let mut n = String::new();
         let _ = writeln!(n, "decided issues: {}", self.issues);
         for o in DecisionOutcome::ALL {
-            let _ = writeln!(n, "  {:<10} {}", o.as_str(), self.by_outcome.get(o.as_str()).copied().unwrap_or(0));
+            let _ = writeln!(
+                n,
+                "  {:<10} {}",
+                o.as_str(),
+                self.by_outcome.get(o.as_str()).copied().unwrap_or(0)
+            );
         }
         match self.acceptance_rate() {
             Some(r) => {
@@ -183,7 +190,18 @@ mod tests {
 
     #[test]
     fn exported_cases_parse_as_eval_cases() {
-        let line = export_case(&d(4, UseCase::Virtualization, Some(UseCase::NonVirtualization), 1), "t", "body", false).unwrap();
+        let line = export_case(
+            &d(
+                4,
+                UseCase::Virtualization,
+                Some(UseCase::NonVirtualization),
+                1,
+            ),
+            "t",
+            "body",
+            false,
+        )
+        .unwrap();
         let (id, label) = crate::eval::case::parse_line(&line).unwrap();
         assert_eq!(id, "decision-1-4");
         assert_eq!(label.use_case, UseCase::NonVirtualization);

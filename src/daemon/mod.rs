@@ -355,16 +355,29 @@ impl Daemon {
             match confirm::handle(&ctx, &issue, &notes).await {
                 Ok(outcomes) => {
                     for o in &outcomes {
-                        if let confirm::ConfirmOutcome::Decided { outcome, engine_version, .. } = o {
-                            self.metrics.decision(outcome.as_str(), engine_version.as_deref());
+                        if let confirm::ConfirmOutcome::Decided {
+                            outcome,
+                            engine_version,
+                            ..
+                        } = o
+                        {
+                            self.metrics
+                                .decision(outcome.as_str(), engine_version.as_deref());
                         }
                     }
-                    if outcomes.iter().any(|o| matches!(o, confirm::ConfirmOutcome::Published { .. })) {
+                    if outcomes
+                        .iter()
+                        .any(|o| matches!(o, confirm::ConfirmOutcome::Published { .. }))
+                    {
                         return Ok(Done::just("published"));
                     }
                 }
-                Err(confirm::ConfirmError::GitLab(GitLabError::InternalFlagDropped { note_id, deleted })) => {
-                    self.raise_internal_flag_alarm(p, iid, note_id, deleted).await;
+                Err(confirm::ConfirmError::GitLab(GitLabError::InternalFlagDropped {
+                    note_id,
+                    deleted,
+                })) => {
+                    self.raise_internal_flag_alarm(p, iid, note_id, deleted)
+                        .await;
                     return Err(JobError::Dead(format!(
                         "GitLab dropped the internal flag of an acknowledgement (note {note_id}, deleted: {deleted})"
                     )));
@@ -374,7 +387,9 @@ impl Daemon {
                     return Err(e.into());
                 }
                 Err(confirm::ConfirmError::Queue(e)) => return Err(e.into()),
-                Err(e @ confirm::ConfirmError::UnsafeNote(_)) => return Err(JobError::Dead(e.to_string())),
+                Err(e @ confirm::ConfirmError::UnsafeNote(_)) => {
+                    return Err(JobError::Dead(e.to_string()))
+                }
             }
             drop(_posting);
         }
@@ -423,7 +438,11 @@ impl Daemon {
         let triaged = match &standing {
             Some(decision) => {
                 marker.suggested = decision.final_class;
-                let note = crate::publish::notes::decision_stands(&marker.render(), decision.final_class, &decision.username);
+                let note = crate::publish::notes::decision_stands(
+                    &marker.render(),
+                    decision.final_class,
+                    &decision.username,
+                );
                 crate::publish::check_note(&note).map_err(|e| JobError::Dead(e.to_string()))?;
                 Err((note, decision.final_class))
             }
@@ -432,50 +451,50 @@ impl Daemon {
         let (body, verdict) = match triaged {
             Err(stands) => stands,
             Ok(triaged) => match triaged {
-            Ok(s) => {
-                if let LlmOutcome::Answered { usage, .. } | LlmOutcome::Failed { usage, .. } =
-                    &s.llm
-                {
-                    self.metrics
-                        .llm_seconds
-                        .observe(started.elapsed().as_secs_f64());
-                    let tok = |k: &str, v: u64| {
+                Ok(s) => {
+                    if let LlmOutcome::Answered { usage, .. } | LlmOutcome::Failed { usage, .. } =
+                        &s.llm
+                    {
                         self.metrics
-                            .llm_tokens
-                            .get_or_create(&metrics::KindLabel { kind: k.into() })
-                            .inc_by(v)
-                    };
-                    tok("prompt", usage.prompt);
-                    tok("completion", usage.completion);
-                    tok("cached", usage.cached.unwrap_or(0));
+                            .llm_seconds
+                            .observe(started.elapsed().as_secs_f64());
+                        let tok = |k: &str, v: u64| {
+                            self.metrics
+                                .llm_tokens
+                                .get_or_create(&metrics::KindLabel { kind: k.into() })
+                                .inc_by(v)
+                        };
+                        tok("prompt", usage.prompt);
+                        tok("completion", usage.completion);
+                        tok("cached", usage.cached.unwrap_or(0));
+                    }
+                    tracing::info!(project_id = p, issue_iid = iid, use_case = %s.use_case, confidence = ?s.confidence, declared_tools = s.provenance.declared(), dry_run = self.config.dry_run, "suggestion computed");
+                    marker.suggested = Some(s.use_case);
+                    let note = render_note(&s, Some(&marker)).map_err(|e| {
+                        JobError::Dead(format!("rendered note failed its safety check: {e}"))
+                    })?;
+                    details = Some(crate::queue::SuggestionDetails {
+                        use_case: s.use_case,
+                        confidence: format!("{:?}", s.confidence).to_lowercase(),
+                        engine_version: match &s.llm {
+                            LlmOutcome::Answered { prompt_version, .. } => {
+                                format!("{}+{prompt_version}", s.engine_version)
+                            }
+                            _ => s.engine_version.clone(),
+                        },
+                        questions: s.questions.iter().map(|q| q.as_str().to_string()).collect(),
+                    });
+                    (note, Some(s.use_case))
                 }
-                tracing::info!(project_id = p, issue_iid = iid, use_case = %s.use_case, confidence = ?s.confidence, declared_tools = s.provenance.declared(), dry_run = self.config.dry_run, "suggestion computed");
-                marker.suggested = Some(s.use_case);
-                let note = render_note(&s, Some(&marker)).map_err(|e| {
-                    JobError::Dead(format!("rendered note failed its safety check: {e}"))
-                })?;
-                details = Some(crate::queue::SuggestionDetails {
-                    use_case: s.use_case,
-                    confidence: format!("{:?}", s.confidence).to_lowercase(),
-                    engine_version: match &s.llm {
-                        LlmOutcome::Answered { prompt_version, .. } => {
-                            format!("{}+{prompt_version}", s.engine_version)
-                        }
-                        _ => s.engine_version.clone(),
-                    },
-                    questions: s.questions.iter().map(|q| q.as_str().to_string()).collect(),
-                });
-                (note, Some(s.use_case))
-            }
-            Err(input) => {
-                tracing::warn!(project_id = p, issue_iid = iid, error = %input, "report not triaged");
-                let note = format!(
+                Err(input) => {
+                    tracing::warn!(project_id = p, issue_iid = iid, error = %input, "report not triaged");
+                    let note = format!(
                     "{}\n#### sectriage could not triage this report\n\nReason: {input}.\n\nA maintainer needs to triage it by hand.\n",
                     marker.render()
                 );
-                crate::publish::check_note(&note).map_err(|e| JobError::Dead(e.to_string()))?;
-                (note, None)
-            }
+                    crate::publish::check_note(&note).map_err(|e| JobError::Dead(e.to_string()))?;
+                    (note, None)
+                }
             },
         };
         if self.config.dry_run {
@@ -533,7 +552,11 @@ impl Daemon {
                     tracing::warn!(error = %e, "posted but not recorded locally");
                 }
                 Ok(Done {
-                    outcome: if standing.is_some() { "decision-stands" } else { "posted" },
+                    outcome: if standing.is_some() {
+                        "decision-stands"
+                    } else {
+                        "posted"
+                    },
                     verdict,
                 })
             }
@@ -747,7 +770,13 @@ impl Daemon {
             let key = format!("sweep:{p}:{iid}:{window}");
             if let Err(e) = self
                 .queue
-                .enqueue_once(&key, self.config.decision_sweep * 2, p, iid, "decision-sweep")
+                .enqueue_once(
+                    &key,
+                    self.config.decision_sweep * 2,
+                    p,
+                    iid,
+                    "decision-sweep",
+                )
                 .await
             {
                 tracing::warn!(project_id = p, issue_iid = iid, error = %e, "cannot enqueue an undecided suggestion");
@@ -896,7 +925,9 @@ pub fn router(daemon: &Daemon) -> Router {
                     }
                     if let Ok(decisions) = d.queue.decisions(None).await {
                         let stats = crate::confirm::stats::Stats::of(&decisions);
-                        d.metrics.acceptance_rate.set(stats.acceptance_rate().unwrap_or(0.0));
+                        d.metrics
+                            .acceptance_rate
+                            .set(stats.acceptance_rate().unwrap_or(0.0));
                     }
                     d.metrics
                         .seconds_since_last_good_poll

@@ -757,7 +757,10 @@ impl Client {
             &["notes", &note_id.to_string(), "award_emoji"],
         );
         url.query_pairs_mut().append_pair("per_page", PER_PAGE);
-        let what = format!("award emoji of note {note_id} of {}", issue_what(project_id, iid));
+        let what = format!(
+            "award emoji of note {note_id} of {}",
+            issue_what(project_id, iid)
+        );
         let awards: Vec<WireAward> = self.get_all_pages(url, &what).await?;
         Ok(awards
             .into_iter()

@@ -266,7 +266,14 @@ impl FakeGitLab {
     }
 
     /// `user` changes the issue's labels, as a maintainer would by hand.
-    pub fn change_labels_as(&self, project_id: u64, iid: u64, user: u64, add: &[&str], remove: &[&str]) {
+    pub fn change_labels_as(
+        &self,
+        project_id: u64,
+        iid: u64,
+        user: u64,
+        add: &[&str],
+        remove: &[&str],
+    ) {
         let mut state = self.state();
         let add: Vec<String> = add.iter().map(|s| s.to_string()).collect();
         let remove: Vec<String> = remove.iter().map(|s| s.to_string()).collect();
@@ -597,7 +604,7 @@ impl FakeState {
             updated_ms: now,
             system,
             internal,
-                awards: Vec::new(),
+            awards: Vec::new(),
         });
         // Whether comments bump updated_at is unverified on GitLab; the fake does bump it.
         issue.updated_ms = now;
@@ -899,13 +906,24 @@ impl FakeState {
         self.queue_hook(event, &body);
     }
 
-    fn award(&mut self, project_id: u64, iid: u64, note_id: u64, user: u64, name: &str) -> Option<u64> {
+    fn award(
+        &mut self,
+        project_id: u64,
+        iid: u64,
+        note_id: u64,
+        user: u64,
+        name: &str,
+    ) -> Option<u64> {
         let now = self.tick();
         self.next_note_id += 1;
         let award_id = self.next_note_id;
         let issue = self.issue_mut(project_id, iid)?;
         let note = issue.notes.iter_mut().find(|n| n.id == note_id)?;
-        if note.awards.iter().any(|a| a.user_id == user && a.name == name) {
+        if note
+            .awards
+            .iter()
+            .any(|a| a.user_id == user && a.name == name)
+        {
             return None;
         }
         note.awards.push(AwardRec {
@@ -934,7 +952,11 @@ impl FakeState {
         if self.webhook.is_none() {
             return;
         }
-        let Some(issue) = self.projects.get(&project_id).and_then(|p| p.issues.get(&iid)) else {
+        let Some(issue) = self
+            .projects
+            .get(&project_id)
+            .and_then(|p| p.issues.get(&iid))
+        else {
             return;
         };
         let Some(note) = issue.notes.iter().find(|n| n.id == note_id) else {
@@ -1916,7 +1938,11 @@ async fn list_note_awards(
     else {
         return error(StatusCode::NOT_FOUND, json!({"message": "404 Not found"}));
     };
-    let items = note.awards.iter().map(|a| state.award_json(note.id, a)).collect();
+    let items = note
+        .awards
+        .iter()
+        .map(|a| state.award_json(note.id, a))
+        .collect();
     paginate(&state.base_url, &uri, &params, items)
 }
 
@@ -1939,10 +1965,18 @@ async fn post_note_award(
     };
     match state.award(project_id, iid, note_id, user, &name) {
         Some(award_id) => {
-            let issue = state.projects.get(&project_id).and_then(|p| p.issues.get(&iid));
+            let issue = state
+                .projects
+                .get(&project_id)
+                .and_then(|p| p.issues.get(&iid));
             let award = issue
                 .and_then(|i| i.notes.iter().find(|n| n.id == note_id))
-                .and_then(|n| n.awards.iter().find(|a| a.id == award_id).map(|a| state.award_json(n.id, a)));
+                .and_then(|n| {
+                    n.awards
+                        .iter()
+                        .find(|a| a.id == award_id)
+                        .map(|a| state.award_json(n.id, a))
+                });
             (StatusCode::CREATED, Json(award.unwrap_or(Value::Null))).into_response()
         }
         None => error(

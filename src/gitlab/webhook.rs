@@ -125,9 +125,12 @@ pub fn parse_webhook(event_header: &str, body: &[u8]) -> Result<WebhookEvent, Gi
             let awardable = attributes
                 .and_then(|a| a.get("awardable_type"))
                 .and_then(Value::as_str);
-            if !matches!(awardable, Some("Note") | Some("Issue")) || payload.get("issue").is_none() {
+            if !matches!(awardable, Some("Note") | Some("Issue")) || payload.get("issue").is_none()
+            {
                 return Err(GitLabError::BadRequest {
-                    message: format!("emoji on {awardable:?}, not on an issue or its notes: nothing to do"),
+                    message: format!(
+                        "emoji on {awardable:?}, not on an issue or its notes: nothing to do"
+                    ),
                 });
             }
             payload.get("issue")

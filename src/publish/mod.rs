@@ -31,6 +31,12 @@ pub enum UnsafeNote {
 /// Makes untrusted text safe to show inline: one line, bounded, in a code span,
 /// with `@mentions`, `#123`/`!45`/`~label`/`&12`/`$12` references and links defanged.
 pub fn neutralize(untrusted: &str, max_chars: usize) -> String {
+    format!("`{}`", defang(untrusted, max_chars))
+}
+
+/// [`neutralize`] without the code span, for our own sentences that name things found in a
+/// report (paths, devices): prose a maintainer reads, still one line with nothing live.
+pub fn defang(untrusted: &str, max_chars: usize) -> String {
     let mut one_line: String = untrusted
         .split_whitespace()
         .collect::<Vec<_>>()
@@ -68,7 +74,7 @@ pub fn neutralize(untrusted: &str, max_chars: usize) -> String {
         .replace("://", "[:]//")
         .replace("www.", "www[.]")
         .replace("](", "] (");
-    format!("`{}`", defanged.trim())
+    defanged.trim().to_string()
 }
 
 /// Checks a rendered note: no quick-action line and no live mention, reference or link.
@@ -155,6 +161,21 @@ impl NoteMarker {
     }
 }
 
+/// Why an evidence row's class differs from the verdict, in one clause.
+fn differs_why(verdict: UseCase, row: UseCase) -> &'static str {
+    match (verdict, row) {
+        (UseCase::Virtualization, UseCase::NonVirtualization) => {
+            "this alone would be outside the virtualization use case; other evidence places the code under it"
+        }
+        (UseCase::Virtualization, _) => "this alone does not settle it; other evidence does",
+        (UseCase::NonVirtualization, UseCase::Virtualization) => {
+            "this is reachable under virtualization in general, but the reported path is not"
+        }
+        (UseCase::NonVirtualization, _) => "this alone does not settle it; the decisive fact does",
+        (UseCase::NeedsJudgement, _) => "the evidence conflicts",
+    }
+}
+
 fn confidence_word(c: Confidence) -> &'static str {
     match c {
         Confidence::High => "high",
@@ -183,26 +204,40 @@ pub fn render_note(s: &Suggestion, marker: Option<&NoteMarker>) -> Result<String
         n.push_str(&m.render());
         n.push('\n');
     }
-    let label = match s.use_case {
-        UseCase::Virtualization => "**virtualization use case**: handle through the security process",
-        UseCase::NonVirtualization => "**non-virtualization use case**: not a security bug under the current policy; could be made public as an ordinary bug",
-        UseCase::NeedsJudgement => "**needs a maintainer's judgement**: the evidence does not settle the use case",
+    let (label, meaning) = match s.use_case {
+        UseCase::Virtualization => (
+            "virtualization use case",
+            "if confirmed, it goes through QEMU's lightweight security triage",
+        ),
+        UseCase::NonVirtualization => (
+            "non-virtualization use case",
+            "if confirmed, it is not a security bug under the current policy and should switch to the public bug process",
+        ),
+        UseCase::NeedsJudgement => (
+            "needs a maintainer's judgement",
+            "the evidence does not settle the use case",
+        ),
     };
     let _ = writeln!(
         n,
-        "#### sectriage suggestion (awaiting a maintainer's confirmation)\n"
-    );
-    let _ = writeln!(
-        n,
-        "Suggested: {label} (confidence: {}).\n",
+        "#### sectriage suggests: {label} ({} confidence)\n",
         confidence_word(s.confidence)
     );
     let _ = writeln!(
         n,
-        "Security relevant if confirmed: **{}**.\n",
+        "Suggested: **{label}**, with {} confidence; {meaning}. Security relevant if confirmed: **{}**.\n",
+        confidence_word(s.confidence),
         if s.security_relevant { "yes" } else { "no" }
     );
-    let _ = writeln!(n, "Why: {}\n", neutralize(&s.rationale, 600));
+    let decisive = s
+        .rationale
+        .strip_prefix("Rules only: ")
+        .unwrap_or(&s.rationale);
+    let _ = writeln!(n, "Decisive fact: {}\n", defang(decisive, 600));
+    let _ = writeln!(
+        n,
+        "To decide, a project member (Reporter or above) replies with exactly one of these as the first line of a comment: `sectriage confirm virtualization`, `sectriage confirm non-virtualization`, `sectriage confirm needs-judgement`, or `sectriage reject`. Or react to this note: thumbsup confirms the suggestion, thumbsdown rejects it.\n"
+    );
 
     // Provenance.
     let p = &s.provenance;
@@ -254,32 +289,50 @@ pub fn render_note(s: &Suggestion, marker: Option<&NoteMarker>) -> Result<String
     if !e.components.is_empty() || !e.machines.is_empty() || !e.accels.is_empty() {
         let _ = writeln!(n, "| Located | Found as | Use case | Evidence |");
         let _ = writeln!(n, "|---|---|---|---|");
+        // Each fact once: a sentence shown in an earlier row is not repeated.
+        let mut shown: std::collections::HashSet<String> = std::collections::HashSet::new();
+        let mut row =
+            |subject: &str, found: String, class: UseCase, facts: Vec<String>, n: &mut String| {
+                let fresh: Vec<String> = facts
+                    .into_iter()
+                    .filter(|f| shown.insert(f.clone()))
+                    .collect();
+                let facts = if fresh.is_empty() {
+                    "(facts as above)".to_string()
+                } else {
+                    neutralize(&fresh.join("; "), 400)
+                };
+                let disagrees = class != s.use_case && s.use_case != UseCase::NeedsJudgement;
+                let class_cell = if disagrees {
+                    format!("{class} (**differs**: {})", differs_why(s.use_case, class))
+                } else {
+                    class.to_string()
+                };
+                let _ = writeln!(
+                    n,
+                    "| {} | {found} | {class_cell} | {facts} |",
+                    neutralize(subject, 80)
+                );
+            };
         for c in e.components.iter().take(6) {
-            let facts: Vec<String> = c
+            let facts = c
                 .finding
                 .facts
                 .iter()
                 .take(3)
                 .map(|f| f.text.clone())
                 .collect();
-            let _ = writeln!(
-                n,
-                "| {} | {:?} | {} | {} |",
-                neutralize(&c.finding.subject, 80),
-                c.role,
+            row(
+                &c.finding.subject,
+                format!("{:?}", c.role),
                 c.finding.class,
-                neutralize(&facts.join("; "), 400)
+                facts,
+                &mut n,
             );
         }
         for m in e.machines.iter().chain(e.accels.iter()) {
-            let facts: Vec<String> = m.facts.iter().map(|f| f.text.clone()).collect();
-            let _ = writeln!(
-                n,
-                "| {} | command line | {} | {} |",
-                neutralize(&m.subject, 80),
-                m.class,
-                neutralize(&facts.join("; "), 300)
-            );
+            let facts = m.facts.iter().map(|f| f.text.clone()).collect();
+            row(&m.subject, "command line".into(), m.class, facts, &mut n);
         }
         n.push('\n');
     }
@@ -298,7 +351,10 @@ pub fn render_note(s: &Suggestion, marker: Option<&NoteMarker>) -> Result<String
         let _ = writeln!(n, "Cited: {}.\n", s.citations.join("; "));
     }
     if !s.questions.is_empty() {
-        let _ = writeln!(n, "Questions for the reporter:");
+        let _ = writeln!(
+            n,
+            "Questions for the reporter (who cannot see this internal note; reply `sectriage ask` to post them as a comment the reporter sees):"
+        );
         for q in &s.questions {
             let _ = writeln!(n, "- {}", q.text());
         }
@@ -354,7 +410,7 @@ pub fn render_note(s: &Suggestion, marker: Option<&NoteMarker>) -> Result<String
     }
     let _ = writeln!(
         n,
-        "\nThis is only a suggestion. Nothing changes on this issue until a project member with the Maintainer role confirms it."
+        "\nThis is only a suggestion. Nothing changes on this issue until a project member with the Reporter role or above decides."
     );
     check_note(&n)?;
     Ok(n)
@@ -400,8 +456,14 @@ mod tests {
             job_id: "j-9".into(),
             suggested: Some(UseCase::NonVirtualization),
         };
-        assert_eq!(NoteMarker::parse(&format!("{}\nbody", m.render())), Some(m.clone()));
-        let old = NoteMarker { suggested: None, ..m };
+        assert_eq!(
+            NoteMarker::parse(&format!("{}\nbody", m.render())),
+            Some(m.clone())
+        );
+        let old = NoteMarker {
+            suggested: None,
+            ..m
+        };
         assert_eq!(NoteMarker::parse(&old.render()), Some(old));
     }
 }

@@ -58,7 +58,11 @@ pub fn decision_ack(
             if labels_added.is_empty() {
                 n.push_str(" No labels changed.");
             } else {
-                let _ = write!(n, " Labels added: {}.", neutralize(&labels_added.join(", "), 200));
+                let _ = write!(
+                    n,
+                    " Labels added: {}.",
+                    neutralize(&labels_added.join(", "), 200)
+                );
             }
             match class {
                 UseCase::Virtualization => n.push_str(" Next: lightweight security triage (security-process.md, \"Triage process\"); the issue stays confidential."),

@@ -46,7 +46,6 @@ pub use backoff::{
 pub use error::QueueError;
 pub use store::Queue;
 
-
 /// Database id of a job.
 pub type JobId = i64;
 
@@ -229,7 +228,10 @@ impl DecisionOutcome {
     }
 
     /// The outcome of deciding `final_class` (`None`: rejected) on a suggestion of `suggested`.
-    pub fn of(suggested: Option<crate::kb::UseCase>, final_class: Option<crate::kb::UseCase>) -> Self {
+    pub fn of(
+        suggested: Option<crate::kb::UseCase>,
+        final_class: Option<crate::kb::UseCase>,
+    ) -> Self {
         match final_class {
             None => DecisionOutcome::Rejected,
             Some(f) if Some(f) == suggested => DecisionOutcome::Accepted,

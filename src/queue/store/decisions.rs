@@ -31,7 +31,8 @@ const UNDECIDED: &str = "SELECT DISTINCT s.project_id, s.issue_iid FROM suggesti
         WHERE d.project_id = s.project_id AND d.issue_iid = s.issue_iid)
     ORDER BY s.project_id, s.issue_iid";
 
-const RECORD_LABEL: &str = "INSERT INTO applied_labels (project_id, issue_iid, label, applied_at_ms)
+const RECORD_LABEL: &str =
+    "INSERT INTO applied_labels (project_id, issue_iid, label, applied_at_ms)
     VALUES ($1, $2, $3, $4) ON CONFLICT (project_id, issue_iid, label) DO NOTHING";
 
 const APPLIED_LABELS: &str =
@@ -225,7 +226,10 @@ impl Queue {
     ///
     /// # Errors
     /// [`QueueError::Database`].
-    pub async fn undecided_suggestions(&self, since_ms: i64) -> Result<Vec<(u64, u64)>, QueueError> {
+    pub async fn undecided_suggestions(
+        &self,
+        since_ms: i64,
+    ) -> Result<Vec<(u64, u64)>, QueueError> {
         let rows: Vec<(i64, i64)> = with_pool!(self, pool => {
             sqlx::query_as(UNDECIDED).bind(since_ms).fetch_all(pool).await
         })
