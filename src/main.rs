@@ -7,11 +7,12 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand, ValueEnum};
 
-use sectriage::config::ConfigFile;
+use sectriage::config::{ConfigFile, LlmMode};
 use sectriage::engine::Engine;
 use sectriage::intake::parse_input;
 use sectriage::kb::{build, Kb};
 use sectriage::llm::{Adjudicator, CacheMode, PromptKind, ResponseCache};
+use sectriage::output;
 use sectriage::publish::render_note;
 use sectriage::triage::hygiene::Limits;
 
@@ -45,13 +46,15 @@ enum Command {
         /// Compute and log suggestions without posting anything.
         #[arg(long)]
         dry_run: bool,
-        #[arg(long, value_enum, default_value_t = LlmMode::Openai)]
-        llm: LlmMode,
+        /// Ask the model (overrides llm.mode; rules only when neither is set).
+        #[arg(long, value_enum)]
+        llm: Option<LlmMode>,
     },
     /// A fake GitLab with realistic disclosures, the daemon against it, the suggestions it posts.
     Demo {
-        #[arg(long, value_enum, default_value_t = LlmMode::None)]
-        llm: LlmMode,
+        /// Ask the model (overrides llm.mode; rules only when neither is set).
+        #[arg(long, value_enum)]
+        llm: Option<LlmMode>,
         /// Give up after this many seconds.
         #[arg(long, default_value_t = 120)]
         timeout_secs: u64,
@@ -72,6 +75,11 @@ enum Command {
     Kb {
         #[command(subcommand)]
         command: KbCommand,
+    },
+    /// Print a shell completion script (e.g. `sectriage completions bash > /etc/bash_completion.d/sectriage`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
     },
 }
 
@@ -113,7 +121,11 @@ enum QueueCommand {
 #[derive(Subcommand)]
 enum ConfigCommand {
     /// Validate the config file and environment without connecting anywhere.
-    Check,
+    Check {
+        /// Check as `serve --llm ...` would run (overrides llm.mode).
+        #[arg(long, value_enum)]
+        llm: Option<LlmMode>,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -122,18 +134,11 @@ enum Format {
     Json,
 }
 
-#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
-enum LlmMode {
-    /// Deterministic layers only.
-    None,
-    /// An OpenAI-compatible endpoint (OpenAI, vLLM, Ollama, llama.cpp).
-    Openai,
-}
-
 #[derive(clap::Args)]
 struct LlmArgs {
-    #[arg(long, value_enum, default_value_t = LlmMode::Openai)]
-    llm: LlmMode,
+    /// Ask the model (overrides llm.mode; rules only when neither is set).
+    #[arg(long, value_enum)]
+    llm: Option<LlmMode>,
     /// Record/replay LLM responses in this directory.
     #[arg(long)]
     cache: Option<PathBuf>,
@@ -170,6 +175,8 @@ fn main() -> ExitCode {
     }
     match try_main(cli) {
         Ok(code) => code,
+        // The reader of our output went away (`| head`): a normal end, not an error.
+        Err(err) if err.chain().any(output::is_closed) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("sectriage: {err:#}");
             ExitCode::from(2)
@@ -190,8 +197,8 @@ fn try_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 .block_on(engine.triage(&raw))
                 .with_context(|| format!("cannot triage {}", file.display()))?;
             match format {
-                Format::Json => println!("{}", serde_json::to_string_pretty(&suggestion)?),
-                Format::Markdown => print!("{}", render_note(&suggestion, None)?),
+                Format::Json => output::println(&serde_json::to_string_pretty(&suggestion)?)?,
+                Format::Markdown => output::print(&render_note(&suggestion, None)?)?,
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -201,13 +208,8 @@ fn try_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
             runtime.block_on(async {
                 let env = |k: &str| std::env::var(k).ok();
-                let daemon = sectriage::daemon::setup::build(
-                    &file_config,
-                    &env,
-                    llm == LlmMode::Openai,
-                    dry_run,
-                )
-                .await?;
+                let daemon =
+                    sectriage::daemon::setup::build(&file_config, &env, llm, dry_run).await?;
                 sectriage::daemon::run(daemon, sectriage::daemon::termination_signal()).await
             })?;
             Ok(ExitCode::SUCCESS)
@@ -215,7 +217,8 @@ fn try_main(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo { llm, timeout_secs } => {
             let runtime =
                 tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-            let adjudicator = match llm {
+            warn_unchosen_model(&file_config, llm);
+            let adjudicator = match file_config.llm_mode(llm) {
                 LlmMode::None => None,
                 LlmMode::Openai => Some(Adjudicator::new(
                     file_config.llm_config(&|k| std::env::var(k).ok(), PromptKind::Adjudicate)?,
@@ -234,19 +237,43 @@ fn try_main(cli: Cli) -> anyhow::Result<ExitCode> {
             runtime.block_on(queue_command(&file_config, command))
         }
         Command::Config {
-            command: ConfigCommand::Check,
+            command: ConfigCommand::Check { llm },
         } => {
             let problems =
-                sectriage::daemon::setup::check(&file_config, &|k| std::env::var(k).ok());
-            if problems.is_empty() {
-                println!("configuration OK");
+                sectriage::daemon::setup::check(&file_config, &|k| std::env::var(k).ok(), llm);
+            let errors = problems.iter().filter(|p| p.is_error()).count();
+            let mut text = String::new();
+            for p in &problems {
+                let level = if p.is_error() { "error" } else { "warning" };
+                text.push_str(&format!("{level}: {p}\n"));
+            }
+            let warnings = problems.len() - errors;
+            if errors == 0 {
+                text.push_str(&match warnings {
+                    0 => "configuration OK\n".to_string(),
+                    n => format!("configuration OK ({n} warning(s) above)\n"),
+                });
+                output::print(&text)?;
                 Ok(ExitCode::SUCCESS)
             } else {
-                for p in &problems {
-                    println!("- {p}");
-                }
-                Ok(ExitCode::from(1))
+                text.push_str(&format!(
+                    "{errors} error(s), {warnings} warning(s): fix the errors, then run `sectriage config check` again\n"
+                ));
+                output::print(&text)?;
+                // The exit code of every bad configuration, as for any other error.
+                Ok(ExitCode::from(2))
             }
+        }
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(
+                shell,
+                &mut <Cli as clap::CommandFactory>::command(),
+                "sectriage",
+                &mut script,
+            );
+            output::print(&String::from_utf8_lossy(&script))?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Eval(args) => {
             let runtime =
@@ -262,7 +289,8 @@ fn make_engine(config: &ConfigFile, args: &LlmArgs, prompt: PromptKind) -> anyho
             .max_report_bytes
             .unwrap_or_else(|| config.max_report_bytes()),
     };
-    let llm = match args.llm {
+    warn_unchosen_model(config, args.llm);
+    let llm = match config.llm_mode(args.llm) {
         LlmMode::None => None,
         LlmMode::Openai => {
             let cfg = config.llm_config(&|k| std::env::var(k).ok(), prompt)?;
@@ -280,6 +308,13 @@ fn make_engine(config: &ConfigFile, args: &LlmArgs, prompt: PromptKind) -> anyho
         limits,
         llm,
     })
+}
+
+/// Says so on stderr when model settings are present but no model was chosen.
+fn warn_unchosen_model(config: &ConfigFile, flag: Option<LlmMode>) {
+    if let Some(hint) = config.unchosen_model_hint(flag, &|k| std::env::var(k).ok()) {
+        tracing::warn!("{hint}");
+    }
 }
 
 async fn queue_command(config: &ConfigFile, command: QueueCommand) -> anyhow::Result<ExitCode> {
@@ -370,10 +405,10 @@ fn kb_command(command: KbCommand) -> anyhow::Result<ExitCode> {
                 bail!("nothing in the knowledge base matches '{subject}'; try a source path (hw/usb/hcd-xhci.c), a directory (linux-user/), a device (e1000e), a machine (q35), an accelerator (kvm) or a function (xhci_kick_epctx)");
             };
             match format {
-                Format::Json => println!("{}", serde_json::to_string_pretty(&finding)?),
+                Format::Json => output::println(&serde_json::to_string_pretty(&finding)?)?,
                 Format::Markdown => {
-                    println!(
-                        "{}: {}{}",
+                    let mut text = format!(
+                        "{}: {}{}\n",
                         finding.subject,
                         finding.class,
                         if finding.from_overlay {
@@ -383,8 +418,9 @@ fn kb_command(command: KbCommand) -> anyhow::Result<ExitCode> {
                         }
                     );
                     for fact in &finding.facts {
-                        println!("  - {} [{}]", fact.text, fact.source);
+                        text.push_str(&format!("  - {} [{}]\n", fact.text, fact.source));
                     }
+                    output::print(&text)?;
                 }
             }
             Ok(ExitCode::SUCCESS)

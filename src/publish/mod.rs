@@ -194,6 +194,13 @@ pub fn render_note(s: &Suggestion, marker: Option<&NoteMarker>) -> Result<String
         if s.security_relevant { "yes" } else { "no" }
     );
     let _ = writeln!(n, "Why: {}\n", neutralize(&s.rationale, 600));
+    // Our own sentences (fixed codes and counts), never the input.
+    for w in &s.input_warnings {
+        let _ = writeln!(n, "Input warning: {}.", w.message);
+    }
+    if !s.input_warnings.is_empty() {
+        n.push('\n');
+    }
 
     // Provenance.
     let p = &s.provenance;
@@ -328,17 +335,18 @@ pub fn render_note(s: &Suggestion, marker: Option<&NoteMarker>) -> Result<String
             );
         }
         LlmOutcome::Failed {
-            reason,
+            kind,
             model,
             prompt_version,
             ..
         } => {
+            // Only the fixed kind: the reason holds URLs and transport errors, which the log has.
             let _ = writeln!(
                 n,
-                "Engine: {}, model {} failed ({}); prompt {}. This is the rules-only verdict.",
+                "Engine: {}, model {} {}; prompt {}. This is the rules-only verdict.",
                 s.engine_version,
                 neutralize(model, 60),
-                neutralize(reason, 200),
+                kind.text(),
                 prompt_version
             );
         }
