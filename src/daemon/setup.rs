@@ -238,12 +238,15 @@ pub fn check(
     }
     match cfg.llm_mode(llm_flag) {
         LlmMode::Openai => {
-            if let Err(e) = cfg.llm_config(env, PromptKind::Adjudicate) {
-                let key = match &e {
-                    ConfigError::Value { key, .. } => key.clone(),
-                    _ => "llm".to_string(),
-                };
-                add(error, &key, e.to_string());
+            match cfg.llm_config(env, PromptKind::Adjudicate) {
+                Ok(_) => {}
+                Err(ConfigError::Value { key, value, fix }) if value.is_empty() => {
+                    add(error, &key, fix)
+                }
+                Err(ConfigError::Value { key, value, fix }) => {
+                    add(error, &key, format!("{value:?} is not valid: {fix}"))
+                }
+                Err(e) => add(error, "llm", e.to_string()),
             }
         }
         LlmMode::None => {
@@ -398,8 +401,7 @@ pub async fn probe_model(adjudicator: &Adjudicator) -> anyhow::Result<()> {
             Ok(())
         }
         Err(e) => anyhow::bail!(
-            "the model was chosen (llm.mode = \"openai\" or --llm openai) but its endpoint failed the startup check (GET {}/models): {e}. Start the server or fix llm.base_url / SECTRIAGE_LLM_BASE_URL; to run rules only, use --llm none or llm.mode = \"none\"",
-            cfg.base_url.trim_end_matches('/')
+            "the model was chosen (llm.mode = \"openai\" or --llm openai) but its endpoint failed the startup check (GET /models): {e}. To run rules only instead, use --llm none or llm.mode = \"none\""
         ),
     }
 }

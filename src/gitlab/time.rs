@@ -60,6 +60,10 @@ pub fn parse_to_unix_ms(text: &str) -> Option<i64> {
     if !text.is_ascii() {
         return None;
     }
+    // The `time` crate's RFC 3339 reading takes any separator; GitLab uses `T` or a space.
+    if text.len() > 10 && !matches!(text.as_bytes()[10], b'T' | b't' | b' ') {
+        return None;
+    }
     let parsed = if let Some(local) = text.strip_suffix("UTC") {
         PrimitiveDateTime::parse(local.trim_end(), LOCAL)
             .ok()?
