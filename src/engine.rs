@@ -26,7 +26,8 @@ impl Engine {
     /// # Errors
     /// [`InputError`] when the report breaks a limit or is empty.
     pub fn evidence(&self, raw: &RawReport) -> Result<(Evidence, String), InputError> {
-        self.prepare(raw).map(|(evidence, text, _)| (evidence, text))
+        self.prepare(raw)
+            .map(|(evidence, text, _)| (evidence, text))
     }
 
     /// [`Engine::evidence`], plus what intake and hygiene repaired or assumed.

@@ -60,7 +60,11 @@ fn write(dir: &Path, name: &str, text: &str) -> String {
 #[test]
 fn triage_without_a_model_choice_is_rules_only_and_says_why() {
     // A base URL in the environment is not a choice: no silent call to a server that isn't there.
-    let out = run(&["triage", XHCI], &[("SECTRIAGE_LLM_BASE_URL", CLOSED)], b"");
+    let out = run(
+        &["triage", XHCI],
+        &[("SECTRIAGE_LLM_BASE_URL", CLOSED)],
+        b"",
+    );
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
         out.stdout.contains("rules only (no model)"),
@@ -90,20 +94,41 @@ fn llm_mode_in_the_config_chooses_the_model_and_the_flag_overrides_it() {
     let out = run(&["--config", &cfg, "triage", XHCI], &[], b"");
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
-        out.stdout.contains("was unavailable (endpoint not reachable)")
+        out.stdout
+            .contains("was unavailable (endpoint not reachable)")
             && out.stdout.contains("This is the rules-only verdict."),
         "{}",
         out.stdout
     );
     for leak in ["127.0.0.1", "cannot reach", "error sending"] {
-        assert!(!out.stdout.contains(leak), "note leaks {leak}: {}", out.stdout);
+        assert!(
+            !out.stdout.contains(leak),
+            "note leaks {leak}: {}",
+            out.stdout
+        );
     }
     // The detail is in the log, as structured fields.
-    assert!(out.stderr.contains("kind") && out.stderr.contains("cannot reach"), "{}", out.stderr);
-    let out = run(&["--config", &cfg, "triage", XHCI, "--llm", "none"], &[], b"");
-    assert!(out.stdout.contains("rules only (no model)"), "{}", out.stdout);
+    assert!(
+        out.stderr.contains("kind") && out.stderr.contains("cannot reach"),
+        "{}",
+        out.stderr
+    );
+    let out = run(
+        &["--config", &cfg, "triage", XHCI, "--llm", "none"],
+        &[],
+        b"",
+    );
+    assert!(
+        out.stdout.contains("rules only (no model)"),
+        "{}",
+        out.stdout
+    );
     // The JSON keeps the fixed kind beside the detail.
-    let out = run(&["--config", &cfg, "triage", XHCI, "--format", "json"], &[], b"");
+    let out = run(
+        &["--config", &cfg, "triage", XHCI, "--format", "json"],
+        &[],
+        b"",
+    );
     let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(v["llm"]["status"], "failed");
     assert_eq!(v["llm"]["kind"], "unavailable");
@@ -149,6 +174,9 @@ fn serve_refuses_to_start_when_the_chosen_model_does_not_answer() {
 
 // --- Defect 13: config check.
 
+/// A config, extra environment, the expected line's start and a word it must hold.
+type BrokenCase = (String, Vec<(&'static str, &'static str)>, &'static str, &'static str);
+
 const GOOD: &str = "[gitlab]\nurl = \"https://gitlab.example\"\nprojects = [1]\n";
 
 fn check(config: &str, env: &[(&str, &str)]) -> Out {
@@ -161,7 +189,7 @@ fn check(config: &str, env: &[(&str, &str)]) -> Out {
 fn config_check_refuses_each_broken_value_with_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let empty_file = write(dir.path(), "empty-token", "  \n");
-    let cases: Vec<(String, Vec<(&str, &str)>, &str, &str)> = vec![
+    let cases: Vec<BrokenCase> = vec![
         (GOOD.into(), vec![("SECTRIAGE_GITLAB_TOKEN", "")], "error: gitlab.token_env", "set but empty"),
         (
             format!("{GOOD}token_file = \"{}\"\n", dir.path().join("missing").display()),
@@ -252,7 +280,10 @@ fn config_check_warnings_do_not_fail_and_say_what_the_webhook_does() {
     assert!(out.stdout.contains("configuration OK (1 warning(s) above)"));
     let with_secret = check(
         &format!("{GOOD}[daemon]\nwebhook_secret_env = \"HOOK\"\n"),
-        &[("SECTRIAGE_GITLAB_TOKEN", "glpat-test"), ("HOOK", "a-long-secret")],
+        &[
+            ("SECTRIAGE_GITLAB_TOKEN", "glpat-test"),
+            ("HOOK", "a-long-secret"),
+        ],
     );
     assert_eq!(with_secret.code, 0);
     assert_eq!(with_secret.stdout, "configuration OK\n");
@@ -302,12 +333,30 @@ fn warning_codes(v: &serde_json::Value) -> Vec<String> {
 #[test]
 fn triage_says_what_it_repaired_or_assumed() {
     let cases: [(&[u8], &str); 6] = [
-        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR SECRETWORD hw/usb/hcd-xhci.c", "binary"),
-        (b"hw/net/e1000e_core.c SECRETWORD \xff\xfe crash\n", "invalid-utf8"),
-        (b"{\"title\": \"SECRETWORD hw/usb/hcd-xhci\", \"description\": ", "malformed-json"),
-        (br#"{"body": "SECRETWORD hw/usb/hcd-xhci.c overflow"}"#, "unrecognized-json"),
-        (br#"{"description": "hw/usb/hcd-xhci.c: SECRETWORD overflow"}"#, "missing-title"),
-        (br#"{"title": "hw/usb/hcd-xhci: SECRETWORD overflow", "description": null}"#, "missing-description"),
+        (
+            b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR SECRETWORD hw/usb/hcd-xhci.c",
+            "binary",
+        ),
+        (
+            b"hw/net/e1000e_core.c SECRETWORD \xff\xfe crash\n",
+            "invalid-utf8",
+        ),
+        (
+            b"{\"title\": \"SECRETWORD hw/usb/hcd-xhci\", \"description\": ",
+            "malformed-json",
+        ),
+        (
+            br#"{"body": "SECRETWORD hw/usb/hcd-xhci.c overflow"}"#,
+            "unrecognized-json",
+        ),
+        (
+            br#"{"description": "hw/usb/hcd-xhci.c: SECRETWORD overflow"}"#,
+            "missing-title",
+        ),
+        (
+            br#"{"title": "hw/usb/hcd-xhci: SECRETWORD overflow", "description": null}"#,
+            "missing-description",
+        ),
     ];
     for (input, code) in cases {
         let v = triage_json(input);
@@ -323,7 +372,11 @@ fn triage_says_what_it_repaired_or_assumed() {
             .lines()
             .filter(|l| l.starts_with("Input warning: "))
             .collect();
-        assert!(!warnings.is_empty(), "{code}: no warning line\n{}", out.stdout);
+        assert!(
+            !warnings.is_empty(),
+            "{code}: no warning line\n{}",
+            out.stdout
+        );
         assert!(
             warnings.iter().all(|l| !l.contains("SECRETWORD")),
             "{warnings:?}"
@@ -331,7 +384,9 @@ fn triage_says_what_it_repaired_or_assumed() {
         sectriage::publish::check_note(&out.stdout).unwrap();
     }
     // Clean input: the field is there, and empty; the note has no warning line.
-    let v = triage_json(br#"{"title": "hw/usb/hcd-xhci: overflow", "description": "guest triggers it"}"#);
+    let v = triage_json(
+        br#"{"title": "hw/usb/hcd-xhci: overflow", "description": "guest triggers it"}"#,
+    );
     assert_eq!(v["input_warnings"], serde_json::json!([]));
 }
 
@@ -366,7 +421,11 @@ fn an_issue_without_a_title_is_not_said_to_name_code_in_its_title() {
 #[test]
 fn non_ascii_hook_dates_are_refused_not_a_panic() {
     use sectriage::gitlab::webhook::normalize_hook_date;
-    for bad in ["2026-01-0é", "2015-05-17 17:06:4€ UTC", "２０２６-01-01T00:00:00Z"] {
+    for bad in [
+        "2026-01-0é",
+        "2015-05-17 17:06:4€ UTC",
+        "２０２６-01-01T00:00:00Z",
+    ] {
         assert_eq!(normalize_hook_date(bad), None, "{bad}");
     }
     assert_eq!(
@@ -430,10 +489,33 @@ fn completions_mention_the_subcommands() {
     for shell in ["bash", "zsh", "fish"] {
         let out = run(&["completions", shell], &[], b"");
         assert_eq!(out.code, 0, "{shell}: {}", out.stderr);
-        for sub in ["triage", "serve", "demo", "queue", "config", "eval", "kb", "completions"] {
+        for sub in [
+            "triage",
+            "serve",
+            "demo",
+            "queue",
+            "config",
+            "eval",
+            "kb",
+            "completions",
+        ] {
             assert!(out.stdout.contains(sub), "{shell} completion lacks {sub}");
         }
     }
     let out = run(&["completions", "powershell-ish"], &[], b"");
     assert_eq!(out.code, 2);
+}
+
+#[test]
+fn the_example_config_passes_the_check() {
+    let out = run(
+        &["--config", "sectriage.example.toml", "config", "check"],
+        &[
+            ("SECTRIAGE_GITLAB_TOKEN", "glpat-test"),
+            ("SECTRIAGE_WEBHOOK_SECRET", "a-long-secret"),
+        ],
+        b"",
+    );
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert_eq!(out.stdout, "configuration OK\n");
 }

@@ -182,11 +182,24 @@ async fn failed_call_note_carries_no_url_or_transport_error() {
         )
     })
     .await;
-    let refusing = FakeLlm::start(|_, _| Reply::Error(500, "socket hang up at 10.0.0.7".into())).await;
+    let refusing =
+        FakeLlm::start(|_, _| Reply::Error(500, "socket hang up at 10.0.0.7".into())).await;
     for (base_url, timeout, words) in [
-        ("http://127.0.0.1:9/v1", Duration::from_secs(5), "was unavailable (endpoint not reachable)"),
-        (slow.base_url.as_str(), Duration::from_millis(300), "was unavailable (no answer in time)"),
-        (refusing.base_url.as_str(), Duration::from_secs(5), "was unavailable (the endpoint returned an error)"),
+        (
+            "http://127.0.0.1:9/v1",
+            Duration::from_secs(5),
+            "was unavailable (endpoint not reachable)",
+        ),
+        (
+            slow.base_url.as_str(),
+            Duration::from_millis(300),
+            "was unavailable (no answer in time)",
+        ),
+        (
+            refusing.base_url.as_str(),
+            Duration::from_secs(5),
+            "was unavailable (the endpoint returned an error)",
+        ),
     ] {
         let s = engine(base_url, timeout, None)
             .triage(&parse_input(XHCI.as_bytes()))
@@ -196,7 +209,15 @@ async fn failed_call_note_carries_no_url_or_transport_error() {
         let note = render_note(&s, None).unwrap();
         assert!(note.contains(words), "{note}");
         assert!(note.contains("This is the rules-only verdict."), "{note}");
-        for leak in ["127.0.0.1", "10.0.0.7", "http", "cannot reach", "error sending", "did not answer within", "hang up"] {
+        for leak in [
+            "127.0.0.1",
+            "10.0.0.7",
+            "http",
+            "cannot reach",
+            "error sending",
+            "did not answer within",
+            "hang up",
+        ] {
             assert!(!note.contains(leak), "note leaks {leak:?}:\n{note}");
         }
     }
@@ -212,8 +233,15 @@ async fn probe_lists_the_models_or_says_why_not() {
     assert!(fake.requests().is_empty());
     let down = engine("http://127.0.0.1:9/v1", Duration::from_secs(5), None);
     let err = down.llm.as_ref().unwrap().probe().await.unwrap_err();
-    assert!(err.to_string().contains("cannot reach the LLM endpoint"), "{err}");
-    let no_v1 = engine(&fake.base_url.replace("/v1", ""), Duration::from_secs(5), None);
+    assert!(
+        err.to_string().contains("cannot reach the LLM endpoint"),
+        "{err}"
+    );
+    let no_v1 = engine(
+        &fake.base_url.replace("/v1", ""),
+        Duration::from_secs(5),
+        None,
+    );
     let err = no_v1.llm.as_ref().unwrap().probe().await.unwrap_err();
     assert!(err.to_string().contains("/v1"), "{err}");
 }

@@ -72,7 +72,9 @@ fn signing_token_problem(token: &str) -> Option<&'static str> {
         return Some("the signing token must look like whsec_<base64>, as GitLab shows it");
     };
     if key.is_empty() {
-        return Some("the signing token has nothing after whsec_: copy the whole token from GitLab");
+        return Some(
+            "the signing token has nothing after whsec_: copy the whole token from GitLab",
+        );
     }
     match base64::engine::general_purpose::STANDARD.decode(key) {
         Ok(bytes) if !bytes.is_empty() => None,
@@ -153,7 +155,9 @@ pub fn check(
             add(
                 error,
                 "daemon.listen",
-                format!("{listen:?} is not HOST:PORT with a numeric port: use e.g. \"127.0.0.1:8787\""),
+                format!(
+                    "{listen:?} is not HOST:PORT with a numeric port: use e.g. \"127.0.0.1:8787\""
+                ),
             );
         }
     }
@@ -226,7 +230,11 @@ pub fn check(
         ("daemon.labels.non_virtualization", &non_virt),
     ] {
         if labels.iter().any(|l| l.trim().is_empty()) {
-            add(error, key, "holds an empty label: remove it or name a label".into());
+            add(
+                error,
+                key,
+                "holds an empty label: remove it or name a label".into(),
+            );
         }
     }
     for label in virt.iter().filter(|l| non_virt.contains(l)) {
@@ -237,18 +245,16 @@ pub fn check(
         );
     }
     match cfg.llm_mode(llm_flag) {
-        LlmMode::Openai => {
-            match cfg.llm_config(env, PromptKind::Adjudicate) {
-                Ok(_) => {}
-                Err(ConfigError::Value { key, value, fix }) if value.is_empty() => {
-                    add(error, &key, fix)
-                }
-                Err(ConfigError::Value { key, value, fix }) => {
-                    add(error, &key, format!("{value:?} is not valid: {fix}"))
-                }
-                Err(e) => add(error, "llm", e.to_string()),
+        LlmMode::Openai => match cfg.llm_config(env, PromptKind::Adjudicate) {
+            Ok(_) => {}
+            Err(ConfigError::Value { key, value, fix }) if value.is_empty() => {
+                add(error, &key, fix)
             }
-        }
+            Err(ConfigError::Value { key, value, fix }) => {
+                add(error, &key, format!("{value:?} is not valid: {fix}"))
+            }
+            Err(e) => add(error, "llm", e.to_string()),
+        },
         LlmMode::None => {
             if let Some(hint) = cfg.unchosen_model_hint(llm_flag, env) {
                 add(Severity::Warning, "llm.mode", hint);

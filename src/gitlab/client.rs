@@ -404,7 +404,8 @@ impl Client {
         let api_base = api_base(&cfg.base_url)?;
         if cfg.notes_per_minute == 0 {
             return Err(GitLabError::Config(
-                "gitlab.notes_per_minute is 0, so no note could ever be posted: set it to 1..60".into(),
+                "gitlab.notes_per_minute is 0, so no note could ever be posted: set it to 1..60"
+                    .into(),
             ));
         }
         if cfg.token.secret().is_empty() {

@@ -21,9 +21,8 @@ const LOCAL_WITH_OFFSET: &[time::format_description::BorrowedFormatItem<'static>
 );
 const DATE_ONLY: &[time::format_description::BorrowedFormatItem<'static>] =
     format_description!("[year]-[month]-[day]");
-const ISO_MS: &[time::format_description::BorrowedFormatItem<'static>] = format_description!(
-    "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-);
+const ISO_MS: &[time::format_description::BorrowedFormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
 const HOOK_UTC: &[time::format_description::BorrowedFormatItem<'static>] =
     format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
 
@@ -35,7 +34,10 @@ fn instant(unix_ms: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp_nanos(ms * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
-fn format_with(unix_ms: i64, format: &[time::format_description::BorrowedFormatItem<'_>]) -> String {
+fn format_with(
+    unix_ms: i64,
+    format: &[time::format_description::BorrowedFormatItem<'_>],
+) -> String {
     // Formatting a UTC instant with a fixed description cannot fail; keep a visible fallback anyway.
     instant(unix_ms)
         .format(format)
@@ -78,7 +80,10 @@ pub fn parse_to_unix_ms(text: &str) -> Option<i64> {
         // No zone at all: GitLab never sends one, but UTC is the only sensible reading.
         PrimitiveDateTime::parse(text, LOCAL).ok()?.assume_utc()
     };
-    let ms = parsed.to_offset(UtcOffset::UTC).unix_timestamp_nanos().div_euclid(1_000_000);
+    let ms = parsed
+        .to_offset(UtcOffset::UTC)
+        .unix_timestamp_nanos()
+        .div_euclid(1_000_000);
     i64::try_from(ms).ok()
 }
 

@@ -332,7 +332,13 @@ impl Adjudicator {
             })?;
         let status = reply.status();
         if !status.is_success() {
-            let message: String = reply.text().await.unwrap_or_default().chars().take(300).collect();
+            let message: String = reply
+                .text()
+                .await
+                .unwrap_or_default()
+                .chars()
+                .take(300)
+                .collect();
             return Err(LlmError::Api {
                 status: status.as_u16(),
                 message: if status.as_u16() == 404 {

@@ -67,7 +67,9 @@ impl FakeLlm {
 
 /// `GET /v1/models`, as OpenAI-compatible servers list what they serve.
 async fn models() -> Json<Value> {
-    Json(json!({"object": "list", "data": [{"id": "fake-model", "object": "model", "owned_by": "test"}]}))
+    Json(
+        json!({"object": "list", "data": [{"id": "fake-model", "object": "model", "owned_by": "test"}]}),
+    )
 }
 
 async fn chat(State(state): State<AppState>, Json(body): Json<Value>) -> Response {
