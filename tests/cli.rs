@@ -175,7 +175,12 @@ fn serve_refuses_to_start_when_the_chosen_model_does_not_answer() {
 // --- Defect 13: config check.
 
 /// A config, extra environment, the expected line's start and a word it must hold.
-type BrokenCase = (String, Vec<(&'static str, &'static str)>, &'static str, &'static str);
+type BrokenCase = (
+    String,
+    Vec<(&'static str, &'static str)>,
+    &'static str,
+    &'static str,
+);
 
 const GOOD: &str = "[gitlab]\nurl = \"https://gitlab.example\"\nprojects = [1]\n";
 
