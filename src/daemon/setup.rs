@@ -259,6 +259,21 @@ pub fn check(
             if let Some(hint) = cfg.unchosen_model_hint(llm_flag, env) {
                 add(Severity::Warning, "llm.mode", hint);
             }
+            // Unused while the model is off, but `--llm openai` would refuse it: say so now.
+            if let Err(ConfigError::Value { key, value, fix }) =
+                cfg.llm_config(env, PromptKind::Adjudicate)
+            {
+                let why = if value.is_empty() {
+                    fix
+                } else {
+                    format!("{value:?} is not valid: {fix}")
+                };
+                add(
+                    Severity::Warning,
+                    &key,
+                    format!("{why} (unused while the model is off; --llm openai would refuse it)"),
+                );
+            }
         }
     }
     problems
