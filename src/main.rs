@@ -241,28 +241,13 @@ fn try_main(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             let problems =
                 sectriage::daemon::setup::check(&file_config, &|k| std::env::var(k).ok(), llm);
-            let errors = problems.iter().filter(|p| p.is_error()).count();
-            let mut text = String::new();
-            for p in &problems {
-                let level = if p.is_error() { "error" } else { "warning" };
-                text.push_str(&format!("{level}: {p}\n"));
-            }
-            let warnings = problems.len() - errors;
-            if errors == 0 {
-                text.push_str(&match warnings {
-                    0 => "configuration OK\n".to_string(),
-                    n => format!("configuration OK ({n} warning(s) above)\n"),
-                });
-                output::print(&text)?;
-                Ok(ExitCode::SUCCESS)
+            output::print(&sectriage::daemon::setup::report(&problems))?;
+            // Any error is a bad configuration: exit 2, as for every other error.
+            Ok(if problems.iter().any(|p| p.is_error()) {
+                ExitCode::from(2)
             } else {
-                text.push_str(&format!(
-                    "{errors} error(s), {warnings} warning(s): fix the errors, then run `sectriage config check` again\n"
-                ));
-                output::print(&text)?;
-                // The exit code of every bad configuration, as for any other error.
-                Ok(ExitCode::from(2))
-            }
+                ExitCode::SUCCESS
+            })
         }
         Command::Completions { shell } => {
             let mut script = Vec::new();

@@ -50,6 +50,26 @@ impl std::fmt::Display for Problem {
     }
 }
 
+/// What `config check` prints: one `error: KEY: ...` or `warning: KEY: ...` line per
+/// problem, then a summary line.
+pub fn report(problems: &[Problem]) -> String {
+    let mut text = String::new();
+    for p in problems {
+        let level = if p.is_error() { "error" } else { "warning" };
+        text.push_str(&format!("{level}: {p}\n"));
+    }
+    let errors = problems.iter().filter(|p| p.is_error()).count();
+    let warnings = problems.len() - errors;
+    text.push_str(&match (errors, warnings) {
+        (0, 0) => "configuration OK\n".to_string(),
+        (0, n) => format!("configuration OK ({n} warning(s) above)\n"),
+        (e, n) => format!(
+            "{e} error(s), {n} warning(s): fix the errors, then run `sectriage config check` again\n"
+        ),
+    });
+    text
+}
+
 /// True for `host:port` with a numeric port (`127.0.0.1:8787`, `[::1]:8787`, `localhost:8787`).
 fn valid_listen(listen: &str) -> bool {
     if listen.parse::<std::net::SocketAddr>().is_ok() {
