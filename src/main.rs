@@ -225,6 +225,10 @@ fn try_main(cli: Cli) -> anyhow::Result<ExitCode> {
                     None,
                 )),
             };
+            if let Some(adj) = &adjudicator {
+                // As `serve` does: a chosen model that does not answer stops here, not in every note.
+                runtime.block_on(sectriage::daemon::setup::probe_model(adj))?;
+            }
             runtime.block_on(sectriage::demo::run(
                 adjudicator,
                 std::time::Duration::from_secs(timeout_secs),
