@@ -6,12 +6,9 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sectriage::confirm::ConfirmPolicy;
-use sectriage::daemon::{self, Daemon, DaemonConfig, Metrics};
+use sectriage::daemon::{self, Daemon, DaemonConfig};
 use sectriage::engine::Engine;
 use sectriage::gitlab::fake::FakeGitLab;
 use sectriage::gitlab::{Client, GitLabConfig, Token};
@@ -88,20 +85,17 @@ async fn run(r: &Run) -> (f64, usize) {
         }
     };
     let dir = tempfile::tempdir().unwrap();
-    let d = Daemon {
-        config: Arc::new(DaemonConfig {
-            projects: vec![PROJECT],
+    let d = Daemon::new(
+        DaemonConfig {
             listen: "127.0.0.1:0".into(),
             webhook_secret: Some("x".into()),
-            webhook_signing_token: None,
             poll_interval: Duration::from_secs(2),
             workers: r.workers,
             lease: Duration::from_secs(60),
-            dry_run: false,
-            confirm: ConfirmPolicy::default(),
             shutdown_grace: Duration::from_secs(5),
-        }),
-        gitlab: Client::new(GitLabConfig {
+            ..DaemonConfig::new(vec![PROJECT])
+        },
+        Client::new(GitLabConfig {
             base_url: fake.base_url.clone(),
             token: Token::new(token),
             timeout: Duration::from_secs(30),
@@ -109,22 +103,18 @@ async fn run(r: &Run) -> (f64, usize) {
             notes_per_minute: r.notes_per_minute,
         })
         .unwrap(),
-        queue: Queue::connect(
+        Queue::connect(
             &format!("sqlite://{}", dir.path().join("q.db").display()),
             QueueConfig::default(),
         )
         .await
         .unwrap(),
-        engine: Engine {
+        Engine {
             kb: Kb::embedded(),
             limits: Limits::default(),
             llm,
         },
-        metrics: Metrics::new(),
-        bot_user_id: bot_id,
-        stop_posting: Arc::new(AtomicBool::new(false)),
-        llm_stack: None,
-    };
+    );
     let started = Instant::now();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(daemon::run(d, async move {

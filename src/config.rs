@@ -102,6 +102,9 @@ pub struct DaemonFile {
     pub lease_secs: Option<u64>,
     /// Attempts before a job is dead-lettered (default 8).
     pub max_attempts: Option<u32>,
+    /// Seconds a posting attempt that recorded no note blocks another for the same revision,
+    /// so a note GitLab stored but does not list yet is not posted twice (default 120).
+    pub post_settle_secs: Option<u64>,
     /// Lowest GitLab access level allowed to confirm a suggestion (default 40, Maintainer).
     pub confirm_min_access_level: Option<u32>,
     /// Labels added when a maintainer confirms each use case.

@@ -1,12 +1,9 @@
 //! `sectriage demo`: the fake GitLab with a handful of realistic confidential
 //! disclosures, the daemon against it, and the suggestions as they are posted.
 
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::confirm::ConfirmPolicy;
-use crate::daemon::{Daemon, DaemonConfig, Metrics};
+use crate::daemon::{Daemon, DaemonConfig};
 use crate::engine::Engine;
 use crate::gitlab::fake::FakeGitLab;
 use crate::gitlab::{Client, GitLabConfig, Token};
@@ -86,31 +83,23 @@ pub async fn run(llm: Option<Adjudicator>, timeout: Duration) -> anyhow::Result<
         max_retries: 3,
         notes_per_minute: 600,
     })?;
-    let daemon = Daemon {
-        config: Arc::new(DaemonConfig {
-            projects: vec![PROJECT],
+    let daemon = Daemon::new(
+        DaemonConfig {
             listen: "127.0.0.1:0".into(),
             webhook_secret: Some("demo-secret".into()),
-            webhook_signing_token: None,
             poll_interval: Duration::from_millis(500),
-            workers: 2,
             lease: Duration::from_secs(60),
-            dry_run: false,
-            confirm: ConfirmPolicy::default(),
             shutdown_grace: Duration::from_secs(5),
-        }),
+            ..DaemonConfig::new(vec![PROJECT])
+        },
         gitlab,
         queue,
-        engine: Engine {
+        Engine {
             kb: Kb::embedded(),
             limits: Limits::default(),
             llm,
         },
-        metrics: Metrics::new(),
-        bot_user_id: bot_id,
-        stop_posting: Arc::new(AtomicBool::new(false)),
-        llm_stack: None,
-    };
+    );
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let running = tokio::spawn(crate::daemon::run(daemon, async move {
         let _ = stop_rx.await;

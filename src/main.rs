@@ -64,6 +64,11 @@ enum Command {
         #[command(subcommand)]
         command: QueueCommand,
     },
+    /// Show or clear the safety alarms that stop posting (they survive restarts).
+    Alarm {
+        #[command(subcommand)]
+        command: AlarmCommand,
+    },
     /// Check the configuration and explain each problem.
     Config {
         #[command(subcommand)]
@@ -106,13 +111,27 @@ enum KbCommand {
 }
 
 #[derive(Subcommand)]
+enum AlarmCommand {
+    /// List the raised alarms.
+    List {
+        #[arg(long, value_enum, default_value_t = Format::Markdown)]
+        format: Format,
+    },
+    /// Clear every alarm once its cause is fixed; posting resumes.
+    Clear,
+}
+
+#[derive(Subcommand)]
 enum QueueCommand {
-    /// List jobs (all, or one state: pending, running, done, dead).
+    /// List jobs, newest first (all, or one state: pending, running, done, dead).
     List {
         #[arg(long)]
         state: Option<String>,
         #[arg(long, default_value_t = 50)]
         limit: u32,
+        /// `markdown` prints a table; `json` one object per job.
+        #[arg(long, value_enum, default_value_t = Format::Markdown)]
+        format: Format,
     },
     /// Put a dead job back in the queue.
     Retry { id: i64 },
@@ -240,6 +259,11 @@ fn try_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
             runtime.block_on(queue_command(&file_config, command))
         }
+        Command::Alarm { command } => {
+            let runtime =
+                tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+            runtime.block_on(alarm_command(&file_config, command))
+        }
         Command::Config {
             command: ConfigCommand::Check { llm },
         } => {
@@ -306,32 +330,89 @@ fn warn_unchosen_model(config: &ConfigFile, flag: Option<LlmMode>) {
     }
 }
 
-async fn queue_command(config: &ConfigFile, command: QueueCommand) -> anyhow::Result<ExitCode> {
-    use sectriage::queue::{JobState, Queue, QueueConfig};
+async fn open_existing_queue(config: &ConfigFile) -> anyhow::Result<sectriage::queue::Queue> {
+    use sectriage::queue::{Queue, QueueConfig};
     let url = config
         .daemon
         .queue_url
         .clone()
         .unwrap_or_else(|| sectriage::daemon::setup::DEFAULT_QUEUE_URL.to_string());
-    let queue = Queue::connect(&url, QueueConfig::default()).await?;
+    // Inspecting never creates a database: a missing file means a wrong queue_url.
+    Ok(Queue::connect_existing(&url, QueueConfig::default()).await?)
+}
+
+async fn alarm_command(config: &ConfigFile, command: AlarmCommand) -> anyhow::Result<ExitCode> {
+    let queue = open_existing_queue(config).await?;
     match command {
-        QueueCommand::List { state, limit } => {
+        AlarmCommand::List { format } => {
+            let alarms = queue.alarms().await?;
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&alarms)?),
+                Format::Markdown if alarms.is_empty() => {
+                    println!("no alarms: posting is allowed")
+                }
+                Format::Markdown => {
+                    for a in &alarms {
+                        println!(
+                            "{}  {}  (raised {} by {})",
+                            a.name,
+                            a.detail,
+                            fmt_time(a.raised_at_ms),
+                            a.raised_by
+                        );
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        AlarmCommand::Clear => {
+            let n = queue.clear_alarms().await?;
+            println!("cleared {n} alarm(s); running daemons resume posting at their next job");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Unix milliseconds as `YYYY-MM-DD HH:MM:SSZ`.
+fn fmt_time(ms: i64) -> String {
+    let iso = sectriage::intake::timefmt::format_ms(ms);
+    iso.get(..19)
+        .map_or(iso.clone(), |s| format!("{}Z", s.replace('T', " ")))
+}
+
+async fn queue_command(config: &ConfigFile, command: QueueCommand) -> anyhow::Result<ExitCode> {
+    use sectriage::queue::JobState;
+    let queue = open_existing_queue(config).await?;
+    match command {
+        QueueCommand::List {
+            state,
+            limit,
+            format,
+        } => {
             let state = match state.as_deref() {
                 None => None,
-                Some("pending") => Some(JobState::Pending),
-                Some("running") => Some(JobState::Running),
-                Some("done") => Some(JobState::Done),
-                Some("dead") => Some(JobState::Dead),
-                Some(other) => bail!("unknown state '{other}': use pending, running, done or dead"),
+                Some(s) => Some(s.parse::<JobState>().map_err(anyhow::Error::msg)?),
             };
-            for row in queue.list(state, limit).await? {
+            let rows = queue.list(state, limit).await?;
+            if format == Format::Json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            println!(
+                "{:>6}  {:<7}  {:>7}  {:>5}  {:<3}  {:<19}  {:<20}  {:<18}  last error",
+                "job", "state", "project", "issue", "try", "updated (UTC)", "outcome", "verdict"
+            );
+            for row in rows {
                 println!(
-                    "{:>6} {:<8} project {} issue {} attempts {} {}",
+                    "{:>6}  {:<7}  {:>7}  {:>5}  {:<3}  {:<19}  {:<20}  {:<18}  {}",
                     row.id,
                     row.state.as_str(),
                     row.project_id,
                     row.issue_iid,
                     row.attempts,
+                    fmt_time(row.updated_at_ms),
+                    row.outcome.as_deref().unwrap_or("-"),
+                    row.verdict.as_deref().unwrap_or("-"),
                     row.last_error.as_deref().unwrap_or("")
                 );
             }

@@ -249,6 +249,12 @@ fn config_check_refuses_each_broken_value_with_exit_2() {
             "error: daemon.webhook_signing_token_env",
             "not base64",
         ),
+        (
+            format!("{GOOD}[daemon]\nwebhook_signing_token_env = \"SIGN\"\n"),
+            vec![("SIGN", "whsec_AAECAw==")],
+            "error: daemon.webhook_signing_token_env",
+            "fewer than 16",
+        ),
     ];
     for (config, extra_env, line, words) in cases {
         let mut env = vec![("SECTRIAGE_GITLAB_TOKEN", "glpat-test")];

@@ -3,40 +3,101 @@
 //! de-duplicated, 429 storms ridden out, a dropped internal flag caught,
 //! confirmations honoured only from maintainers, and SIGKILL crashes survived.
 
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sectriage::confirm::ConfirmPolicy;
-use sectriage::daemon::{self, Daemon, DaemonConfig, Metrics};
+use sectriage::daemon::{self, Daemon, DaemonConfig};
 use sectriage::engine::Engine;
-use sectriage::gitlab::fake::{FakeGitLab, Fault};
+use sectriage::gitlab::fake::{FakeGitLab, Fault, LONE_SURROGATE};
 use sectriage::gitlab::{Client, GitLabConfig, Token};
+use sectriage::intake::poll::{self, Intake};
 use sectriage::kb::Kb;
-use sectriage::queue::{Queue, QueueConfig};
+use sectriage::queue::{JobState, Queue, QueueConfig};
 use sectriage::triage::hygiene::Limits;
+
+mod support;
 
 const PROJECT: u64 = 7;
 const XHCI: &str = include_str!("../eval/examples/xhci-disclosure.md");
 
+/// Which queue database a test runs on.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Generates one SQLite and one PostgreSQL test per shared test body. The PostgreSQL variant
+/// needs `SECTRIAGE_TEST_POSTGRES_URL`; it says so when it is missing and fails under CI.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::Backend::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if super::support::postgres_url().is_none() {
+                        return;
+                    }
+                    super::$name(super::Backend::Postgres).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    new_issue_gets_one_internal_note_edit_gets_one_update_public_untouched,
+    webhooks_are_authenticated_and_deduplicated,
+    signed_webhooks_reject_stale_timestamps,
+    a_429_storm_is_ridden_out_without_losing_jobs,
+    dropped_internal_flag_is_caught_and_the_public_note_deleted,
+    only_maintainers_confirm,
+    crash_test_sigkill_at_random_points,
+    two_daemons_share_one_queue,
+    sigterm_stops_within_a_bounded_time,
+    failed_job_insert_during_a_poll_loses_no_issue,
+    failed_enqueue_of_a_webhook_is_not_answered_duplicate_on_redelivery,
+    empty_webhook_secrets_authenticate_nothing,
+    lagging_notes_list_gets_no_duplicate_note,
+    bad_gateway_for_a_stored_note_gets_no_duplicate,
+    malformed_issue_is_dead_lettered_and_its_project_carries_on,
+    alarm_survives_a_restart_and_stops_every_worker,
+    undeleted_public_note_is_retried_and_reported,
+    signed_replay_with_a_fresh_idempotency_key_is_a_duplicate,
+    poller_honours_a_long_retry_after,
+    readyz_reflects_gitlab_the_token_and_the_queue,
+    lost_lease_stops_the_job_before_it_posts,
+    shutdown_does_not_wait_for_a_slow_poll,
+    dry_run_does_not_block_the_live_run,
+);
+
 struct Setup {
+    backend: Backend,
     fake: FakeGitLab,
     bot_id: u64,
     bot_token: String,
     reporter_id: u64,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     queue_url: String,
 }
 
-async fn setup(bot_level: u32) -> Setup {
+async fn setup(bot_level: u32, backend: Backend) -> Setup {
     let fake = FakeGitLab::start().await;
     fake.add_project(PROJECT);
     let (bot_id, bot_token) = fake.add_user("sectriage-bot", PROJECT, bot_level);
     let (reporter_id, _) = fake.add_user("reporter", PROJECT, 10);
     let dir = tempfile::tempdir().unwrap();
-    let queue_url = match std::env::var("SECTRIAGE_TEST_POSTGRES_URL") {
+    let queue_url = match backend {
         // Each test gets its own schema, so parallel tests never share jobs.
-        Ok(base) => {
+        Backend::Postgres => {
+            let base = support::postgres_url().expect("checked by the macro");
             let schema = format!("daemon_{:016x}", rand::random::<u64>());
             let admin = sqlx::PgPool::connect(&base).await.unwrap();
             sqlx::query(&format!("CREATE SCHEMA \"{schema}\""))
@@ -47,54 +108,60 @@ async fn setup(bot_level: u32) -> Setup {
             let sep = if base.contains('?') { '&' } else { '?' };
             format!("{base}{sep}options=-c%20search_path%3D{schema}")
         }
-        Err(_) => format!("sqlite://{}", dir.path().join("q.db").display()),
+        Backend::Sqlite => format!("sqlite://{}", dir.path().join("q.db").display()),
     };
     Setup {
+        backend,
         fake,
         bot_id,
         bot_token,
         reporter_id,
-        _dir: dir,
+        dir,
         queue_url,
     }
 }
 
-async fn daemon_for(s: &Setup, secret: Option<&str>, signing: Option<&str>) -> Daemon {
-    let gitlab = Client::new(GitLabConfig {
+fn client(s: &Setup, token: &str) -> Client {
+    Client::new(GitLabConfig {
         base_url: s.fake.base_url.clone(),
-        token: Token::new(s.bot_token.clone()),
+        token: Token::new(token.to_string()),
         timeout: Duration::from_secs(10),
         max_retries: 6,
         notes_per_minute: 6000,
     })
-    .unwrap();
-    Daemon {
-        config: Arc::new(DaemonConfig {
-            projects: vec![PROJECT],
-            listen: "127.0.0.1:0".into(),
-            webhook_secret: secret.map(str::to_string),
-            webhook_signing_token: signing.map(str::to_string),
-            poll_interval: Duration::from_millis(200),
-            workers: 2,
-            lease: Duration::from_secs(30),
-            dry_run: false,
-            confirm: ConfirmPolicy::default(),
-            shutdown_grace: Duration::from_secs(5),
-        }),
-        gitlab,
-        queue: Queue::connect(&s.queue_url, QueueConfig::default())
+    .unwrap()
+}
+
+fn test_config(secret: Option<&str>, signing: Option<&str>) -> DaemonConfig {
+    DaemonConfig {
+        listen: "127.0.0.1:0".into(),
+        webhook_secret: secret.map(str::to_string),
+        webhook_signing_token: signing.map(str::to_string),
+        poll_interval: Duration::from_millis(200),
+        lease: Duration::from_secs(30),
+        shutdown_grace: Duration::from_secs(5),
+        post_settle: Duration::from_secs(4),
+        ..DaemonConfig::new(vec![PROJECT])
+    }
+}
+
+async fn daemon_with(s: &Setup, config: DaemonConfig) -> Daemon {
+    Daemon::new(
+        config,
+        client(s, &s.bot_token),
+        Queue::connect(&s.queue_url, QueueConfig::default())
             .await
             .unwrap(),
-        engine: Engine {
+        Engine {
             kb: Kb::embedded(),
             limits: Limits::default(),
             llm: None,
         },
-        metrics: Metrics::new(),
-        bot_user_id: s.bot_id,
-        stop_posting: Arc::new(AtomicBool::new(false)),
-        llm_stack: None,
-    }
+    )
+}
+
+async fn daemon_for(s: &Setup, secret: Option<&str>, signing: Option<&str>) -> Daemon {
+    daemon_with(s, test_config(secret, signing)).await
 }
 
 /// Writes a `serve` config for the fake GitLab and starts `sectriage serve` (rules only).
@@ -103,7 +170,7 @@ fn spawn_serve(s: &Setup, dir: &std::path::Path, lease_secs: u64) -> std::proces
     std::fs::write(
         &config,
         format!(
-            "[gitlab]\nurl = \"{}\"\nprojects = [{PROJECT}]\n[daemon]\nqueue_url = \"{}\"\nlisten = \"127.0.0.1:0\"\npoll_interval_secs = 1\nworkers = 2\nlease_secs = {lease_secs}\n",
+            "[gitlab]\nurl = \"{}\"\nprojects = [{PROJECT}]\n[daemon]\nqueue_url = \"{}\"\nlisten = \"127.0.0.1:0\"\npoll_interval_secs = 1\nworkers = 2\nlease_secs = {lease_secs}\npost_settle_secs = 3\n",
             s.fake.base_url, s.queue_url
         ),
     )
@@ -116,6 +183,65 @@ fn spawn_serve(s: &Setup, dir: &std::path::Path, lease_secs: u64) -> std::proces
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap()
+}
+
+/// Makes the queue database fail (`on`) or accept again (`off`) every row change `event`
+/// (`INSERT`, `UPDATE OF col`) on `jobs` for which the condition `when` holds (empty: all),
+/// as a full disk or an I/O error would.
+async fn break_jobs_table(s: &Setup, event: &str, when: &str, on: bool) {
+    let name = format!("broken_{}", event.replace(' ', "_").to_lowercase());
+    match s.backend {
+        Backend::Sqlite => {
+            use sqlx::Connection as _;
+            let mut conn = sqlx::SqliteConnection::connect(&s.queue_url).await.unwrap();
+            let sql = if on {
+                let when = if when.is_empty() {
+                    String::new()
+                } else {
+                    format!("WHEN {when}")
+                };
+                format!("CREATE TRIGGER {name} BEFORE {event} ON jobs FOR EACH ROW {when} BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END")
+            } else {
+                format!("DROP TRIGGER {name}")
+            };
+            sqlx::query(&sql).execute(&mut conn).await.unwrap();
+            conn.close().await.unwrap();
+        }
+        Backend::Postgres => {
+            use sqlx::Connection as _;
+            let mut conn = sqlx::PgConnection::connect(&s.queue_url).await.unwrap();
+            let stmts: Vec<String> = if on {
+                vec![
+                    format!("CREATE FUNCTION {name}() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'could not extend file: No space left on device'; END $$ LANGUAGE plpgsql"),
+                    format!(
+                        "CREATE TRIGGER {name} BEFORE {event} ON jobs FOR EACH ROW {} EXECUTE FUNCTION {name}()",
+                        if when.is_empty() { String::new() } else { format!("WHEN ({when})") }
+                    ),
+                ]
+            } else {
+                vec![
+                    format!("DROP TRIGGER {name} ON jobs"),
+                    format!("DROP FUNCTION {name}()"),
+                ]
+            };
+            for sql in stmts {
+                sqlx::query(&sql).execute(&mut conn).await.unwrap();
+            }
+            conn.close().await.unwrap();
+        }
+    }
+}
+
+async fn serve_router(d: &Daemon) -> std::net::SocketAddr {
+    let app = daemon::router(d);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    addr
+}
+
+async fn readyz(d: &Daemon) -> Option<String> {
+    d.not_ready().await
 }
 
 fn bot_notes(s: &Setup, iid: u64) -> Vec<sectriage::gitlab::Note> {
@@ -158,9 +284,8 @@ impl Running {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn new_issue_gets_one_internal_note_edit_gets_one_update_public_untouched() {
-    let s = setup(20).await;
+async fn new_issue_gets_one_internal_note_edit_gets_one_update_public_untouched(backend: Backend) {
+    let s = setup(20, backend).await;
     let (title, body) = XHCI.split_once('\n').unwrap();
     let iid = s
         .fake
@@ -203,9 +328,8 @@ async fn new_issue_gets_one_internal_note_edit_gets_one_update_public_untouched(
     run.stop().await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn webhooks_are_authenticated_and_deduplicated() {
-    let s = setup(20).await;
+async fn webhooks_are_authenticated_and_deduplicated(backend: Backend) {
+    let s = setup(20, backend).await;
     let d = daemon_for(&s, Some("s3cret"), None).await;
     let queue = d.queue.clone();
     let app = daemon::router(&d);
@@ -251,9 +375,8 @@ async fn webhooks_are_authenticated_and_deduplicated() {
     assert_eq!(queue.list(None, 100).await.unwrap().len(), 1, "one job");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn signed_webhooks_reject_stale_timestamps() {
-    let s = setup(20).await;
+async fn signed_webhooks_reject_stale_timestamps(backend: Backend) {
+    let s = setup(20, backend).await;
     let token = "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
     let d = daemon_for(&s, None, Some(token)).await;
     let queue = d.queue.clone();
@@ -289,9 +412,8 @@ async fn signed_webhooks_reject_stale_timestamps() {
     assert_eq!(queue.list(None, 10).await.unwrap().len(), 1);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_429_storm_is_ridden_out_without_losing_jobs() {
-    let s = setup(20).await;
+async fn a_429_storm_is_ridden_out_without_losing_jobs(backend: Backend) {
+    let s = setup(20, backend).await;
     let mut iids = Vec::new();
     for i in 0..6 {
         iids.push(s.fake.create_issue(
@@ -317,10 +439,9 @@ async fn a_429_storm_is_ridden_out_without_losing_jobs() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dropped_internal_flag_is_caught_and_the_public_note_deleted() {
+async fn dropped_internal_flag_is_caught_and_the_public_note_deleted(backend: Backend) {
     // A Guest-level token: GitLab silently saves notes public.
-    let s = setup(10).await;
+    let s = setup(10, backend).await;
     let iid = s.fake.create_issue(
         PROJECT,
         s.bot_id, // a Guest sees the confidential issue it filed
@@ -331,13 +452,13 @@ async fn dropped_internal_flag_is_caught_and_the_public_note_deleted() {
     let d = daemon_for(&s, None, None).await;
     // GitLab lists confidential issues only to Planners and up; a webhook brings this one in.
     d.queue.enqueue(PROJECT, iid, "webhook").await.unwrap();
-    let stop_posting = d.stop_posting.clone();
     let queue = d.queue.clone();
     let run = Running::start(d);
-    wait_until("the alarm", Duration::from_secs(20), || {
-        stop_posting.load(std::sync::atomic::Ordering::SeqCst)
-    })
-    .await;
+    let start = Instant::now();
+    while queue.alarms().await.unwrap().is_empty() {
+        assert!(start.elapsed() < Duration::from_secs(20), "no alarm");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     run.stop().await.unwrap();
     assert!(
         s.fake
@@ -358,9 +479,8 @@ async fn dropped_internal_flag_is_caught_and_the_public_note_deleted() {
         .contains("internal flag"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn only_maintainers_confirm() {
-    let s = setup(20).await;
+async fn only_maintainers_confirm(backend: Backend) {
+    let s = setup(20, backend).await;
     let (maint, _) = s.fake.add_user("maintainer", PROJECT, 40);
     let (dev, _) = s.fake.add_user("developer", PROJECT, 30);
     let iid = s.fake.create_issue(
@@ -416,9 +536,8 @@ async fn only_maintainers_confirm() {
 
 /// SIGKILLs `sectriage serve` at random points while it works through a
 /// backlog, restarts it, and checks every issue ends with exactly one note.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn crash_test_sigkill_at_random_points() {
-    let s = setup(20).await;
+async fn crash_test_sigkill_at_random_points(backend: Backend) {
+    let s = setup(20, backend).await;
     let n_issues = 25;
     let mut iids = Vec::new();
     for i in 0..n_issues {
@@ -469,9 +588,8 @@ async fn crash_test_sigkill_at_random_points() {
     assert!(kills >= 3, "too few kill points exercised ({kills})");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_daemons_share_one_queue() {
-    let s = setup(20).await;
+async fn two_daemons_share_one_queue(backend: Backend) {
+    let s = setup(20, backend).await;
     let mut iids = Vec::new();
     for i in 0..16 {
         iids.push(s.fake.create_issue(
@@ -497,9 +615,8 @@ async fn two_daemons_share_one_queue() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_stops_within_a_bounded_time() {
-    let s = setup(20).await;
+async fn sigterm_stops_within_a_bounded_time(backend: Backend) {
+    let s = setup(20, backend).await;
     for i in 0..30 {
         s.fake.create_issue(
             PROJECT,
@@ -530,4 +647,641 @@ async fn sigterm_stops_within_a_bounded_time() {
     };
     assert!(status.success(), "{status:?}");
     eprintln!("exited {:.2} s after SIGTERM", term.elapsed().as_secs_f64());
+}
+
+// === regressions for the independent test's defects ===
+
+fn issue_body(i: usize) -> (String, String) {
+    (
+        format!("hw/net/e1000e: overflow {i}"),
+        "guest-triggered heap overflow in e1000e_core.c under KVM on q35".to_string(),
+    )
+}
+
+async fn jobs_of(queue: &Queue, iid: u64) -> Vec<sectriage::queue::JobRow> {
+    queue
+        .list(None, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.issue_iid == iid)
+        .collect()
+}
+
+/// Defect 1: the seen key and the job used to be two commits; a failed insert lost the issue.
+async fn failed_job_insert_during_a_poll_loses_no_issue(backend: Backend) {
+    let s = setup(20, backend).await;
+    let (title, body) = issue_body(0);
+    let iid = s
+        .fake
+        .create_issue(PROJECT, s.reporter_id, &title, &body, true);
+    let queue = Queue::connect(&s.queue_url, QueueConfig::default())
+        .await
+        .unwrap();
+    let gitlab = client(&s, &s.bot_token);
+    break_jobs_table(&s, "INSERT", "", true).await;
+    let failed = poll::poll_project(&gitlab, &queue, PROJECT, Intake::Live).await;
+    assert!(failed.is_err(), "a failing job insert fails the poll");
+    break_jobs_table(&s, "INSERT", "", false).await;
+    let again = poll::poll_project(&gitlab, &queue, PROJECT, Intake::Live)
+        .await
+        .unwrap();
+    assert_eq!(again.enqueued, 1, "the next poll enqueues the issue");
+    assert_eq!(jobs_of(&queue, iid).await.len(), 1);
+}
+
+/// Defect 1, webhook path: a delivery whose enqueue failed must not be "duplicate" on retry.
+async fn failed_enqueue_of_a_webhook_is_not_answered_duplicate_on_redelivery(backend: Backend) {
+    let s = setup(20, backend).await;
+    let d = daemon_for(&s, Some("s3cret"), None).await;
+    let queue = d.queue.clone();
+    let addr = serve_router(&d).await;
+    let body = serde_json::json!({
+        "object_kind": "issue", "event_type": "confidential_issue",
+        "project": {"id": PROJECT}, "object_attributes": {"iid": 5, "confidential": true}
+    })
+    .to_string();
+    let post = || {
+        reqwest::Client::new()
+            .post(format!("http://{addr}/webhook"))
+            .header("X-Gitlab-Event", "Confidential Issue Hook")
+            .header("X-Gitlab-Token", "s3cret")
+            .header("Idempotency-Key", "delivery-1")
+            .body(body.clone())
+            .send()
+    };
+    break_jobs_table(&s, "INSERT", "", true).await;
+    assert_eq!(post().await.unwrap().status().as_u16(), 503);
+    break_jobs_table(&s, "INSERT", "", false).await;
+    assert_eq!(
+        post().await.unwrap().status().as_u16(),
+        202,
+        "GitLab's retry of the delivery gets a job"
+    );
+    assert_eq!(jobs_of(&queue, 5).await.len(), 1);
+}
+
+/// Defect 2: an empty secret or an empty signing key must not open the webhook.
+async fn empty_webhook_secrets_authenticate_nothing(backend: Backend) {
+    use base64::Engine as _;
+    use hmac::Mac as _;
+    let s = setup(20, backend).await;
+    let body = serde_json::json!({
+        "object_kind": "issue", "project": {"id": PROJECT},
+        "object_attributes": {"iid": 9, "confidential": true}
+    })
+    .to_string();
+    // An empty X-Gitlab-Token secret.
+    let d = daemon_for(&s, Some(""), None).await;
+    let addr = serve_router(&d).await;
+    for token in [None, Some("")] {
+        let mut req = reqwest::Client::new()
+            .post(format!("http://{addr}/webhook"))
+            .header("X-Gitlab-Event", "Confidential Issue Hook");
+        if let Some(t) = token {
+            req = req.header("X-Gitlab-Token", t);
+        }
+        let status = req.body(body.clone()).send().await.unwrap().status();
+        assert_eq!(status.as_u16(), 401, "empty secret, token {token:?}");
+    }
+    // A signing token with an empty key, and a delivery signed with that empty key.
+    let d = daemon_for(&s, None, Some("whsec_")).await;
+    let addr = serve_router(&d).await;
+    let ts = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        .to_string();
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"").unwrap();
+    mac.update(format!("msg-1.{ts}.{body}").as_bytes());
+    let sig = format!(
+        "v1,{}",
+        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    );
+    let status = reqwest::Client::new()
+        .post(format!("http://{addr}/webhook"))
+        .header("X-Gitlab-Event", "Confidential Issue Hook")
+        .header("webhook-id", "msg-1")
+        .header("webhook-timestamp", &ts)
+        .header("webhook-signature", sig)
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status.as_u16(), 401, "signed with an empty key");
+    assert!(d.queue.list(None, 10).await.unwrap().is_empty(), "no job");
+}
+
+/// Defect 3: posting bumps the issue, the next poll re-runs it, and a lagging notes list does
+/// not show our note yet: the local record must stop a second note.
+async fn lagging_notes_list_gets_no_duplicate_note(backend: Backend) {
+    let s = setup(20, backend).await;
+    s.fake.inject(Fault::NotesListLag(Duration::from_secs(3)));
+    let mut iids = Vec::new();
+    for i in 0..4 {
+        let (title, body) = issue_body(i);
+        iids.push(
+            s.fake
+                .create_issue(PROJECT, s.reporter_id, &title, &body, true),
+        );
+    }
+    let run = Running::start(daemon_for(&s, None, None).await);
+    wait_until("every suggestion", Duration::from_secs(30), || {
+        iids.iter().all(|&i| !bot_notes(&s, i).is_empty())
+    })
+    .await;
+    // Many polls while the list still lags, and after it caught up.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    run.stop().await.unwrap();
+    for i in iids {
+        assert_eq!(bot_notes(&s, i).len(), 1, "issue {i}: one suggestion");
+    }
+}
+
+/// Defect 3: a 502 for a POST GitLab did store, with a lagging list, must not post twice.
+async fn bad_gateway_for_a_stored_note_gets_no_duplicate(backend: Backend) {
+    let s = setup(20, backend).await;
+    s.fake.inject(Fault::NotesListLag(Duration::from_secs(2)));
+    s.fake.inject(Fault::StoreThenBadGateway { times: 1 });
+    let (title, body) = issue_body(0);
+    let iid = s
+        .fake
+        .create_issue(PROJECT, s.reporter_id, &title, &body, true);
+    let run = Running::start(daemon_for(&s, None, None).await);
+    wait_until("the suggestion", Duration::from_secs(20), || {
+        !bot_notes(&s, iid).is_empty()
+    })
+    .await;
+    // Past the settle time (4 s in tests) and the retry that follows it.
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    run.stop().await.unwrap();
+    assert_eq!(bot_notes(&s, iid).len(), 1);
+}
+
+/// Defect 4: one undecodable issue must not block the project.
+async fn malformed_issue_is_dead_lettered_and_its_project_carries_on(backend: Backend) {
+    let s = setup(20, backend).await;
+    let bad = s.fake.create_issue(
+        PROJECT,
+        s.reporter_id,
+        "hw/usb: crash",
+        &format!("a description with {LONE_SURROGATE} in it"),
+        true,
+    );
+    let (title, body) = issue_body(1);
+    let good = s
+        .fake
+        .create_issue(PROJECT, s.reporter_id, &title, &body, true);
+    let d = daemon_for(&s, None, None).await;
+    let queue = d.queue.clone();
+    let run = Running::start(d);
+    wait_until(
+        "the good issue's suggestion",
+        Duration::from_secs(20),
+        || bot_notes(&s, good).len() == 1,
+    )
+    .await;
+    run.stop().await.unwrap();
+    let dead = jobs_of(&queue, bad).await;
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert_eq!(dead[0].state, JobState::Dead);
+    let reason = dead[0].last_error.clone().unwrap_or_default();
+    assert!(reason.contains("surrogate"), "{reason}");
+    assert!(
+        !reason.contains("lone-surrogate"),
+        "no issue text in the reason"
+    );
+}
+
+/// Defect 5: the alarm is in the database: a restarted daemon does not post again.
+async fn alarm_survives_a_restart_and_stops_every_worker(backend: Backend) {
+    // A Guest-level token: GitLab silently saves notes public.
+    let s = setup(10, backend).await;
+    let mut iids = Vec::new();
+    for i in 0..4 {
+        iids.push(s.fake.create_issue(
+            PROJECT,
+            s.bot_id, // a Guest sees the confidential issues it filed
+            &format!("hw/usb/hcd-xhci: loop {i}"),
+            "xhci guest loop",
+            true,
+        ));
+    }
+    let config = || DaemonConfig {
+        workers: 4,
+        ..test_config(None, None)
+    };
+    let d = daemon_with(&s, config()).await;
+    for &i in &iids {
+        d.queue.enqueue(PROJECT, i, "webhook").await.unwrap();
+    }
+    let queue = d.queue.clone();
+    let run = Running::start(d);
+    let start = Instant::now();
+    while queue.alarms().await.unwrap().is_empty() {
+        assert!(start.elapsed() < Duration::from_secs(20), "no alarm");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    run.stop().await.unwrap();
+    let posted = s.fake.public_notes_created();
+    assert_eq!(
+        posted, 1,
+        "4 workers: one public note before posting stopped"
+    );
+
+    // A restart on the same queue: still not ready, still not posting.
+    let d = daemon_with(&s, config()).await;
+    let later = s
+        .fake
+        .create_issue(PROJECT, s.bot_id, "hw/usb: loop", "xhci loop", true);
+    d.queue.enqueue(PROJECT, later, "webhook").await.unwrap();
+    let probe = d.clone();
+    let run = Running::start(d);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let why = readyz(&probe).await.expect("not ready after a restart");
+    assert!(why.contains("internal-flag-dropped"), "{why}");
+    assert_eq!(
+        s.fake.public_notes_created(),
+        1,
+        "no public note after the restart"
+    );
+    run.stop().await.unwrap();
+    assert_eq!(queue.clear_alarms().await.unwrap(), 1);
+    assert!(queue.alarms().await.unwrap().is_empty());
+}
+
+/// Defect 5: when the DELETE of the public note fails, it is retried and reported.
+async fn undeleted_public_note_is_retried_and_reported(backend: Backend) {
+    let s = setup(10, backend).await;
+    let iid = s
+        .fake
+        .create_issue(PROJECT, s.bot_id, "hw/usb: loop", "xhci loop", true);
+    s.fake.inject(Fault::DeleteFails { times: 1000 });
+    let d = daemon_for(&s, None, None).await;
+    d.queue.enqueue(PROJECT, iid, "webhook").await.unwrap();
+    let queue = d.queue.clone();
+    let run = Running::start(d);
+    wait_until("the public note", Duration::from_secs(20), || {
+        !bot_notes(&s, iid).is_empty()
+    })
+    .await;
+    let start = Instant::now();
+    loop {
+        let alarms = queue.alarms().await.unwrap();
+        if alarms
+            .iter()
+            .any(|a| a.name.starts_with(daemon::ALARM_UNDELETED_NOTE))
+        {
+            assert!(
+                alarms.iter().any(|a| a.detail.contains("FAILED")),
+                "{alarms:?}"
+            );
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "{alarms:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        bot_notes(&s, iid).len(),
+        1,
+        "the public note is still there"
+    );
+    s.fake.inject(Fault::DeleteFails { times: 0 });
+    wait_until("the retried deletion", Duration::from_secs(20), || {
+        bot_notes(&s, iid).is_empty()
+    })
+    .await;
+    run.stop().await.unwrap();
+}
+
+/// Defect 6: once a signature verified, the signed `webhook-id` is the de-duplication key.
+async fn signed_replay_with_a_fresh_idempotency_key_is_a_duplicate(backend: Backend) {
+    let s = setup(20, backend).await;
+    let token = "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    let d = daemon_for(&s, None, Some(token)).await;
+    let queue = d.queue.clone();
+    let addr = serve_router(&d).await;
+    let body = serde_json::json!({"object_kind": "issue", "project": {"id": PROJECT}, "object_attributes": {"iid": 3, "confidential": true}}).to_string();
+    let ts = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let sig = sectriage::gitlab::webhook::sign_webhook(token, "msg-1", ts, body.as_bytes());
+    let mut statuses = Vec::new();
+    for i in 0..4 {
+        let status = reqwest::Client::new()
+            .post(format!("http://{addr}/webhook"))
+            .header("X-Gitlab-Event", "Confidential Issue Hook")
+            .header("webhook-id", "msg-1")
+            .header("webhook-timestamp", ts.to_string())
+            .header("webhook-signature", &sig)
+            .header("Idempotency-Key", format!("fresh-{i}"))
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        statuses.push(status);
+        // Let a worker-less queue keep the first job pending; claim it so coalescing cannot hide a new job.
+        if let Some(job) = queue.claim("w", Duration::from_secs(60)).await.unwrap() {
+            queue.complete(&job).await.unwrap();
+        }
+    }
+    assert_eq!(statuses, [202, 200, 200, 200]);
+    assert_eq!(queue.list(None, 10).await.unwrap().len(), 1, "one job");
+}
+
+/// Defect 7: a Retry-After above a minute is honoured by the poller.
+async fn poller_honours_a_long_retry_after(backend: Backend) {
+    let s = setup(20, backend).await;
+    let d = daemon_for(&s, None, None).await;
+    let probe = d.clone();
+    let run = Running::start(d);
+    let start = Instant::now();
+    while readyz(&probe).await.is_some() {
+        assert!(start.elapsed() < Duration::from_secs(20), "never ready");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    s.fake.inject(Fault::RateLimit {
+        times: 10_000,
+        retry_after_secs: 90,
+    });
+    let before = s.fake.request_count();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let calls = s.fake.request_count() - before;
+    run.stop().await.unwrap();
+    // 200 ms polls would make about 15 calls; a 90 s Retry-After allows the one that got it.
+    assert!(
+        calls <= 2,
+        "{calls} GitLab calls within 3 s of a 90 s Retry-After"
+    );
+}
+
+/// Defect 8: readiness follows GitLab errors, a revoked token and the queue file.
+async fn readyz_reflects_gitlab_the_token_and_the_queue(backend: Backend) {
+    let s = setup(20, backend).await;
+    let d = daemon_for(&s, None, None).await;
+    let probe = d.clone();
+    let addr = serve_router(&d).await;
+    let run = Running::start(d);
+    let ready = || async { readyz(&probe).await };
+    let wait_for = |want_ready: bool, what: &'static str| {
+        let probe = probe.clone();
+        async move {
+            let start = Instant::now();
+            loop {
+                let now = probe.not_ready().await;
+                if now.is_none() == want_ready {
+                    return now;
+                }
+                assert!(
+                    start.elapsed() < Duration::from_secs(20),
+                    "timed out waiting for {what}: {now:?}"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    wait_for(true, "ready").await;
+    s.fake.inject(Fault::ServerError { times: 100_000 });
+    let why = wait_for(false, "not ready on 5xx").await.unwrap();
+    assert!(why.contains("poll failed"), "{why}");
+    let metrics = reqwest::get(format!("http://{addr}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("sectriage_poll_failures_total"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("sectriage_seconds_since_last_good_poll"),
+        "{metrics}"
+    );
+    s.fake.inject(Fault::ServerError { times: 0 });
+    wait_for(true, "ready again").await;
+
+    s.fake.revoke_token(&s.bot_token);
+    let why = wait_for(false, "not ready with a revoked token")
+        .await
+        .unwrap();
+    assert!(why.contains("token"), "{why}");
+    run.stop().await.unwrap();
+
+    if s.backend == Backend::Sqlite {
+        let file = s.dir.path().join("q.db");
+        std::fs::remove_file(&file).unwrap();
+        let why = ready()
+            .await
+            .expect("not ready once the queue file is gone");
+        assert!(why.contains("deleted"), "{why}");
+        assert!(
+            !file.exists(),
+            "the deleted queue was not silently recreated"
+        );
+    }
+}
+
+/// Defect 9: a lease lost while the job runs stops it before it posts.
+async fn lost_lease_stops_the_job_before_it_posts(backend: Backend) {
+    let s = setup(20, backend).await;
+    let (title, body) = issue_body(0);
+    let iid = s
+        .fake
+        .create_issue(PROJECT, s.reporter_id, &title, &body, true);
+    // Every GitLab call takes 500 ms: fetching the issue and its notes outlasts the lease.
+    s.fake.inject(Fault::Latency(Duration::from_millis(500)));
+    let d = daemon_with(
+        &s,
+        DaemonConfig {
+            lease: Duration::from_millis(900),
+            workers: 1,
+            ..test_config(None, None)
+        },
+    )
+    .await;
+    // Heartbeats (a running job's lease extended) fail, as on a database error.
+    break_jobs_table(
+        &s,
+        "UPDATE OF lease_until_ms",
+        "OLD.state = 'running' AND NEW.state = 'running'",
+        true,
+    )
+    .await;
+    let run = Running::start(d);
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert!(
+        bot_notes(&s, iid).is_empty(),
+        "a job whose lease was lost posted anyway"
+    );
+    break_jobs_table(
+        &s,
+        "UPDATE OF lease_until_ms",
+        "OLD.state = 'running' AND NEW.state = 'running'",
+        false,
+    )
+    .await;
+    s.fake.inject(Fault::Latency(Duration::from_millis(50)));
+    wait_until(
+        "the suggestion once heartbeats work",
+        Duration::from_secs(30),
+        || bot_notes(&s, iid).len() == 1,
+    )
+    .await;
+    run.stop().await.unwrap();
+}
+
+/// Defect 10: shutdown does not wait for a poll stuck in a slow GitLab call.
+async fn shutdown_does_not_wait_for_a_slow_poll(backend: Backend) {
+    let s = setup(20, backend).await;
+    let d = daemon_with(
+        &s,
+        DaemonConfig {
+            shutdown_grace: Duration::from_secs(1),
+            ..test_config(None, None)
+        },
+    )
+    .await;
+    let probe = d.clone();
+    let run = Running::start(d);
+    let start = Instant::now();
+    while probe.not_ready().await.is_some() {
+        assert!(start.elapsed() < Duration::from_secs(20), "never ready");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    s.fake.inject(Fault::Latency(Duration::from_secs(8)));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let stop = Instant::now();
+    run.stop().await.unwrap();
+    assert!(
+        stop.elapsed() < Duration::from_secs(4),
+        "shutdown took {:?}",
+        stop.elapsed()
+    );
+}
+
+/// Defect 11: a dry run posts nothing and does not use up the live run's intake.
+async fn dry_run_does_not_block_the_live_run(backend: Backend) {
+    let s = setup(20, backend).await;
+    let (title, body) = issue_body(0);
+    let iid = s
+        .fake
+        .create_issue(PROJECT, s.reporter_id, &title, &body, true);
+    let d = daemon_with(
+        &s,
+        DaemonConfig {
+            dry_run: true,
+            ..test_config(None, None)
+        },
+    )
+    .await;
+    let queue = d.queue.clone();
+    let run = Running::start(d);
+    let start = Instant::now();
+    loop {
+        let jobs = jobs_of(&queue, iid).await;
+        if jobs.iter().any(|j| j.state == JobState::Done) {
+            assert_eq!(jobs[0].outcome.as_deref(), Some("dry-run"), "{jobs:?}");
+            assert_eq!(
+                jobs[0].verdict.as_deref(),
+                Some("virtualization"),
+                "{jobs:?}"
+            );
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "{jobs:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    run.stop().await.unwrap();
+    assert!(bot_notes(&s, iid).is_empty(), "a dry run posts nothing");
+    let run = Running::start(daemon_for(&s, None, None).await);
+    wait_until("the live run's suggestion", Duration::from_secs(20), || {
+        bot_notes(&s, iid).len() == 1
+    })
+    .await;
+    run.stop().await.unwrap();
+}
+
+/// Defect 10: GitLab unreachable at startup: `serve` stays up, retries, and says not ready.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_waits_for_an_unreachable_gitlab_instead_of_exiting() {
+    let dir = tempfile::tempdir().unwrap();
+    let free_port = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    };
+    let (gitlab_port, listen_port) = (free_port(), free_port());
+    let config = dir.path().join("sectriage.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[gitlab]\nurl = \"http://127.0.0.1:{gitlab_port}\"\nprojects = [{PROJECT}]\n[daemon]\nqueue_url = \"sqlite://{}\"\nlisten = \"127.0.0.1:{listen_port}\"\n",
+            dir.path().join("q.db").display()
+        ),
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sectriage"))
+        .args(["serve", "--llm", "none", "--config"])
+        .arg(&config)
+        .env("SECTRIAGE_GITLAB_TOKEN", "glpat-test")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let still_running = child.try_wait().unwrap().is_none();
+    let ready = reqwest::get(format!("http://127.0.0.1:{listen_port}/readyz")).await;
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(still_running, "serve exited while GitLab was unreachable");
+    let ready = ready.expect("the HTTP surface is up while GitLab is down");
+    assert_eq!(ready.status().as_u16(), 503);
+    let text = ready.text().await.unwrap();
+    assert!(text.contains("waiting for GitLab"), "{text}");
+}
+
+/// Defect 10: an unreachable PostgreSQL is reported with its cause, quickly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_postgres_names_the_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = dir.path().join("sectriage.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[gitlab]\nurl = \"http://127.0.0.1:1\"\nprojects = [{PROJECT}]\n[daemon]\nqueue_url = \"postgres://u:secret@127.0.0.1:{port}/db\"\n"
+        ),
+    )
+    .unwrap();
+    let started = Instant::now();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sectriage"))
+        .args(["serve", "--llm", "none", "--config"])
+        .arg(&config)
+        .env("SECTRIAGE_GITLAB_TOKEN", "glpat-test")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(stderr.to_lowercase().contains("refused"), "{stderr}");
+    assert!(
+        !stderr.contains("secret"),
+        "the password is not printed: {stderr}"
+    );
 }

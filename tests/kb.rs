@@ -7,6 +7,8 @@ use std::process::Command;
 
 use sectriage::kb::{build, Kb, Reach, UseCase};
 
+mod support;
+
 const SECURITY_RST: &str = include_str!("../kb/docs/security.rst");
 
 #[test]
@@ -83,10 +85,11 @@ fn fixture_tree_builds_the_expected_classes() {
 
 #[test]
 fn committed_kb_is_reproducible_from_a_real_tree() {
-    let Ok(src) = std::env::var("SECTRIAGE_QEMU_SRC") else {
-        eprintln!(
-            "SECTRIAGE_QEMU_SRC not set; skipping (scripts/fetch-qemu-src fetches Debian's tree)"
-        );
+    let Some(src) = support::require(
+        "SECTRIAGE_QEMU_SRC",
+        "a QEMU source tree",
+        "export SECTRIAGE_QEMU_SRC=$(scripts/fetch-qemu-src)",
+    ) else {
         return;
     };
     let data = build::build(Path::new(&src), SECURITY_RST).unwrap();

@@ -7,11 +7,12 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use sectriage::queue::{
-    backoff, backoff_ceiling, backoff_with_jitter, now_ms, Enqueued, Job, JobRow, JobState, Queue,
-    QueueConfig, QueueError,
+    backoff, backoff_ceiling, backoff_with_jitter, now_ms, Enqueued, Job, JobRow, JobState,
+    PostIntent, Queue, QueueConfig, QueueError,
 };
 
-const PG_URL_VAR: &str = "SECTRIAGE_TEST_POSTGRES_URL";
+mod support;
+
 /// Long enough that no test sees it expire by accident.
 const LONG_LEASE: Duration = Duration::from_secs(60);
 /// Short enough that expiry tests stay fast.
@@ -62,6 +63,10 @@ on_both_backends!(
     remember_delivery_deduplicates_within_ttl,
     record_suggestion_round_trips,
     concurrent_claims_take_each_job_exactly_once,
+    enqueue_once_records_the_key_and_the_job_together,
+    alarms_persist_until_cleared,
+    a_recent_posting_intent_blocks_and_a_stale_one_is_renewed,
+    completed_jobs_keep_their_outcome_and_verdict,
 );
 
 /// Where a test's database lives.
@@ -75,15 +80,7 @@ enum Backend {
 
 impl Backend {
     fn postgres(test: &'static str) -> Option<Backend> {
-        match std::env::var(PG_URL_VAR) {
-            Ok(base_url) if !base_url.is_empty() => Some(Backend::Postgres { base_url, test }),
-            _ => {
-                eprintln!(
-                    "skipped on PostgreSQL: set {PG_URL_VAR} (export {PG_URL_VAR}=$(scripts/ci-postgres))"
-                );
-                None
-            }
-        }
+        support::postgres_url().map(|base_url| Backend::Postgres { base_url, test })
     }
 
     /// A fresh, empty, migrated database.
@@ -202,7 +199,9 @@ async fn row(queue: &Queue, id: i64) -> JobRow {
 
 async fn ids(queue: &Queue, state: JobState) -> Vec<i64> {
     let rows = queue.list(Some(state), 1000).await.unwrap();
-    rows.iter().map(|row| row.id).collect()
+    let mut ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
+    ids.sort_unstable();
+    ids
 }
 
 // === shared bodies ===
@@ -873,4 +872,164 @@ fn job_state_names_round_trip() {
         .parse::<JobState>()
         .unwrap_err()
         .contains("use pending"));
+}
+
+async fn enqueue_once_records_the_key_and_the_job_together(backend: Backend) {
+    let db = backend.db(QueueConfig::default()).await;
+    let q = &db.queue;
+    let ttl = Duration::from_secs(3600);
+    let first = q
+        .enqueue_once("seen:1:2:t1", ttl, 1, 2, "poll")
+        .await
+        .unwrap();
+    assert!(matches!(first, Some(Enqueued::Created(_))), "{first:?}");
+    assert_eq!(
+        q.enqueue_once("seen:1:2:t1", ttl, 1, 2, "poll")
+            .await
+            .unwrap(),
+        None
+    );
+    // Another key of the same issue coalesces into the pending job.
+    let again = q
+        .enqueue_once("seen:1:2:t2", ttl, 1, 2, "poll")
+        .await
+        .unwrap();
+    assert_eq!(again, Some(Enqueued::Coalesced(first.unwrap().id())));
+    let dead = q
+        .dead_letter_once("seen:1:3:t1", ttl, 1, 3, "poll", "cannot decode")
+        .await
+        .unwrap()
+        .unwrap();
+    let row = row(q, dead).await;
+    assert_eq!(
+        (row.state, row.last_error.as_deref()),
+        (JobState::Dead, Some("cannot decode"))
+    );
+    assert_eq!(
+        q.dead_letter_once("seen:1:3:t1", ttl, 1, 3, "poll", "x")
+            .await
+            .unwrap(),
+        None,
+        "the same key is dead-lettered once"
+    );
+    db.finish().await;
+}
+
+async fn alarms_persist_until_cleared(backend: Backend) {
+    let db = backend.db(QueueConfig::default()).await;
+    assert!(db.queue.alarms().await.unwrap().is_empty());
+    db.queue
+        .raise_alarm("internal-flag-dropped", "note 5 public", "pid-1")
+        .await
+        .unwrap();
+    db.queue
+        .raise_alarm("internal-flag-dropped", "note 6 public", "pid-2")
+        .await
+        .unwrap();
+    // Another daemon (or a restarted one) on the same database sees it.
+    let other = db.open(QueueConfig::default()).await;
+    let alarms = other.alarms().await.unwrap();
+    assert_eq!(alarms.len(), 1, "{alarms:?}");
+    assert_eq!(
+        (alarms[0].detail.as_str(), alarms[0].raised_by.as_str()),
+        ("note 6 public", "pid-2")
+    );
+    assert_eq!(other.clear_alarms().await.unwrap(), 1);
+    assert!(db.queue.alarms().await.unwrap().is_empty());
+    other.close().await;
+    db.finish().await;
+}
+
+async fn a_recent_posting_intent_blocks_and_a_stale_one_is_renewed(backend: Backend) {
+    let db = backend.db(QueueConfig::default()).await;
+    let q = &db.queue;
+    let job = q.enqueue(5, 9, "poll").await.unwrap().id();
+    let settle = Duration::from_millis(300);
+    assert_eq!(
+        q.begin_post(5, 9, "rev", job, settle).await.unwrap(),
+        PostIntent::Fresh
+    );
+    assert!(matches!(
+        q.begin_post(5, 9, "rev", job, settle).await.unwrap(),
+        PostIntent::Recent { .. }
+    ));
+    tokio::time::sleep(settle).await;
+    assert!(matches!(
+        q.begin_post(5, 9, "rev", job, settle).await.unwrap(),
+        PostIntent::Stale { .. }
+    ));
+    assert!(
+        matches!(
+            q.begin_post(5, 9, "rev", job, settle).await.unwrap(),
+            PostIntent::Recent { .. }
+        ),
+        "renewed"
+    );
+    // Recording the note ends the intent; abandoning one too.
+    q.record_suggestion(5, 9, "rev", 77, job).await.unwrap();
+    assert_eq!(
+        q.begin_post(5, 9, "rev", job, settle).await.unwrap(),
+        PostIntent::Fresh
+    );
+    q.abandon_post(5, 9, "rev").await.unwrap();
+    assert_eq!(
+        q.begin_post(5, 9, "rev", job, settle).await.unwrap(),
+        PostIntent::Fresh
+    );
+    db.finish().await;
+}
+
+async fn completed_jobs_keep_their_outcome_and_verdict(backend: Backend) {
+    let db = backend.db(QueueConfig::default()).await;
+    let q = &db.queue;
+    q.enqueue(1, 1, "poll").await.unwrap();
+    q.enqueue(1, 2, "poll").await.unwrap();
+    let a = claim(q, "w", LONG_LEASE).await.unwrap();
+    assert!(q
+        .complete_with(&a, "dry-run", Some("virtualization"))
+        .await
+        .unwrap());
+    let rows = q.list(None, 10).await.unwrap();
+    assert_eq!(rows[0].issue_iid, 2, "newest first");
+    let done = rows.iter().find(|r| r.id == a.id).unwrap();
+    assert_eq!(
+        (done.outcome.as_deref(), done.verdict.as_deref()),
+        (Some("dry-run"), Some("virtualization"))
+    );
+    db.finish().await;
+}
+
+#[tokio::test]
+async fn read_only_commands_never_create_a_sqlite_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("typo.db");
+    let url = format!("sqlite://{}", path.display());
+    let err = Queue::connect_existing(&url, QueueConfig::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, QueueError::Missing { .. }), "{err}");
+    assert!(!path.exists());
+    Queue::connect(&url, QueueConfig::default()).await.unwrap();
+    assert!(path.exists());
+    Queue::connect_existing(&url, QueueConfig::default())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_deleted_sqlite_file_is_reported_not_recreated() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("q.db");
+    let q = Queue::connect(
+        &format!("sqlite://{}", path.display()),
+        QueueConfig::default(),
+    )
+    .await
+    .unwrap();
+    q.probe_write().await.unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let err = q.probe_write().await.unwrap_err();
+    assert!(matches!(err, QueueError::Vanished { .. }), "{err}");
+    assert!(err.to_string().contains("deleted"), "{err}");
+    assert!(!path.exists(), "not silently replaced by an empty queue");
 }

@@ -40,6 +40,12 @@ pub struct Metrics {
     pub notes_posted: Counter,
     pub internal_flag_alarms: Counter,
     pub webhooks: Family<OutcomeLabel, Counter>,
+    /// Poll rounds of one project that failed (GitLab or queue errors).
+    pub poll_failures: Counter,
+    /// Seconds since the last poll round in which every project was polled; -1 before the first.
+    pub seconds_since_last_good_poll: Gauge<f64, std::sync::atomic::AtomicU64>,
+    /// Safety alarms raised and not yet cleared (from the queue database).
+    pub alarms_active: Gauge,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -68,6 +74,9 @@ impl Metrics {
             notes_posted: Counter::default(),
             internal_flag_alarms: Counter::default(),
             webhooks: Family::default(),
+            poll_failures: Counter::default(),
+            seconds_since_last_good_poll: Gauge::default(),
+            alarms_active: Gauge::default(),
         };
         registry.register(
             "queue_jobs",
@@ -109,6 +118,21 @@ impl Metrics {
             "webhooks",
             "Webhook deliveries by outcome",
             m.webhooks.clone(),
+        );
+        registry.register(
+            "poll_failures",
+            "Polls of one project that failed",
+            m.poll_failures.clone(),
+        );
+        registry.register(
+            "seconds_since_last_good_poll",
+            "Seconds since every watched project was last polled successfully (-1: never)",
+            m.seconds_since_last_good_poll.clone(),
+        );
+        registry.register(
+            "alarms_active",
+            "Safety alarms raised and not cleared (posting is stopped while above 0)",
+            m.alarms_active.clone(),
         );
         *m.registry.lock().expect("metrics registry lock") = registry;
         m

@@ -10,14 +10,15 @@ pub mod metrics;
 pub mod setup;
 
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
 use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 use crate::confirm::{self, ConfirmPolicy};
 use crate::engine::Engine;
@@ -26,7 +27,7 @@ use crate::intake::webhook::{self, WebhookState};
 use crate::intake::{poll, RawReport};
 use crate::publish::post::{existing_suggestion, post_internal, revision_digest};
 use crate::publish::{render_note, NoteMarker};
-use crate::queue::{Job, JobState, Queue};
+use crate::queue::{Job, JobState, PostIntent, Queue};
 use crate::triage::decide::LlmOutcome;
 pub use metrics::Metrics;
 
@@ -45,6 +46,78 @@ pub struct DaemonConfig {
     pub confirm: ConfirmPolicy,
     /// Longest wait for running jobs after SIGTERM.
     pub shutdown_grace: Duration,
+    /// How long a posting attempt that recorded no note blocks another one for the same
+    /// revision: long enough for GitLab's notes list to show a note it did store.
+    pub post_settle: Duration,
+}
+
+impl DaemonConfig {
+    /// A configuration with the daemon's defaults for everything but the projects.
+    pub fn new(projects: Vec<u64>) -> DaemonConfig {
+        DaemonConfig {
+            projects,
+            listen: setup::DEFAULT_LISTEN.into(),
+            webhook_secret: None,
+            webhook_signing_token: None,
+            poll_interval: Duration::from_secs(60),
+            workers: 2,
+            lease: Duration::from_secs(300),
+            dry_run: false,
+            confirm: ConfirmPolicy::default(),
+            shutdown_grace: Duration::from_secs(20),
+            post_settle: DEFAULT_POST_SETTLE,
+        }
+    }
+}
+
+/// Default of [`DaemonConfig::post_settle`].
+pub const DEFAULT_POST_SETTLE: Duration = Duration::from_secs(120);
+
+/// Name of the alarm raised when GitLab saved one of our notes as public.
+pub const ALARM_INTERNAL_FLAG: &str = "internal-flag-dropped";
+/// Prefix of the alarm naming a public note that could not be deleted (`…:project:issue:note`).
+pub const ALARM_UNDELETED_NOTE: &str = "undeleted-public-note";
+
+/// What readiness is made of, updated by the poller and workers.
+#[derive(Debug, Default)]
+pub struct Health {
+    /// Unix ms of the end of the last poll round in which every project was polled; 0: never.
+    last_good_poll_ms: AtomicI64,
+    /// Why the last poll round failed, if it did.
+    last_poll_error: Mutex<Option<String>>,
+    /// The token was rejected (401/403 scope): nothing works until an operator acts.
+    token_rejected: Mutex<Option<String>>,
+    /// Still looking up the bot user at startup (GitLab unreachable so far).
+    waiting_for_gitlab: Mutex<Option<String>>,
+}
+
+impl Health {
+    fn set(slot: &Mutex<Option<String>>, value: Option<String>) {
+        if let Ok(mut slot) = slot.lock() {
+            *slot = value;
+        }
+    }
+
+    fn get(slot: &Mutex<Option<String>>) -> Option<String> {
+        slot.lock().ok().and_then(|slot| slot.clone())
+    }
+
+    /// Records a GitLab error seen by any component (a rejected token is remembered).
+    fn gitlab_error(&self, e: &GitLabError) {
+        if matches!(
+            e,
+            GitLabError::InvalidToken { .. } | GitLabError::InsufficientScope
+        ) {
+            Health::set(&self.token_rejected, Some(e.to_string()));
+        }
+    }
+
+    fn seconds_since_good_poll(&self) -> Option<f64> {
+        match self.last_good_poll_ms.load(Ordering::SeqCst) {
+            0 => None,
+            ms => Some((crate::queue::now_ms() - ms).max(0) as f64 / 1000.0),
+        }
+    }
 }
 
 /// Shared state of the running daemon.
@@ -55,15 +128,49 @@ pub struct Daemon {
     pub queue: Queue,
     pub engine: Engine,
     pub metrics: Metrics,
-    pub bot_user_id: u64,
-    /// Set when GitLab dropped the internal flag: posting stops until an operator acts.
-    pub stop_posting: Arc<AtomicBool>,
+    /// The bot's own user, looked up from the token when [`run`] starts.
+    bot: Arc<OnceLock<u64>>,
+    pub health: Arc<Health>,
     /// The tower stack around the LLM (concurrency, rate, timeout); `None` calls the engine's adjudicator directly.
     pub llm_stack: Option<crate::llm::stack::LlmStack>,
+    /// Identifies this process in alarms and worker ids.
+    instance: Arc<str>,
+    /// Held from the alarm check to the end of each write to GitLab, so a second worker
+    /// cannot slip a post in while the first one's reply is raising the alarm.
+    post_lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Daemon {
+    /// A daemon for `config`, rules-only unless [`with_llm_stack`](Daemon::with_llm_stack).
+    pub fn new(config: DaemonConfig, gitlab: Client, queue: Queue, engine: Engine) -> Daemon {
+        Daemon {
+            config: Arc::new(config),
+            gitlab,
+            queue,
+            engine,
+            metrics: Metrics::new(),
+            bot: Arc::default(),
+            health: Arc::default(),
+            llm_stack: None,
+            instance: format!("pid-{}-{:08x}", std::process::id(), rand::random::<u32>()).into(),
+            post_lock: Arc::default(),
+        }
+    }
+
+    /// Sends LLM calls through this tower stack.
+    pub fn with_llm_stack(mut self, stack: Option<crate::llm::stack::LlmStack>) -> Daemon {
+        self.llm_stack = stack;
+        self
+    }
+
+    /// The bot user's id, once [`run`] has looked it up.
+    pub fn bot_user_id(&self) -> Option<u64> {
+        self.bot.get().copied()
+    }
 }
 
 /// Jobs this process holds right now, so a shutdown can hand them back.
-type InFlight = Arc<std::sync::Mutex<std::collections::HashMap<i64, Job>>>;
+type InFlight = Arc<Mutex<std::collections::HashMap<i64, Job>>>;
 
 /// Why a job did not finish.
 #[derive(Debug)]
@@ -75,6 +182,8 @@ enum JobError {
     Dead(String),
     /// The token is unusable: the daemon must stop.
     Fatal(String),
+    /// The job's lease was lost (expired and reclaimed): another holder owns it now.
+    LeaseLost,
 }
 
 impl From<GitLabError> for JobError {
@@ -92,50 +201,177 @@ impl From<GitLabError> for JobError {
     }
 }
 
+impl From<crate::queue::QueueError> for JobError {
+    fn from(e: crate::queue::QueueError) -> Self {
+        JobError::Retry {
+            error: e.to_string(),
+            retry_after: None,
+        }
+    }
+}
+
 /// What a finished job did (a log and metrics label).
-fn outcome_label(o: &Result<&'static str, JobError>) -> &'static str {
+fn outcome_label(o: &Result<Done, JobError>) -> &'static str {
     match o {
-        Ok(label) => label,
+        Ok(done) => done.outcome,
         Err(JobError::Retry { .. }) => "retry",
         Err(JobError::Dead(_)) => "dead",
         Err(JobError::Fatal(_)) => "fatal",
+        Err(JobError::LeaseLost) => "lease-lost",
+    }
+}
+
+/// A finished job: what it did, and the use case it suggested when it computed one.
+#[derive(Debug, Clone, Copy)]
+struct Done {
+    outcome: &'static str,
+    verdict: Option<crate::kb::UseCase>,
+}
+
+impl Done {
+    fn just(outcome: &'static str) -> Done {
+        Done {
+            outcome,
+            verdict: None,
+        }
     }
 }
 
 impl Daemon {
+    /// Refuses to write to GitLab while an alarm is raised (read from the queue database, so
+    /// every worker of every daemon, and a restarted one, stops alike).
+    async fn posting_allowed(&self) -> Result<(), JobError> {
+        let alarms = self.queue.alarms().await?;
+        self.metrics.alarms_active.set(alarms.len() as i64);
+        match alarms.first() {
+            None => Ok(()),
+            Some(alarm) => Err(JobError::Retry {
+                error: format!(
+                    "posting is stopped by the {} alarm: fix the cause, then `sectriage alarm clear`",
+                    alarm.name
+                ),
+                retry_after: Some(Duration::from_secs(600)),
+            }),
+        }
+    }
+
+    /// GitLab saved one of our notes as public: stop posting everywhere, durably.
+    async fn raise_internal_flag_alarm(&self, p: u64, iid: u64, note_id: u64, deleted: bool) {
+        self.metrics.internal_flag_alarms.inc();
+        let detail = format!(
+            "GitLab saved note {note_id} on issue #{iid} of project {p} as PUBLIC ({}); the bot token's role is below Reporter. Give it the Reporter role, then `sectriage alarm clear` and `sectriage queue retry` the dead jobs",
+            if deleted { "deleted at once" } else { "its deletion FAILED and is retried each poll: delete it by hand if it stays" }
+        );
+        if let Err(e) = self
+            .queue
+            .raise_alarm(ALARM_INTERNAL_FLAG, &detail, &self.instance)
+            .await
+        {
+            tracing::error!(error = %e, "cannot record the internal-flag alarm in the queue");
+        }
+        if !deleted {
+            let name = format!("{ALARM_UNDELETED_NOTE}:{p}:{iid}:{note_id}");
+            let _ = self
+                .queue
+                .raise_alarm(&name, "public note not deleted yet", &self.instance)
+                .await;
+        }
+        tracing::error!(project_id = p, issue_iid = iid, note_id, deleted, "ALERT: GitLab saved a sectriage note as PUBLIC; posting is stopped until `sectriage alarm clear`");
+    }
+
+    /// Retries the deletion of public notes an alarm names; reports each outcome.
+    async fn retry_undeleted_notes(&self) {
+        let Ok(alarms) = self.queue.alarms().await else {
+            return;
+        };
+        for alarm in alarms {
+            let Some(rest) = alarm.name.strip_prefix(&format!("{ALARM_UNDELETED_NOTE}:")) else {
+                continue;
+            };
+            if alarm.detail.starts_with("deleted") {
+                continue;
+            }
+            let ids: Vec<u64> = rest.split(':').filter_map(|x| x.parse().ok()).collect();
+            let [p, iid, note] = ids[..] else { continue };
+            match self.gitlab.delete_note(p, iid, note).await {
+                Ok(()) | Err(GitLabError::NotFound { .. }) => {
+                    tracing::warn!(
+                        project_id = p,
+                        issue_iid = iid,
+                        note_id = note,
+                        "public note deleted on retry"
+                    );
+                    let _ = self
+                        .queue
+                        .raise_alarm(
+                            &alarm.name,
+                            "deleted on retry; clear the alarm when the cause is fixed",
+                            &self.instance,
+                        )
+                        .await;
+                }
+                Err(e) => {
+                    tracing::error!(project_id = p, issue_iid = iid, note_id = note, error = %e, "ALERT: a PUBLIC sectriage note still cannot be deleted: delete it by hand now");
+                }
+            }
+        }
+    }
+
     /// Processes one job: fetch, skip or triage, post once, handle confirmations.
-    async fn process(&self, job: &Job) -> Result<&'static str, JobError> {
+    async fn process(&self, job: &Job, cancel: &CancellationToken) -> Result<Done, JobError> {
         let (p, iid) = (job.project_id, job.issue_iid);
+        let bot = self.bot_user_id().ok_or_else(|| JobError::Retry {
+            error: "the bot user is not known yet".into(),
+            retry_after: None,
+        })?;
         let issue = match self.gitlab.issue(p, iid).await {
             Ok(issue) => issue,
-            Err(GitLabError::NotFound { .. }) => return Ok("skipped-not-visible"),
-            Err(e) => return Err(e.into()),
+            Err(GitLabError::NotFound { .. }) => return Ok(Done::just("skipped-not-visible")),
+            Err(e) => {
+                self.health.gitlab_error(&e);
+                return Err(e.into());
+            }
         };
         if !issue.confidential {
-            return Ok("skipped-public");
+            return Ok(Done::just("skipped-public"));
         }
         let notes = self.gitlab.notes(p, iid).await?;
-        if !self.config.dry_run && !self.stop_posting.load(Ordering::SeqCst) {
-            confirm::handle(
-                &self.gitlab,
-                &self.config.confirm,
-                self.bot_user_id,
-                &issue,
-                &notes,
-            )
-            .await?;
+        if !self.config.dry_run {
+            let _posting = self.post_lock.lock().await;
+            self.posting_allowed().await?;
+            if cancel.is_cancelled() {
+                return Err(JobError::LeaseLost);
+            }
+            match confirm::handle(&self.gitlab, &self.config.confirm, bot, &issue, &notes).await {
+                Ok(_) => {}
+                Err(GitLabError::InternalFlagDropped { note_id, deleted }) => {
+                    self.raise_internal_flag_alarm(p, iid, note_id, deleted)
+                        .await;
+                    return Err(JobError::Dead(format!(
+                        "GitLab dropped the internal flag of an acknowledgement (note {note_id}, deleted: {deleted})"
+                    )));
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
         if issue.state == "closed" {
-            return Ok("skipped-closed");
+            return Ok(Done::just("skipped-closed"));
         }
         let description = issue.description.clone().unwrap_or_default();
         let revision = revision_digest(&issue.title, &description);
-        if let Some(note) = existing_suggestion(&notes, self.bot_user_id, p, iid, &revision) {
-            let _ = self
-                .queue
-                .record_suggestion(p, iid, &revision, note.id, job.id)
-                .await;
-            return Ok("already-posted");
+        if !self.config.dry_run {
+            if let Some(note) = existing_suggestion(&notes, bot, p, iid, &revision) {
+                let _ = self
+                    .queue
+                    .record_suggestion(p, iid, &revision, note.id, job.id)
+                    .await;
+                return Ok(Done::just("already-posted"));
+            }
+            // GitLab's list can lag behind a note it stored (replicas): our own record of
+            // what was posted is consulted too.
+            if self.queue.suggestion(p, iid, &revision).await?.is_some() {
+                return Ok(Done::just("already-posted"));
+            }
         }
 
         let raw = RawReport {
@@ -150,7 +386,7 @@ impl Daemon {
             revision: revision.clone(),
             job_id: job.id.to_string(),
         };
-        let body = match self.engine.triage_via(&raw, self.llm_stack.as_ref()).await {
+        let (body, verdict) = match self.engine.triage_via(&raw, self.llm_stack.as_ref()).await {
             Ok(s) => {
                 if let LlmOutcome::Answered { usage, .. } | LlmOutcome::Failed { usage, .. } =
                     &s.llm
@@ -168,10 +404,11 @@ impl Daemon {
                     tok("completion", usage.completion);
                     tok("cached", usage.cached.unwrap_or(0));
                 }
-                tracing::info!(project_id = p, issue_iid = iid, use_case = %s.use_case, confidence = ?s.confidence, declared_tools = s.provenance.declared(), "suggestion computed");
-                render_note(&s, Some(&marker)).map_err(|e| {
+                tracing::info!(project_id = p, issue_iid = iid, use_case = %s.use_case, confidence = ?s.confidence, declared_tools = s.provenance.declared(), dry_run = self.config.dry_run, "suggestion computed");
+                let note = render_note(&s, Some(&marker)).map_err(|e| {
                     JobError::Dead(format!("rendered note failed its safety check: {e}"))
-                })?
+                })?;
+                (note, Some(s.use_case))
             }
             Err(input) => {
                 tracing::warn!(project_id = p, issue_iid = iid, error = %input, "report not triaged");
@@ -180,17 +417,42 @@ impl Daemon {
                     marker.render()
                 );
                 crate::publish::check_note(&note).map_err(|e| JobError::Dead(e.to_string()))?;
-                note
+                (note, None)
             }
         };
         if self.config.dry_run {
-            return Ok("dry-run");
-        }
-        if self.stop_posting.load(Ordering::SeqCst) {
-            return Err(JobError::Retry {
-                error: "posting is stopped after an internal-flag alarm".into(),
-                retry_after: Some(Duration::from_secs(3600)),
+            // Nothing is recorded as posted: a later live run posts this revision.
+            return Ok(Done {
+                outcome: "dry-run",
+                verdict,
             });
+        }
+        // Right before posting: the alarm (any worker, any daemon) and our lease.
+        let _posting = self.post_lock.lock().await;
+        self.posting_allowed().await?;
+        if cancel.is_cancelled() {
+            return Err(JobError::LeaseLost);
+        }
+        match self
+            .queue
+            .begin_post(p, iid, &revision, job.id, self.config.post_settle)
+            .await?
+        {
+            PostIntent::Fresh => {}
+            PostIntent::Stale { age, .. } => {
+                tracing::info!(
+                    project_id = p,
+                    issue_iid = iid,
+                    age_s = age.as_secs(),
+                    "an earlier posting attempt left no note on GitLab; posting again"
+                )
+            }
+            PostIntent::Recent { age } => {
+                return Err(JobError::Retry {
+                    error: "an earlier attempt to post this revision may still appear on GitLab; looking again before posting".into(),
+                    retry_after: Some(self.config.post_settle.saturating_sub(age) + Duration::from_millis(100)),
+                });
+            }
         }
         match post_internal(&self.gitlab, p, iid, &body).await {
             Ok(note) => {
@@ -200,20 +462,71 @@ impl Daemon {
                     .record_suggestion(p, iid, &revision, note.id, job.id)
                     .await
                 {
-                    // GitLab's marker remains the source of truth; the local record is a convenience.
+                    // GitLab's marker remains the source of truth; the intent makes a retry
+                    // wait for it instead of posting again.
                     tracing::warn!(error = %e, "posted but not recorded locally");
                 }
-                Ok("posted")
+                Ok(Done {
+                    outcome: "posted",
+                    verdict,
+                })
             }
             Err(GitLabError::InternalFlagDropped { note_id, deleted }) => {
-                self.metrics.internal_flag_alarms.inc();
-                self.stop_posting.store(true, Ordering::SeqCst);
-                tracing::error!(project_id = p, issue_iid = iid, note_id, deleted, "ALERT: GitLab saved the suggestion as a PUBLIC note; it was deleted and posting is stopped. Give the bot token at least the Reporter role, then restart and retry dead jobs");
+                let _ = self.queue.abandon_post(p, iid, &revision).await;
+                self.raise_internal_flag_alarm(p, iid, note_id, deleted)
+                    .await;
                 Err(JobError::Dead(format!(
                     "GitLab dropped the internal flag (note {note_id}, deleted: {deleted}); the token's role is below Reporter"
                 )))
             }
-            Err(e) => Err(e.into()),
+            Err(e) => {
+                // A refusal is certain: nothing was stored. A 5xx or a broken connection is
+                // not: the intent stays, so the retry waits for GitLab's list to settle.
+                if !(e.is_retryable() || e.is_fatal()) {
+                    let _ = self.queue.abandon_post(p, iid, &revision).await;
+                }
+                self.health.gitlab_error(&e);
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Keeps the job's lease alive until the lease is lost (then cancels `cancel`) or the
+    /// job ends. A database error is retried until the lease would have run out.
+    async fn heartbeat(&self, job: &Job, cancel: &CancellationToken) {
+        let lease = self.config.lease;
+        let mut last_ok = Instant::now();
+        let mut wait = lease / 3;
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = cancel.cancelled() => return,
+            }
+            match self.queue.heartbeat(job, lease).await {
+                Ok(true) => {
+                    last_ok = Instant::now();
+                    wait = lease / 3;
+                }
+                Ok(false) => {
+                    tracing::warn!(
+                        job_id = job.id,
+                        "lease lost (reclaimed elsewhere); stopping the job"
+                    );
+                    cancel.cancel();
+                    return;
+                }
+                Err(e) => {
+                    // Give up a safety margin before the lease expires, so another worker's
+                    // reclaim cannot overlap a post of ours.
+                    if last_ok.elapsed() + lease / 6 >= lease {
+                        tracing::error!(job_id = job.id, error = %e, "cannot renew the lease; stopping the job");
+                        cancel.cancel();
+                        return;
+                    }
+                    tracing::warn!(job_id = job.id, error = %e, "heartbeat failed; retrying");
+                    wait = (lease / 12).max(Duration::from_millis(50));
+                }
+            }
         }
     }
 
@@ -248,34 +561,37 @@ impl Daemon {
                 held.insert(job.id, job.clone());
             }
             let started = Instant::now();
-            // Keep the lease alive while the job runs (an LLM call can be slow).
-            let hb_queue = self.queue.clone();
-            let hb_job = job.clone();
-            let lease = self.config.lease;
-            let heartbeat = tokio::spawn(async move {
-                loop {
-                    tokio::time::sleep(lease / 3).await;
-                    if !hb_queue.heartbeat(&hb_job, lease).await.unwrap_or(false) {
-                        return;
-                    }
+            // The heartbeat runs beside the work in this task; losing the lease cancels the
+            // token, which stops the work (and is checked right before every write).
+            let cancel = CancellationToken::new();
+            let result = {
+                let work = self.process(&job, &cancel);
+                let beat = self.heartbeat(&job, &cancel);
+                tokio::pin!(work, beat);
+                tokio::select! {
+                    r = &mut work => r,
+                    () = &mut beat => Err(JobError::LeaseLost),
                 }
-            });
-            let result = self.process(&job).await;
-            heartbeat.abort();
+            };
+            cancel.cancel();
             self.metrics
                 .job_seconds
                 .observe(started.elapsed().as_secs_f64());
             self.metrics.job(outcome_label(&result));
             let settle = match result {
-                Ok(label) => {
+                Ok(done) => {
                     tracing::info!(
                         job_id = job.id,
                         project_id = job.project_id,
                         issue_iid = job.issue_iid,
-                        outcome = label,
+                        outcome = done.outcome,
                         "job done"
                     );
-                    self.queue.complete(&job).await.map(|_| ())
+                    let verdict = done.verdict.map(|v| v.to_string());
+                    self.queue
+                        .complete_with(&job, done.outcome, verdict.as_deref())
+                        .await
+                        .map(|_| ())
                 }
                 Err(JobError::Retry { error, retry_after }) => {
                     let state = self.queue.retry_later(&job, &error, retry_after).await;
@@ -285,6 +601,13 @@ impl Daemon {
                 Err(JobError::Dead(error)) => {
                     tracing::error!(job_id = job.id, error = %error, "job dead-lettered");
                     self.queue.dead_letter(&job, &error).await
+                }
+                Err(JobError::LeaseLost) => {
+                    tracing::warn!(
+                        job_id = job.id,
+                        "job stopped: its lease was lost; its new holder finishes it"
+                    );
+                    Ok(())
                 }
                 Err(JobError::Fatal(error)) => {
                     tracing::error!(job_id = job.id, error = %error, "fatal GitLab error; stopping");
@@ -302,29 +625,119 @@ impl Daemon {
         }
     }
 
-    async fn poller(self, mut shutdown: watch::Receiver<bool>) {
-        loop {
-            for &project in &self.config.projects {
-                match poll::poll_project(&self.gitlab, &self.queue, project).await {
-                    Ok(r) if r.enqueued > 0 => tracing::info!(
-                        project_id = project,
-                        enqueued = r.enqueued,
-                        "poll found work"
-                    ),
-                    Ok(_) => {}
-                    Err(e) => {
-                        tracing::warn!(project_id = project, error = %e, "poll failed; will retry")
+    /// One poll round over every project; the wait GitLab asked for, if it asked.
+    async fn poll_round(&self, intake: poll::Intake) -> Option<Duration> {
+        let mut all_ok = true;
+        let mut wait: Option<Duration> = None;
+        for &project in &self.config.projects {
+            match poll::poll_project(&self.gitlab, &self.queue, project, intake).await {
+                Ok(r) => {
+                    if r.enqueued > 0 || r.dead_lettered > 0 {
+                        tracing::info!(
+                            project_id = project,
+                            enqueued = r.enqueued,
+                            dead_lettered = r.dead_lettered,
+                            "poll found work"
+                        );
                     }
                 }
+                Err(e) => {
+                    all_ok = false;
+                    self.metrics.poll_failures.inc();
+                    if let poll::PollError::GitLab(g) = &e {
+                        self.health.gitlab_error(g);
+                    }
+                    wait = wait.max(e.retry_after());
+                    Health::set(
+                        &self.health.last_poll_error,
+                        Some(format!("project {project}: {e}")),
+                    );
+                    tracing::warn!(project_id = project, error = %e, retry_after_s = e.retry_after().map(|d| d.as_secs()), "poll failed; will retry");
+                }
             }
-            self.metrics
-                .gitlab_rate_limited
-                .set(self.gitlab.stats().rate_limited);
+        }
+        if all_ok {
+            self.health
+                .last_good_poll_ms
+                .store(crate::queue::now_ms(), Ordering::SeqCst);
+            Health::set(&self.health.last_poll_error, None);
+            Health::set(&self.health.token_rejected, None);
+        }
+        self.metrics
+            .gitlab_rate_limited
+            .set(self.gitlab.stats().rate_limited);
+        wait
+    }
+
+    async fn poller(self, mut shutdown: watch::Receiver<bool>) {
+        let intake = if self.config.dry_run {
+            poll::Intake::DryRun
+        } else {
+            poll::Intake::Live
+        };
+        loop {
+            // A GitLab call with its retries can take a minute: shutdown must not wait for it.
+            let wait = tokio::select! {
+                w = self.poll_round(intake) => w,
+                _ = shutdown.changed() => return,
+            };
+            if !self.config.dry_run {
+                tokio::select! {
+                    () = self.retry_undeleted_notes() => {}
+                    _ = shutdown.changed() => return,
+                }
+            }
+            // Honour a long Retry-After: GitLab asked us not to call before then.
+            let sleep = wait.map_or(self.config.poll_interval, |w| {
+                w.max(self.config.poll_interval)
+            });
             tokio::select! {
-                _ = tokio::time::sleep(self.config.poll_interval) => {}
+                _ = tokio::time::sleep(sleep) => {}
                 _ = shutdown.changed() => return,
             }
         }
+    }
+
+    /// Why the daemon is not ready, or `None` when it is.
+    pub async fn not_ready(&self) -> Option<String> {
+        let mut reasons = Vec::new();
+        if let Some(why) = Health::get(&self.health.waiting_for_gitlab) {
+            reasons.push(format!("waiting for GitLab: {why}"));
+        }
+        if let Some(why) = Health::get(&self.health.token_rejected) {
+            reasons.push(format!("GitLab token rejected: {why}"));
+        }
+        match self.queue.alarms().await {
+            Ok(alarms) => {
+                self.metrics.alarms_active.set(alarms.len() as i64);
+                for alarm in alarms {
+                    reasons.push(format!(
+                        "posting stopped by alarm {}: {}",
+                        alarm.name, alarm.detail
+                    ));
+                }
+            }
+            Err(e) => reasons.push(format!("queue unreadable: {e}")),
+        }
+        if let Err(e) = self.queue.probe_write().await {
+            reasons.push(format!("queue not writable: {e}"));
+        }
+        if let Some(why) = Health::get(&self.health.last_poll_error) {
+            reasons.push(format!("last poll failed: {why}"));
+        }
+        let stale_after = (self.config.poll_interval * 3).max(Duration::from_secs(60));
+        match self.health.seconds_since_good_poll() {
+            None => {
+                if Health::get(&self.health.waiting_for_gitlab).is_none() {
+                    reasons.push("no successful poll yet".into());
+                }
+            }
+            Some(s) if s > stale_after.as_secs_f64() => {
+                reasons.push(format!("no successful poll for {s:.0} s"))
+            }
+            Some(_) => {}
+        }
+        (!reasons.is_empty()).then(|| reasons.join("\n"))
     }
 }
 
@@ -340,6 +753,11 @@ pub fn router(daemon: &Daemon) -> Router {
             .map(Arc::from),
         projects: daemon.config.projects.clone().into(),
         metrics: daemon.metrics.clone(),
+        intake: if daemon.config.dry_run {
+            poll::Intake::DryRun
+        } else {
+            poll::Intake::Live
+        },
     };
     let d = daemon.clone();
     let r = daemon.clone();
@@ -351,15 +769,12 @@ pub fn router(daemon: &Daemon) -> Router {
             get(move || {
                 let r = r.clone();
                 async move {
-                    if r.stop_posting.load(Ordering::SeqCst) {
-                        (
+                    match r.not_ready().await {
+                        None => (StatusCode::OK, "ready\n".to_string()),
+                        Some(why) => (
                             StatusCode::SERVICE_UNAVAILABLE,
-                            "posting stopped: internal-flag alarm\n",
-                        )
-                    } else if r.queue.depth_by_state().await.is_err() {
-                        (StatusCode::SERVICE_UNAVAILABLE, "queue unavailable\n")
-                    } else {
-                        (StatusCode::OK, "ready\n")
+                            format!("not ready:\n{why}\n"),
+                        ),
                     }
                 }
             }),
@@ -385,6 +800,12 @@ pub fn router(daemon: &Daemon) -> Router {
                                 .set(n as i64);
                         }
                     }
+                    if let Ok(alarms) = d.queue.alarms().await {
+                        d.metrics.alarms_active.set(alarms.len() as i64);
+                    }
+                    d.metrics
+                        .seconds_since_last_good_poll
+                        .set(d.health.seconds_since_good_poll().unwrap_or(-1.0));
                     d.metrics
                         .gitlab_rate_limited
                         .set(d.gitlab.stats().rate_limited);
@@ -396,10 +817,39 @@ pub fn router(daemon: &Daemon) -> Router {
         .with_state(())
 }
 
+/// Looks up the bot user, retrying with backoff while GitLab is unreachable (readiness says
+/// why meanwhile). `None` when shutdown came first.
+async fn resolve_bot(daemon: &Daemon, shutdown: &mut watch::Receiver<bool>) -> Option<u64> {
+    let mut wait = Duration::from_secs(1);
+    loop {
+        let e = match daemon.gitlab.current_user().await {
+            Ok(me) => {
+                Health::set(&daemon.health.waiting_for_gitlab, None);
+                Health::set(&daemon.health.token_rejected, None);
+                return Some(me.id);
+            }
+            Err(e) => e,
+        };
+        daemon.health.gitlab_error(&e);
+        Health::set(&daemon.health.waiting_for_gitlab, Some(e.to_string()));
+        let pause = e.retry_after().map_or(wait, |r| r.max(wait));
+        tracing::error!(error = %e, retry_in_s = pause.as_secs(), "cannot look up the bot user; retrying (readiness reports not ready meanwhile)");
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {}
+            _ = shutdown.changed() => return None,
+        }
+        wait = (wait * 2).min(Duration::from_secs(60));
+    }
+}
+
 /// Runs the daemon until `shutdown` resolves or a fatal error occurs.
 ///
+/// The HTTP surface comes up first; the bot user is looked up with retries (GitLab may be
+/// unreachable at startup: readiness says so instead of the process exiting), then the poller
+/// and workers start.
+///
 /// # Errors
-/// When the listen address cannot be bound, or on a fatal GitLab error (bad token).
+/// When the listen address cannot be bound, or on a fatal GitLab error during a job (bad token).
 pub async fn run(
     daemon: Daemon,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -413,6 +863,11 @@ pub async fn run(
             )
         })?;
     tracing::info!(addr = %listener.local_addr()?, projects = ?daemon.config.projects, dry_run = daemon.config.dry_run, "sectriage serving");
+    if let Ok(alarms) = daemon.queue.alarms().await {
+        for alarm in &alarms {
+            tracing::error!(alarm = %alarm.name, detail = %alarm.detail, "ALERT: an alarm from an earlier run is still raised: posting stays stopped until `sectriage alarm clear`");
+        }
+    }
     let (stop_tx, stop_rx) = watch::channel(false);
     let (fatal_tx, mut fatal_rx) = watch::channel(None::<String>);
 
@@ -425,17 +880,31 @@ pub async fn run(
             })
             .await;
     });
-    let poller = tokio::spawn(daemon.clone().poller(stop_rx.clone()));
     let in_flight: InFlight = Arc::default();
     let mut workers = tokio::task::JoinSet::new();
-    for i in 0..daemon.config.workers.max(1) {
-        workers.spawn(daemon.clone().worker(
-            format!("{}-{i}", std::process::id()),
-            stop_rx.clone(),
-            fatal_tx.clone(),
-            in_flight.clone(),
-        ));
-    }
+    let starter = {
+        let daemon = daemon.clone();
+        let stop_rx = stop_rx.clone();
+        let fatal_tx = fatal_tx.clone();
+        let in_flight = in_flight.clone();
+        async move {
+            let mut startup_stop = stop_rx.clone();
+            let bot = resolve_bot(&daemon, &mut startup_stop).await?;
+            let _ = daemon.bot.set(bot);
+            let poller = tokio::spawn(daemon.clone().poller(stop_rx.clone()));
+            let mut set = tokio::task::JoinSet::new();
+            for i in 0..daemon.config.workers.max(1) {
+                set.spawn(daemon.clone().worker(
+                    format!("{}-{i}", daemon.instance),
+                    stop_rx.clone(),
+                    fatal_tx.clone(),
+                    in_flight.clone(),
+                ));
+            }
+            Some((poller, set))
+        }
+    };
+    let started = tokio::spawn(starter);
 
     let fatal = tokio::select! {
         _ = shutdown => None,
@@ -443,7 +912,14 @@ pub async fn run(
     };
     tracing::info!("stopping: intake first, then workers");
     let _ = stop_tx.send(true);
-    let _ = poller.await;
+    let mut poller = None;
+    if let Ok(Some((p, set))) = started.await {
+        poller = Some(p);
+        workers = set;
+    }
+    if let Some(p) = poller {
+        let _ = p.await;
+    }
     let _ = http.await;
     // Workers finish their current job; after the grace period the rest are
     // dropped and their leases expire, so the jobs run again elsewhere.

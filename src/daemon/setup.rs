@@ -1,8 +1,6 @@
 //! Builds a [`Daemon`] from the config file and the environment, and checks
 //! the configuration (`sectriage config check`), naming every problem.
 
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::{ConfigError, ConfigFile, LlmMode};
@@ -15,7 +13,7 @@ use crate::llm::{Adjudicator, PromptKind};
 use crate::queue::{Queue, QueueConfig};
 use crate::triage::hygiene::Limits;
 
-use super::{Daemon, DaemonConfig, Metrics};
+use super::{Daemon, DaemonConfig};
 
 pub const ENV_GITLAB_TOKEN: &str = "SECTRIAGE_GITLAB_TOKEN";
 pub const DEFAULT_QUEUE_URL: &str = "sqlite://sectriage.db";
@@ -86,20 +84,28 @@ fn valid_listen(listen: &str) -> bool {
 }
 
 /// Why a `whsec_` signing token is unusable, if it is.
-fn signing_token_problem(token: &str) -> Option<&'static str> {
+fn signing_token_problem(token: &str) -> Option<String> {
     use base64::Engine as _;
     let Some(key) = token.trim().strip_prefix("whsec_") else {
-        return Some("the signing token must look like whsec_<base64>, as GitLab shows it");
+        return Some("the signing token must look like whsec_<base64>, as GitLab shows it".into());
     };
     if key.is_empty() {
         return Some(
-            "the signing token has nothing after whsec_: copy the whole token from GitLab",
+            "the signing token has nothing after whsec_: copy the whole token from GitLab".into(),
         );
     }
-    match base64::engine::general_purpose::STANDARD.decode(key) {
-        Ok(bytes) if !bytes.is_empty() => None,
-        _ => Some("the part after whsec_ is not base64: copy the whole token from GitLab"),
+    if base64::engine::general_purpose::STANDARD
+        .decode(key)
+        .is_err()
+    {
+        return Some(
+            "the part after whsec_ is not base64: copy the whole token from GitLab".into(),
+        );
     }
+    // What the webhook itself refuses: a short key would let anyone sign deliveries.
+    crate::gitlab::webhook::signing_key(token)
+        .err()
+        .map(|e| e.to_string())
 }
 
 /// Checks what `serve` needs, without connecting anywhere. `llm_flag` is `--llm`,
@@ -321,8 +327,13 @@ pub async fn build(
             errors.join("\n")
         );
     }
-    for p in problems.iter().filter(|p| !p.is_error()) {
-        tracing::warn!(key = %p.key, "configuration warning: {}", p.message);
+    let warnings = problems.len() - errors.len();
+    if warnings > 0 {
+        // A count only: `config check` has the wording, and the log stays free of key names.
+        tracing::warn!(
+            warnings,
+            "the configuration has warnings; `sectriage config check` lists them"
+        );
     }
     let use_llm = cfg.llm_mode(llm_flag) == LlmMode::Openai;
     let llm = if use_llm {
@@ -345,7 +356,6 @@ pub async fn build(
         max_retries: 4,
         notes_per_minute: cfg.gitlab.notes_per_minute.unwrap_or(30),
     })?;
-    let me = gitlab.current_user().await?;
     let queue_url = cfg
         .daemon
         .queue_url
@@ -381,41 +391,39 @@ pub async fn build(
     if let Some(l) = &cfg.daemon.labels.non_virtualization {
         confirm.non_virtualization_labels = l.clone();
     }
-    Ok(Daemon {
-        config: Arc::new(DaemonConfig {
-            projects: cfg.gitlab.projects.clone(),
-            listen: cfg
-                .daemon
-                .listen
-                .clone()
-                .unwrap_or_else(|| DEFAULT_LISTEN.to_string()),
-            webhook_secret: cfg.daemon.webhook_secret_env.as_deref().and_then(env),
-            webhook_signing_token: cfg
-                .daemon
-                .webhook_signing_token_env
-                .as_deref()
-                .and_then(env),
-            poll_interval: Duration::from_secs(cfg.daemon.poll_interval_secs.unwrap_or(60)),
-            workers,
-            lease: Duration::from_secs(cfg.daemon.lease_secs.unwrap_or(300)),
-            dry_run,
-            confirm,
-            shutdown_grace: Duration::from_secs(20),
-        }),
-        gitlab,
-        queue,
-        engine: Engine {
-            kb: Kb::embedded(),
-            limits: Limits {
-                max_report_bytes: cfg.max_report_bytes(),
-            },
-            llm,
+    let config = DaemonConfig {
+        projects: cfg.gitlab.projects.clone(),
+        listen: cfg
+            .daemon
+            .listen
+            .clone()
+            .unwrap_or_else(|| DEFAULT_LISTEN.to_string()),
+        webhook_secret: cfg.daemon.webhook_secret_env.as_deref().and_then(env),
+        webhook_signing_token: cfg
+            .daemon
+            .webhook_signing_token_env
+            .as_deref()
+            .and_then(env),
+        poll_interval: Duration::from_secs(cfg.daemon.poll_interval_secs.unwrap_or(60)),
+        workers,
+        lease: Duration::from_secs(cfg.daemon.lease_secs.unwrap_or(300)),
+        dry_run,
+        confirm,
+        shutdown_grace: Duration::from_secs(20),
+        post_settle: cfg
+            .daemon
+            .post_settle_secs
+            .map_or(super::DEFAULT_POST_SETTLE, Duration::from_secs),
+    };
+    let engine = Engine {
+        kb: Kb::embedded(),
+        limits: Limits {
+            max_report_bytes: cfg.max_report_bytes(),
         },
-        metrics: Metrics::new(),
-        bot_user_id: me.id,
-        stop_posting: Arc::new(AtomicBool::new(false)),
-        llm_stack,
-    })
+        llm,
+    };
+    // The bot user is looked up by `run`, with retries: GitLab may be down at startup.
+    Ok(Daemon::new(config, gitlab, queue, engine).with_llm_stack(llm_stack))
 }
 
 /// Asks the chosen model's endpoint for its model list once, at startup.

@@ -170,6 +170,25 @@ pub struct Issue {
     pub web_url: String,
 }
 
+/// An item of an issue list that could not be decoded (a malformed description, a missing
+/// field). Its neighbours are still listed; intake dead-letters it with `reason`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnreadableIssue {
+    /// The item's `iid`, when at least that could be read.
+    pub iid: Option<u64>,
+    /// The item's `updated_at`, when it could be read.
+    pub updated_at: Option<String>,
+    /// Why it could not be decoded: the error kind and position, never the item's text.
+    pub reason: String,
+}
+
+/// One listing of a project's confidential issues, decoded item by item.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IssueListing {
+    pub issues: Vec<Issue>,
+    pub unreadable: Vec<UnreadableIssue>,
+}
+
 /// A comment on an issue, including system notes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Note {
@@ -491,6 +510,32 @@ impl Client {
         project_id: u64,
         updated_after: Option<&str>,
     ) -> Result<Vec<Issue>, GitLabError> {
+        let listing = self
+            .list_confidential_issues_each(project_id, updated_after)
+            .await?;
+        match listing.unreadable.first() {
+            Some(bad) => Err(GitLabError::Decode(format!(
+                "project {project_id}: issue {}: {}",
+                bad.iid
+                    .map_or_else(|| "?".to_string(), |iid| format!("#{iid}")),
+                bad.reason
+            ))),
+            None => Ok(listing.issues),
+        }
+    }
+
+    /// Like [`list_confidential_issues`](Client::list_confidential_issues), but decodes each
+    /// item on its own: one malformed issue is reported in
+    /// [`IssueListing::unreadable`] instead of failing the whole listing, so it cannot block
+    /// intake of its project.
+    ///
+    /// # Errors
+    /// Any [`GitLabError`] for the listing itself (a page that is not a JSON array, HTTP).
+    pub async fn list_confidential_issues_each(
+        &self,
+        project_id: u64,
+        updated_after: Option<&str>,
+    ) -> Result<IssueListing, GitLabError> {
         let mut url = self.url(&["projects", &project_id.to_string(), "issues"]);
         {
             let mut query = url.query_pairs_mut();
@@ -505,23 +550,50 @@ impl Client {
             }
         }
         let what = format!("project {project_id}");
-        let issues: Vec<WireIssue> = self.get_all_pages(url, &what).await?;
-        let n_total = issues.len();
-        // GitLab filters on the server; dropping stragglers keeps the method's promise even if a
-        // proxy or an old version ignores the parameter.
-        let issues: Vec<Issue> = issues
-            .into_iter()
-            .filter(|issue| issue.confidential)
-            .map(Issue::from)
-            .collect();
-        if issues.len() != n_total {
+        // Raw items first: the array's syntax is checked, but a string that cannot become a
+        // Rust string (a lone surrogate escape) only fails its own item below.
+        let items: Vec<Box<serde_json::value::RawValue>> = self.get_all_pages(url, &what).await?;
+        let mut listing = IssueListing::default();
+        let mut n_public = 0;
+        for item in items {
+            match serde_json::from_str::<WireIssue>(item.get()) {
+                Ok(issue) if issue.confidential => listing.issues.push(issue.into()),
+                // GitLab filters on the server; dropping stragglers keeps the method's promise
+                // even if a proxy or an old version ignores the parameter.
+                Ok(_) => n_public += 1,
+                Err(err) => {
+                    #[derive(Deserialize)]
+                    struct Key {
+                        iid: Option<u64>,
+                        updated_at: Option<String>,
+                    }
+                    let key = serde_json::from_str::<Key>(item.get()).ok();
+                    listing.unreadable.push(UnreadableIssue {
+                        iid: key.as_ref().and_then(|k| k.iid),
+                        updated_at: key.and_then(|k| k.updated_at),
+                        // serde's messages can quote input; keep the kind and position only.
+                        reason: format!(
+                            "GitLab's JSON for this issue cannot be decoded ({:?} error at column {} of the item){}",
+                            err.classify(),
+                            err.column(),
+                            if err.to_string().contains("escape") {
+                                ": a malformed \\u escape in a string, such as a lone UTF-16 surrogate"
+                            } else {
+                                ""
+                            }
+                        ),
+                    });
+                }
+            }
+        }
+        if n_public > 0 {
             tracing::warn!(
                 project_id,
-                n_dropped = n_total - issues.len(),
+                n_dropped = n_public,
                 "GitLab listed non-confidential issues for confidential=true; dropped them"
             );
         }
-        Ok(issues)
+        Ok(listing)
     }
 
     /// One issue by its per-project `iid`.

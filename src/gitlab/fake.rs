@@ -54,7 +54,19 @@ pub enum Fault {
     ServerError { times: u32 },
     /// Every later request waits this long first (`Duration::ZERO` turns it off).
     Latency(Duration),
+    /// Notes appear in the notes *list* only this long after they were created, as behind a
+    /// lagging replica (`Duration::ZERO` turns it off). Single-note reads are not affected.
+    NotesListLag(Duration),
+    /// The next `times` note creations are stored, then answered with 502 (a proxy timing out).
+    StoreThenBadGateway { times: u32 },
+    /// The next `times` note deletions fail with 500.
+    DeleteFails { times: u32 },
 }
+
+/// A description or title containing this is served with a lone UTF-16 surrogate escape
+/// (`\ud800`) in its place: JSON that parses but cannot become a string, as GitLab can send
+/// for imported or corrupted text.
+pub const LONE_SURROGATE: &str = "\u{E000}lone-surrogate\u{E000}";
 
 /// A running fake GitLab. Dropping it stops the server.
 pub struct FakeGitLab {
@@ -310,6 +322,9 @@ impl FakeGitLab {
             }
             Fault::ServerError { times } => state.server_errors_left = times,
             Fault::Latency(latency) => state.latency = latency,
+            Fault::NotesListLag(lag) => state.notes_lag = lag,
+            Fault::StoreThenBadGateway { times } => state.store_then_fail_left = times,
+            Fault::DeleteFails { times } => state.delete_failures_left = times,
         }
     }
 
@@ -326,6 +341,11 @@ impl FakeGitLab {
     /// API requests received so far (faulted ones included).
     pub fn request_count(&self) -> u64 {
         self.state().requests
+    }
+
+    /// Notes ever saved public on a confidential issue (deleted ones included).
+    pub fn public_notes_created(&self) -> u64 {
+        self.state().public_notes_on_confidential
     }
 }
 
@@ -360,6 +380,10 @@ struct FakeState {
     retry_after_secs: u64,
     server_errors_left: u32,
     latency: Duration,
+    notes_lag: Duration,
+    public_notes_on_confidential: u64,
+    store_then_fail_left: u32,
+    delete_failures_left: u32,
     quick_actions: Vec<String>,
     webhook: Option<HookConfig>,
     hook_tx: mpsc::UnboundedSender<Delivery>,
@@ -439,6 +463,10 @@ impl FakeState {
             retry_after_secs: 0,
             server_errors_left: 0,
             latency: Duration::ZERO,
+            notes_lag: Duration::ZERO,
+            public_notes_on_confidential: 0,
+            store_then_fail_left: 0,
+            delete_failures_left: 0,
             quick_actions: Vec::new(),
             webhook: None,
             hook_tx,
@@ -1010,7 +1038,24 @@ fn router(shared: Shared) -> Router {
         )
         .fallback(|| async { error(StatusCode::NOT_FOUND, json!({"error": "404 Not Found"})) })
         .layer(middleware::from_fn_with_state(shared.clone(), gate))
+        .layer(middleware::map_response(lone_surrogates))
         .with_state(shared)
+}
+
+/// Serves [`LONE_SURROGATE`] as the JSON escape `\ud800`, which no Rust string can hold.
+async fn lone_surrogates(response: Response) -> Response {
+    let (parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return Response::from_parts(parts, axum::body::Body::empty());
+    };
+    let needle = LONE_SURROGATE.as_bytes();
+    if !bytes.windows(needle.len()).any(|w| w == needle) {
+        return Response::from_parts(parts, axum::body::Body::from(bytes));
+    }
+    let text = String::from_utf8_lossy(&bytes).replace(LONE_SURROGATE, "\\ud800");
+    let mut parts = parts;
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(text))
 }
 
 /// Counts requests, applies injected faults (before auth, like Rack::Attack) and resolves the
@@ -1521,10 +1566,15 @@ async fn list_notes(
         Err(rejection) => return rejection.into_response(),
     };
     let can_read_internal = state.access(user, issue.project_id) >= PLANNER;
+    let listed_before = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+        - state.notes_lag.as_millis() as i64;
     let mut notes: Vec<&NoteRec> = issue
         .notes
         .iter()
         .filter(|note| can_read_internal || !note.internal)
+        .filter(|note| state.notes_lag.is_zero() || note.created_ms <= listed_before)
         .collect();
     let by_updated = params.get("order_by") == Some("updated_at");
     notes.sort_by_key(|note| {
@@ -1613,6 +1663,21 @@ async fn post_note(
             .into_response();
     }
     let note_id = state.push_note(project_id, iid, user, &remaining, internal, false);
+    let confidential = state
+        .projects
+        .get(&project_id)
+        .and_then(|p| p.issues.get(&iid))
+        .is_some_and(|i| i.confidential);
+    if confidential && !internal {
+        state.public_notes_on_confidential += 1;
+    }
+    if state.store_then_fail_left > 0 {
+        state.store_then_fail_left -= 1;
+        return error(
+            StatusCode::BAD_GATEWAY,
+            json!({"message": "502 Bad Gateway"}),
+        );
+    }
     let issue = state
         .projects
         .get(&project_id)
@@ -1692,6 +1757,13 @@ async fn delete_note(
         Ok(issue) => (issue.project_id, issue.iid),
         Err(rejection) => return rejection.into_response(),
     };
+    if state.delete_failures_left > 0 {
+        state.delete_failures_left -= 1;
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            json!({"message": "500 Internal Server Error"}),
+        );
+    }
     let is_maintainer = state.access(user, project_id) >= MAINTAINER;
     let note_id = parse_id(&note);
     let Some(issue) = state.issue_mut(project_id, iid) else {

@@ -38,37 +38,6 @@ pub struct WebhookEvent {
     pub confidential: bool,
 }
 
-/// The `webhook-signature` value for a delivery (`v1,<base64>`).
-pub fn sign_webhook(signing_token: &str, id: &str, timestamp: i64, body: &[u8]) -> String {
-    let digest = mac(signing_token, id, &timestamp.to_string(), body);
-    format!("v1,{}", BASE64.encode(digest))
-}
-
-/// Checks a `webhook-signature` header in constant time. `timestamp` is the header text as
-/// received (it is part of the signed message byte for byte). Check freshness separately with
-/// [`timestamp_is_fresh`].
-pub fn verify_webhook_signature(
-    signing_token: &str,
-    id: &str,
-    timestamp: &str,
-    body: &[u8],
-    header: &str,
-) -> bool {
-    let expected = mac(signing_token, id, timestamp, body);
-    let mut any_valid = false;
-    for entry in header.split_whitespace() {
-        let Some(signature) = entry.strip_prefix("v1,") else {
-            continue;
-        };
-        let Ok(signature) = BASE64.decode(signature) else {
-            continue;
-        };
-        // Keep scanning after a match so timing does not reveal which entry matched.
-        any_valid |= bool::from(signature.as_slice().ct_eq(expected.as_slice()));
-    }
-    any_valid
-}
-
 /// Compares the legacy `X-Gitlab-Token` header with the configured secret in constant time.
 pub fn verify_secret_token(expected: &str, header: &str) -> bool {
     !expected.is_empty() && bool::from(expected.as_bytes().ct_eq(header.as_bytes()))
@@ -175,30 +144,94 @@ pub fn parse_webhook(event_header: &str, body: &[u8]) -> Result<WebhookEvent, Gi
     })
 }
 
-fn mac(signing_token: &str, id: &str, timestamp: &str, body: &[u8]) -> Vec<u8> {
-    let key = signing_key(signing_token);
-    // HMAC accepts keys of any length, so this cannot fail.
-    let mut mac = match <Hmac<Sha256> as Mac>::new_from_slice(&key) {
-        Ok(mac) => mac,
-        Err(_) => return Vec::new(),
+/// Shortest signing key accepted, in bytes. GitLab's keys are 32 random bytes; an empty or
+/// short key would let anyone forge signatures.
+pub const MIN_SIGNING_KEY_BYTES: usize = 16;
+
+/// Why a signing token cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SigningKeyError {
+    #[error("the signing token has no key after whsec_: copy the whole token GitLab shows")]
+    Empty,
+    #[error("the signing token's key is {0} bytes, fewer than {MIN_SIGNING_KEY_BYTES}: copy the whole token GitLab shows")]
+    TooShort(usize),
+}
+
+/// The `webhook-signature` value for a delivery (`v1,<base64>`).
+///
+/// # Panics
+/// If the signing token is unusable ([`signing_key`]); only the fake GitLab and tests sign.
+pub fn sign_webhook(signing_token: &str, id: &str, timestamp: i64, body: &[u8]) -> String {
+    let digest = mac(signing_token, id, &timestamp.to_string(), body)
+        .expect("sign_webhook needs a usable signing token");
+    format!("v1,{}", BASE64.encode(digest))
+}
+
+/// Checks a `webhook-signature` header in constant time. `timestamp` is the header text as
+/// received (it is part of the signed message byte for byte). Check freshness separately with
+/// [`timestamp_is_fresh`]. Fails closed: an unusable signing token verifies nothing.
+pub fn verify_webhook_signature(
+    signing_token: &str,
+    id: &str,
+    timestamp: &str,
+    body: &[u8],
+    header: &str,
+) -> bool {
+    let Ok(expected) = mac(signing_token, id, timestamp, body) else {
+        return false;
     };
+    let mut any_valid = false;
+    for entry in header.split_whitespace() {
+        let Some(signature) = entry.strip_prefix("v1,") else {
+            continue;
+        };
+        let Ok(signature) = BASE64.decode(signature) else {
+            continue;
+        };
+        // Keep scanning after a match so timing does not reveal which entry matched.
+        any_valid |= bool::from(signature.as_slice().ct_eq(expected.as_slice()));
+    }
+    any_valid
+}
+
+fn mac(
+    signing_token: &str,
+    id: &str,
+    timestamp: &str,
+    body: &[u8],
+) -> Result<Vec<u8>, SigningKeyError> {
+    let key = signing_key(signing_token)?;
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&key)
+        .map_err(|_| SigningKeyError::TooShort(key.len()))?;
     mac.update(id.as_bytes());
     mac.update(b".");
     mac.update(timestamp.as_bytes());
     mac.update(b".");
     mac.update(body);
-    mac.finalize().into_bytes().to_vec()
+    Ok(mac.finalize().into_bytes().to_vec())
 }
 
 /// Key bytes: base64 after `whsec_`. A token that is not base64 is used as raw bytes, as some
 /// Standard Webhooks libraries do, so signing and verifying always agree.
-fn signing_key(signing_token: &str) -> Vec<u8> {
+///
+/// # Errors
+/// An empty key, or one shorter than [`MIN_SIGNING_KEY_BYTES`]: such a key would let anyone
+/// sign deliveries, so it is refused at startup and verifies nothing at run time.
+pub fn signing_key(signing_token: &str) -> Result<Vec<u8>, SigningKeyError> {
     let encoded = signing_token
+        .trim()
         .strip_prefix("whsec_")
-        .unwrap_or(signing_token);
-    BASE64
+        .unwrap_or(signing_token.trim());
+    if encoded.is_empty() {
+        return Err(SigningKeyError::Empty);
+    }
+    let key = BASE64
         .decode(encoded)
-        .unwrap_or_else(|_| encoded.as_bytes().to_vec())
+        .unwrap_or_else(|_| encoded.as_bytes().to_vec());
+    if key.len() < MIN_SIGNING_KEY_BYTES {
+        return Err(SigningKeyError::TooShort(key.len()));
+    }
+    Ok(key)
 }
 
 #[cfg(test)]
@@ -261,6 +294,24 @@ mod tests {
             b"{}",
             ""
         ));
+    }
+
+    #[test]
+    fn empty_or_short_signing_keys_verify_nothing() {
+        // An empty key is a key anyone knows: a delivery "signed" with it must not pass.
+        let forged = {
+            let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(b"").unwrap();
+            mac.update(b"id-1.1700000000.{}");
+            format!("v1,{}", BASE64.encode(mac.finalize().into_bytes()))
+        };
+        for token in ["whsec_", "whsec_  ", "", "whsec_AAAA", "short"] {
+            assert!(
+                !verify_webhook_signature(token, "id-1", "1700000000", b"{}", &forged),
+                "{token:?} verified a forged signature"
+            );
+            assert!(signing_key(token).is_err(), "{token:?} accepted as a key");
+        }
+        assert_eq!(signing_key(TOKEN).unwrap().len(), 32);
     }
 
     #[test]

@@ -32,6 +32,18 @@ pub enum QueueError {
         source: sqlx::Error,
     },
 
+    /// A read-only command found no SQLite file where `daemon.queue_url` points.
+    #[error(
+        "no queue database at {path}: check daemon.queue_url (the daemon creates it on its first start)"
+    )]
+    Missing { path: String },
+
+    /// The SQLite file the daemon opened is gone from its path.
+    #[error(
+        "the queue database {path} {what} while the daemon was running: jobs written since are not in the file at that path; stop the daemon, restore the file from a backup (or accept an empty queue), then start it again"
+    )]
+    Vanished { path: String, what: &'static str },
+
     /// Applying the schema migrations failed.
     #[error(
         "cannot apply the {backend} queue migrations: if the database was written by a newer sectriage, upgrade; otherwise check that the user may create tables"

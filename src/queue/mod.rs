@@ -128,6 +128,36 @@ pub struct JobRow {
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
     pub run_after_ms: i64,
+    /// What the finished job did (`posted`, `dry-run`, `already-posted`, `skipped-public`, ...).
+    pub outcome: Option<String>,
+    /// The use case the job suggested, when it computed one.
+    pub verdict: Option<String>,
+}
+
+/// A safety alarm that stops posting until an operator clears it (`sectriage alarm clear`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Alarm {
+    /// What kind of alarm, e.g. `internal-flag-dropped`.
+    pub name: String,
+    /// What happened and what to do, for operators (ids only, never report text).
+    pub detail: String,
+    pub raised_at_ms: i64,
+    /// Which daemon process raised it.
+    pub raised_by: String,
+}
+
+/// What [`Queue::begin_post`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PostIntent {
+    /// No earlier attempt: this caller may post now.
+    Fresh,
+    /// An earlier attempt started this long ago and did not record a note: GitLab may have
+    /// stored it (an unclear answer, or a notes list that lags). The intent was renewed when
+    /// `renewed` is true, and the caller may post.
+    Stale { age: Duration, renewed: bool },
+    /// An earlier attempt started this long ago, too recently to tell whether GitLab stored
+    /// its note: look again later instead of posting.
+    Recent { age: Duration },
 }
 
 /// What [`Queue::enqueue`] did.

@@ -23,7 +23,8 @@ use sqlx::sqlite::{
 
 use super::error::{db_err, from_db, hint, to_db};
 use super::{
-    backoff, duration_ms, now_ms, Enqueued, Job, JobId, JobRow, JobState, QueueConfig, QueueError,
+    backoff, duration_ms, now_ms, Alarm, Enqueued, Job, JobId, JobRow, JobState, PostIntent,
+    QueueConfig, QueueError,
 };
 
 static SQLITE_MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
@@ -33,6 +34,8 @@ static POSTGRES_MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// SQLite serializes writers, so more connections only help readers.
 const SQLITE_MAX_CONNECTIONS: u32 = 4;
+/// How long the first PostgreSQL connection may take before startup reports the server down.
+const POSTGRES_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Enough for a handful of workers plus intake and the admin endpoints.
 const POSTGRES_MAX_CONNECTIONS: u32 = 10;
 /// Rounds a transition retries when a concurrent enqueue wins the pending-slot race.
@@ -43,6 +46,43 @@ const UNIQUE_RACE_ROUNDS: u32 = 3;
 pub struct Queue {
     pool: Pool,
     config: QueueConfig,
+    /// The SQLite file this queue opened, so a file deleted under the daemon is noticed.
+    file: Option<std::sync::Arc<SqliteFile>>,
+}
+
+/// Identity of an opened SQLite file: its path and, on Unix, device and inode.
+#[derive(Debug)]
+struct SqliteFile {
+    path: std::path::PathBuf,
+    identity: Option<(u64, u64)>,
+}
+
+impl SqliteFile {
+    fn identity(path: &std::path::Path) -> std::io::Result<Option<(u64, u64)>> {
+        let meta = std::fs::metadata(path)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            Ok(Some((meta.dev(), meta.ino())))
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = meta;
+            Ok(None)
+        }
+    }
+
+    fn check(&self) -> Result<(), QueueError> {
+        let vanished = |what: &'static str| QueueError::Vanished {
+            path: self.path.display().to_string(),
+            what,
+        };
+        match SqliteFile::identity(&self.path) {
+            Err(_) => Err(vanished("was deleted")),
+            Ok(now) if now != self.identity => Err(vanished("was replaced by another file")),
+            Ok(_) => Ok(()),
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -107,7 +147,7 @@ macro_rules! runnable_where {
 type JobTuple = (i64, i64, i64, i64, String, String);
 
 const ROW_COLUMNS: &str = "id, project_id, issue_iid, state, attempts, last_error, reason, \
-                           created_at_ms, updated_at_ms, run_after_ms";
+                           created_at_ms, updated_at_ms, run_after_ms, outcome, verdict";
 type RowTuple = (
     i64,
     i64,
@@ -119,6 +159,8 @@ type RowTuple = (
     i64,
     i64,
     i64,
+    Option<String>,
+    Option<String>,
 );
 
 const ENQUEUE: &str = "INSERT INTO jobs
@@ -162,8 +204,39 @@ const HEARTBEAT: &str = "UPDATE jobs SET lease_until_ms = $1, updated_at_ms = $2
     WHERE id = $3 AND state = 'running' AND lease_token = $4";
 
 const COMPLETE: &str = "UPDATE jobs
-    SET state = 'done', lease_token = NULL, lease_until_ms = NULL, updated_at_ms = $1
+    SET state = 'done', lease_token = NULL, lease_until_ms = NULL, updated_at_ms = $1,
+        outcome = $4, verdict = $5
     WHERE id = $2 AND state = 'running' AND lease_token = $3";
+
+/// A job that arrives already dead (intake could not read the issue): `$4` is the reason.
+const ENQUEUE_DEAD: &str = "INSERT INTO jobs
+    (project_id, issue_iid, state, attempts, reason, last_error, created_at_ms, updated_at_ms, run_after_ms)
+    VALUES ($1, $2, 'dead', 0, $3, $4, $5, $5, $5)
+    RETURNING id";
+
+const RAISE_ALARM: &str =
+    "INSERT INTO alarms (name, detail, raised_at_ms, raised_by) VALUES ($1, $2, $3, $4)
+    ON CONFLICT (name) DO UPDATE SET detail = excluded.detail, raised_at_ms = excluded.raised_at_ms,
+        raised_by = excluded.raised_by";
+
+const ALARMS: &str =
+    "SELECT name, detail, raised_at_ms, raised_by FROM alarms ORDER BY raised_at_ms, name";
+
+const CLEAR_ALARMS: &str = "DELETE FROM alarms";
+
+const BEGIN_POST: &str =
+    "INSERT INTO post_intents (project_id, issue_iid, revision, job_id, started_at_ms)
+    VALUES ($1, $2, $3, $4, $5)
+    ON CONFLICT (project_id, issue_iid, revision) DO NOTHING";
+
+const POST_INTENT: &str = "SELECT started_at_ms FROM post_intents
+    WHERE project_id = $1 AND issue_iid = $2 AND revision = $3";
+
+const RENEW_POST: &str = "UPDATE post_intents SET started_at_ms = $4, job_id = $5
+    WHERE project_id = $1 AND issue_iid = $2 AND revision = $3";
+
+const END_POST: &str =
+    "DELETE FROM post_intents WHERE project_id = $1 AND issue_iid = $2 AND revision = $3";
 
 const DEAD_LETTER: &str = "UPDATE jobs
     SET state = 'dead', last_error = $1, lease_token = NULL, lease_until_ms = NULL,
@@ -254,14 +327,30 @@ impl Queue {
     /// [`QueueError::Open`] when the database cannot be opened or reached and
     /// [`QueueError::Migrate`] when the schema cannot be brought up to date.
     pub async fn connect(url: &str, config: QueueConfig) -> Result<Queue, QueueError> {
-        let pool = if url.starts_with("sqlite:") {
-            Pool::Sqlite(open_sqlite(url).await?)
+        Queue::open(url, config, true).await
+    }
+
+    /// Like [`connect`](Queue::connect) but never creates a SQLite file: for commands that
+    /// only inspect or repair the queue (`queue list`, `alarm clear`), where a missing file
+    /// means a wrong `daemon.queue_url`, not a new queue.
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::Missing`] when the SQLite file does not exist; as [`connect`](Queue::connect).
+    pub async fn connect_existing(url: &str, config: QueueConfig) -> Result<Queue, QueueError> {
+        Queue::open(url, config, false).await
+    }
+
+    async fn open(url: &str, config: QueueConfig, create: bool) -> Result<Queue, QueueError> {
+        let (pool, file) = if url.starts_with("sqlite:") {
+            let (pool, file) = open_sqlite(url, create).await?;
+            (Pool::Sqlite(pool), file.map(std::sync::Arc::new))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Pool::Postgres(open_postgres(url).await?)
+            (Pool::Postgres(open_postgres(url).await?), None)
         } else {
             return Err(QueueError::UnsupportedUrl { url: redact(url) });
         };
-        let queue = Queue { pool, config };
+        let queue = Queue { pool, config, file };
         let migrated = match &queue.pool {
             Pool::Sqlite(pool) => SQLITE_MIGRATOR.run(pool).await,
             Pool::Postgres(pool) => POSTGRES_MIGRATOR.run(pool).await,
@@ -477,11 +566,28 @@ impl Queue {
     ///
     /// [`QueueError::Database`].
     pub async fn complete(&self, job: &Job) -> Result<bool, QueueError> {
+        self.complete_with(job, "done", None).await
+    }
+
+    /// [`complete`](Queue::complete), recording what the job did (`outcome`, e.g. `posted`
+    /// or `dry-run`) and the use case it suggested, for operators.
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::Database`].
+    pub async fn complete_with(
+        &self,
+        job: &Job,
+        outcome: &str,
+        verdict: Option<&str>,
+    ) -> Result<bool, QueueError> {
         let done = with_pool!(self, pool => {
             sqlx::query(COMPLETE)
                 .bind(now_ms())
                 .bind(job.id)
                 .bind(&job.lease_token)
+                .bind(outcome)
+                .bind(verdict)
                 .execute(pool)
                 .await
                 .map(|done| done.rows_affected())
@@ -608,7 +714,7 @@ impl Queue {
         }
     }
 
-    /// Up to `limit` jobs, oldest first, optionally only those in `state`.
+    /// Up to `limit` jobs, newest first, optionally only those in `state`.
     ///
     /// # Errors
     ///
@@ -621,14 +727,15 @@ impl Queue {
         let limit = i64::from(limit);
         let tuples: Vec<RowTuple> = match state {
             Some(state) => {
-                let sql =
-                    format!("SELECT {ROW_COLUMNS} FROM jobs WHERE state = $1 ORDER BY id LIMIT $2");
+                let sql = format!(
+                    "SELECT {ROW_COLUMNS} FROM jobs WHERE state = $1 ORDER BY id DESC LIMIT $2"
+                );
                 with_pool!(self, pool => {
                     sqlx::query_as(&sql).bind(state.as_str()).bind(limit).fetch_all(pool).await
                 })
             }
             None => {
-                let sql = format!("SELECT {ROW_COLUMNS} FROM jobs ORDER BY id LIMIT $1");
+                let sql = format!("SELECT {ROW_COLUMNS} FROM jobs ORDER BY id DESC LIMIT $1");
                 with_pool!(self, pool => sqlx::query_as(&sql).bind(limit).fetch_all(pool).await)
             }
         }
@@ -781,10 +888,12 @@ impl Queue {
         note_id: u64,
         job_id: JobId,
     ) -> Result<(), QueueError> {
+        const OP: &str = "record_suggestion";
         let project = to_db("project id", project_id)?;
         let iid = to_db("issue iid", issue_iid)?;
         let note = to_db("note id", note_id)?;
-        with_pool!(self, pool => {
+        // The note and the end of the posting intent are one fact: record them together.
+        with_write_tx!(self, OP, tx => {
             sqlx::query(RECORD_SUGGESTION)
                 .bind(project)
                 .bind(iid)
@@ -792,12 +901,19 @@ impl Queue {
                 .bind(note)
                 .bind(job_id)
                 .bind(now_ms())
-                .execute(pool)
+                .execute(&mut *tx)
                 .await
-                .map(|done| done.rows_affected())
+                .map_err(db_err(OP))?;
+            sqlx::query(END_POST)
+                .bind(project)
+                .bind(iid)
+                .bind(revision)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err(OP))?;
+            tx.commit().await.map_err(db_err(OP))?;
+            Ok(())
         })
-        .map_err(db_err("record_suggestion"))?;
-        Ok(())
     }
 
     /// The note id recorded for this issue revision, if any.
@@ -823,6 +939,308 @@ impl Queue {
         })
         .map_err(db_err("suggestion"))?;
         note.map(|(note,)| from_db("note id", note)).transpose()
+    }
+
+    /// Intake in one transaction: remembers `key` (an `(issue, updated_at)` the poller saw, or
+    /// a webhook delivery id) for `ttl` and enqueues a job for the issue, or does neither when
+    /// `key` was already remembered (then `None`). A crash or a failed insert can no longer
+    /// leave a key remembered without its job, which would lose the issue for good.
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::OutOfRange`]; [`QueueError::Database`] (nothing was recorded).
+    pub async fn enqueue_once(
+        &self,
+        key: &str,
+        ttl: Duration,
+        project_id: u64,
+        issue_iid: u64,
+        reason: &str,
+    ) -> Result<Option<Enqueued>, QueueError> {
+        self.intake_once(key, ttl, project_id, issue_iid, reason, None)
+            .await
+    }
+
+    /// Like [`enqueue_once`](Queue::enqueue_once), but the job is created dead with `error`
+    /// as its reason: intake could not read the issue (a malformed item in GitLab's list).
+    /// Operators see it in `queue list --state dead` and can `queue retry` it.
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::OutOfRange`]; [`QueueError::Database`] (nothing was recorded).
+    pub async fn dead_letter_once(
+        &self,
+        key: &str,
+        ttl: Duration,
+        project_id: u64,
+        issue_iid: u64,
+        reason: &str,
+        error: &str,
+    ) -> Result<Option<JobId>, QueueError> {
+        Ok(self
+            .intake_once(key, ttl, project_id, issue_iid, reason, Some(error))
+            .await?
+            .map(Enqueued::id))
+    }
+
+    async fn intake_once(
+        &self,
+        key: &str,
+        ttl: Duration,
+        project_id: u64,
+        issue_iid: u64,
+        reason: &str,
+        dead: Option<&str>,
+    ) -> Result<Option<Enqueued>, QueueError> {
+        const OP: &str = "enqueue_once";
+        let project = to_db("project id", project_id)?;
+        let iid = to_db("issue iid", issue_iid)?;
+        let now = now_ms();
+        let cutoff = now.saturating_sub(duration_ms(ttl));
+        let key_hash = hex_sha256(key);
+        with_write_tx!(self, OP, tx => {
+            sqlx::query(PRUNE_DELIVERIES)
+                .bind(cutoff)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err(OP))?;
+            let fresh = sqlx::query(REMEMBER_DELIVERY)
+                .bind(&key_hash)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err(OP))?
+                .rows_affected()
+                == 1;
+            if !fresh {
+                // Dropping the transaction rolls the pruning back too; that is harmless.
+                return Ok(None);
+            }
+            let mut done = None;
+            if let Some(error) = dead {
+                let (id,): (i64,) = sqlx::query_as(ENQUEUE_DEAD)
+                    .bind(project)
+                    .bind(iid)
+                    .bind(reason)
+                    .bind(error)
+                    .bind(now)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db_err(OP))?;
+                done = Some(Enqueued::Created(id));
+            } else {
+                // PostgreSQL: a pending job claimed between our insert and our look-up frees
+                // the slot, so the next round inserts. SQLite holds the write lock throughout.
+                for _ in 0..UNIQUE_RACE_ROUNDS {
+                    let created: Option<(i64,)> = sqlx::query_as(ENQUEUE)
+                        .bind(project)
+                        .bind(iid)
+                        .bind(reason)
+                        .bind(now)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(db_err(OP))?;
+                    if let Some((id,)) = created {
+                        done = Some(Enqueued::Created(id));
+                        break;
+                    }
+                    let pending: Option<(i64,)> = sqlx::query_as(PENDING_OF_ISSUE)
+                        .bind(project)
+                        .bind(iid)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(db_err(OP))?;
+                    if let Some((id,)) = pending {
+                        done = Some(Enqueued::Coalesced(id));
+                        break;
+                    }
+                }
+            }
+            let Some(done) = done else {
+                return Err(QueueError::Database {
+                    op: OP,
+                    hint: "the issue's pending job kept changing under heavy contention; retry",
+                    source: sqlx::Error::RowNotFound,
+                });
+            };
+            tx.commit().await.map_err(db_err(OP))?;
+            tracing::debug!(job = done.id(), project_id, issue_iid, reason, "intake recorded");
+            Ok(Some(done))
+        })
+    }
+
+    /// Raises (or refreshes) the safety alarm `name`: posting stops in every worker of every
+    /// daemon on this queue until an operator clears it.
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::Database`].
+    pub async fn raise_alarm(&self, name: &str, detail: &str, by: &str) -> Result<(), QueueError> {
+        with_pool!(self, pool => {
+            sqlx::query(RAISE_ALARM)
+                .bind(name)
+                .bind(detail)
+                .bind(now_ms())
+                .bind(by)
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected())
+        })
+        .map_err(db_err("raise_alarm"))?;
+        Ok(())
+    }
+
+    /// The raised alarms, oldest first; posting is allowed only when this is empty.
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::Database`].
+    pub async fn alarms(&self) -> Result<Vec<Alarm>, QueueError> {
+        let rows: Vec<(String, String, i64, String)> =
+            with_pool!(self, pool => sqlx::query_as(ALARMS).fetch_all(pool).await)
+                .map_err(db_err("alarms"))?;
+        Ok(rows
+            .into_iter()
+            .map(|(name, detail, raised_at_ms, raised_by)| Alarm {
+                name,
+                detail,
+                raised_at_ms,
+                raised_by,
+            })
+            .collect())
+    }
+
+    /// Clears every alarm (an operator's `sectriage alarm clear`); returns how many there were.
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::Database`].
+    pub async fn clear_alarms(&self) -> Result<u64, QueueError> {
+        with_pool!(self, pool => {
+            sqlx::query(CLEAR_ALARMS)
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected())
+        })
+        .map_err(db_err("clear_alarms"))
+    }
+
+    /// Records the intent to post this revision's suggestion, before the POST.
+    ///
+    /// An intent left by an earlier attempt that recorded no note means GitLab may hold that
+    /// note although it is not listed yet (an unclear 5xx, a lagging replica). Within `settle`
+    /// of that attempt this returns [`PostIntent::Recent`] and the caller must look again
+    /// later; after it, the intent is renewed for this attempt ([`PostIntent::Stale`]).
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::OutOfRange`]; [`QueueError::Database`].
+    pub async fn begin_post(
+        &self,
+        project_id: u64,
+        issue_iid: u64,
+        revision: &str,
+        job_id: JobId,
+        settle: Duration,
+    ) -> Result<PostIntent, QueueError> {
+        const OP: &str = "begin_post";
+        let project = to_db("project id", project_id)?;
+        let iid = to_db("issue iid", issue_iid)?;
+        let now = now_ms();
+        with_write_tx!(self, OP, tx => {
+            let inserted = sqlx::query(BEGIN_POST)
+                .bind(project)
+                .bind(iid)
+                .bind(revision)
+                .bind(job_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err(OP))?
+                .rows_affected()
+                == 1;
+            let intent = if inserted {
+                PostIntent::Fresh
+            } else {
+                let (started,): (i64,) = sqlx::query_as(POST_INTENT)
+                    .bind(project)
+                    .bind(iid)
+                    .bind(revision)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db_err(OP))?;
+                let age = Duration::from_millis(now.saturating_sub(started).max(0).unsigned_abs());
+                if age < settle {
+                    PostIntent::Recent { age }
+                } else {
+                    sqlx::query(RENEW_POST)
+                        .bind(project)
+                        .bind(iid)
+                        .bind(revision)
+                        .bind(now)
+                        .bind(job_id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err(OP))?;
+                    PostIntent::Stale { age, renewed: true }
+                }
+            };
+            tx.commit().await.map_err(db_err(OP))?;
+            Ok(intent)
+        })
+    }
+
+    /// The POST of this revision's suggestion surely failed (GitLab refused it): forget the
+    /// intent so the next attempt posts at once.
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::OutOfRange`]; [`QueueError::Database`].
+    pub async fn abandon_post(
+        &self,
+        project_id: u64,
+        issue_iid: u64,
+        revision: &str,
+    ) -> Result<(), QueueError> {
+        let project = to_db("project id", project_id)?;
+        let iid = to_db("issue iid", issue_iid)?;
+        with_pool!(self, pool => {
+            sqlx::query(END_POST)
+                .bind(project)
+                .bind(iid)
+                .bind(revision)
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected())
+        })
+        .map_err(db_err("abandon_post"))?;
+        Ok(())
+    }
+
+    /// Checks that the queue can be written right now (readiness): a write transaction that
+    /// touches one row, plus, for a SQLite file, that the file the daemon opened is still the
+    /// one at its path (a file deleted or replaced under a running daemon is reported).
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::Database`] when the write fails (locked, read-only, disk full);
+    /// [`QueueError::Vanished`] when the SQLite file was deleted or replaced.
+    pub async fn probe_write(&self) -> Result<(), QueueError> {
+        if let Some(file) = &self.file {
+            file.check()?;
+        }
+        const OP: &str = "probe_write";
+        with_write_tx!(self, OP, tx => {
+            sqlx::query(SET_CURSOR)
+                .bind("health:write-probe")
+                .bind("ok")
+                .bind(now_ms())
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err(OP))?;
+            tx.commit().await.map_err(db_err(OP))?;
+            Ok(())
+        })
     }
 
     /// Moves job `id` back to pending if `holder` may, retrying when a concurrent enqueue
@@ -945,13 +1363,15 @@ impl Queue {
 
 // === helpers ===
 
-async fn open_sqlite(url: &str) -> Result<SqlitePool, QueueError> {
+async fn open_sqlite(
+    url: &str,
+    create: bool,
+) -> Result<(SqlitePool, Option<SqliteFile>), QueueError> {
     let options = SqliteConnectOptions::from_str(url)
         .map_err(|source| QueueError::InvalidUrl {
             url: redact(url),
             source,
         })?
-        .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         // NORMAL is durable across process crashes in WAL mode; only an OS crash can lose the
         // last commits, and intake re-polls from its cursor.
@@ -959,31 +1379,52 @@ async fn open_sqlite(url: &str) -> Result<SqlitePool, QueueError> {
         .busy_timeout(SQLITE_BUSY_TIMEOUT)
         .foreign_keys(true);
     let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-    let pool_options = if in_memory {
+    let open_err = |source: sqlx::Error| QueueError::Open {
+        target: redact(url),
+        hint: match &source {
+            sqlx::Error::Database(_) | sqlx::Error::Io(_) => {
+                "check the path and permissions (the directory must exist and be writable)"
+            }
+            other => hint(other),
+        },
+        source,
+    };
+    if in_memory {
         // Each connection to an in-memory database would otherwise see its own empty
         // database (or share one with table-level locks that ignore busy_timeout), and the
         // database disappears with its last connection: keep exactly one, forever.
-        SqlitePoolOptions::new()
+        let pool = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
             .idle_timeout(None)
             .max_lifetime(None)
-    } else {
-        SqlitePoolOptions::new().max_connections(SQLITE_MAX_CONNECTIONS)
-    };
-    pool_options
-        .connect_with(options)
+            .connect_with(options.create_if_missing(true))
+            .await
+            .map_err(open_err)?;
+        return Ok((pool, None));
+    }
+    let path = options.get_filename().to_path_buf();
+    if !path.exists() {
+        if !create {
+            return Err(QueueError::Missing {
+                path: path.display().to_string(),
+            });
+        }
+        // Create the file once, here; the pool below never creates one, so a file deleted
+        // under a running daemon makes new connections fail instead of starting an empty queue.
+        use sqlx::Connection as _;
+        let conn = sqlx::SqliteConnection::connect_with(&options.clone().create_if_missing(true))
+            .await
+            .map_err(open_err)?;
+        conn.close().await.map_err(open_err)?;
+    }
+    let pool = SqlitePoolOptions::new()
+        .max_connections(SQLITE_MAX_CONNECTIONS)
+        .connect_with(options.create_if_missing(false))
         .await
-        .map_err(|source| QueueError::Open {
-            target: redact(url),
-            hint: match &source {
-                sqlx::Error::Database(_) | sqlx::Error::Io(_) => {
-                    "check the path and permissions (the directory must exist and be writable)"
-                }
-                other => hint(other),
-            },
-            source,
-        })
+        .map_err(open_err)?;
+    let identity = SqliteFile::identity(&path).map_err(|e| open_err(sqlx::Error::Io(e)))?;
+    Ok((pool, Some(SqliteFile { path, identity })))
 }
 
 async fn open_postgres(url: &str) -> Result<PgPool, QueueError> {
@@ -991,19 +1432,42 @@ async fn open_postgres(url: &str) -> Result<PgPool, QueueError> {
         url: redact(url),
         source,
     })?;
+    let open_err = |source: sqlx::Error| {
+        QueueError::Open {
+        target: redact(url),
+        hint: match &source {
+            sqlx::Error::Database(_) => hint(&source),
+            _ => "check that PostgreSQL is running and the URL's host, port, user, password and database",
+        },
+        source,
+    }
+    };
+    // One direct connection first: a pool that cannot connect only says "pool timed out"
+    // after its acquire timeout, while this keeps the real cause (refused, bad password, ...).
+    {
+        use sqlx::Connection as _;
+        let conn = tokio::time::timeout(
+            POSTGRES_CONNECT_TIMEOUT,
+            sqlx::PgConnection::connect_with(&options),
+        )
+        .await
+        .map_err(|_| {
+            open_err(sqlx::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!(
+                    "no answer from the server within {} s",
+                    POSTGRES_CONNECT_TIMEOUT.as_secs()
+                ),
+            )))
+        })?
+        .map_err(open_err)?;
+        let _ = conn.close().await;
+    }
     PgPoolOptions::new()
         .max_connections(POSTGRES_MAX_CONNECTIONS)
-        // Connect now so a bad URL or a down server fails at startup, not at the first job.
         .connect_with(options)
         .await
-        .map_err(|source| QueueError::Open {
-            target: redact(url),
-            hint: match &source {
-                sqlx::Error::Database(_) => hint(&source),
-                _ => "check that PostgreSQL is running and the URL's host, port, user, password and database",
-            },
-            source,
-        })
+        .map_err(open_err)
 }
 
 fn job_from_tuple(tuple: JobTuple) -> Result<Job, QueueError> {
@@ -1030,6 +1494,8 @@ fn row_from_tuple(tuple: RowTuple) -> Result<JobRow, QueueError> {
         created_at_ms,
         updated_at_ms,
         run_after_ms,
+        outcome,
+        verdict,
     ) = tuple;
     Ok(JobRow {
         id,
@@ -1042,6 +1508,8 @@ fn row_from_tuple(tuple: RowTuple) -> Result<JobRow, QueueError> {
         created_at_ms,
         updated_at_ms,
         run_after_ms,
+        outcome,
+        verdict,
     })
 }
 

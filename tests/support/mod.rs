@@ -111,3 +111,29 @@ async fn chat(State(state): State<AppState>, Json(body): Json<Value>) -> Respons
 pub fn answer(use_case: &str) -> String {
     json!({"use_case": use_case, "security_relevant": true, "confidence": "high", "questions": ["affected-version"], "rationale": "See @admin and #12 at https://evil.example"}).to_string()
 }
+
+/// An optional test dependency (PostgreSQL, a QEMU tree, a model): its value when present.
+/// When missing, the test says so and returns `None`, except under CI (`CI=true`), where a
+/// missing dependency fails the run instead of passing silently.
+pub fn require(var: &str, what: &str, how: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(v) if !v.is_empty() => Some(v),
+        _ => {
+            let msg = format!("{what} is not available: set {var} ({how})");
+            if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
+                panic!("{msg}; CI=true requires it");
+            }
+            eprintln!("SKIPPED: {msg}");
+            None
+        }
+    }
+}
+
+/// The PostgreSQL test server's URL, through [`require`].
+pub fn postgres_url() -> Option<String> {
+    require(
+        "SECTRIAGE_TEST_POSTGRES_URL",
+        "PostgreSQL",
+        "export SECTRIAGE_TEST_POSTGRES_URL=$(scripts/ci-postgres)",
+    )
+}
