@@ -426,6 +426,11 @@ pub async fn build(
     Ok(Daemon::new(config, gitlab, queue, engine).with_llm_stack(llm_stack))
 }
 
+/// The chosen model's endpoint did not pass the startup probe.
+#[derive(Debug, thiserror::Error)]
+#[error("the model was chosen (llm.mode = \"openai\" or --llm openai) but its endpoint failed the startup check (GET /models): {0}. To run rules only instead, use --llm none or llm.mode = \"none\"")]
+pub struct ModelProbeError(pub crate::llm::LlmError);
+
 /// Asks the chosen model's endpoint for its model list once, at startup.
 ///
 /// The operator chose the model, so a daemon that started anyway would post
@@ -434,23 +439,18 @@ pub async fn build(
 /// warning (some servers list aliases or file names).
 ///
 /// # Errors
-/// When the endpoint does not answer `GET {base_url}/models` with a model list.
-pub async fn probe_model(adjudicator: &Adjudicator) -> anyhow::Result<()> {
+/// [`ModelProbeError`] when the endpoint does not answer `GET {base_url}/models`
+/// with a model list.
+pub async fn probe_model(adjudicator: &Adjudicator) -> Result<(), ModelProbeError> {
     let cfg = adjudicator.config();
-    match adjudicator.probe().await {
-        Ok(models) => {
-            if !models.is_empty() && !models.iter().any(|m| m == &cfg.model) {
-                tracing::warn!(
-                    model = %cfg.model,
-                    listed = models.len(),
-                    "the LLM endpoint does not list the configured model; calls may fail (check llm.model / SECTRIAGE_LLM_MODEL)"
-                );
-            }
-            tracing::info!(model = %cfg.model, "LLM endpoint answered the startup probe");
-            Ok(())
-        }
-        Err(e) => anyhow::bail!(
-            "the model was chosen (llm.mode = \"openai\" or --llm openai) but its endpoint failed the startup check (GET /models): {e}. To run rules only instead, use --llm none or llm.mode = \"none\""
-        ),
+    let models = adjudicator.probe().await.map_err(ModelProbeError)?;
+    if !models.is_empty() && !models.iter().any(|m| m == &cfg.model) {
+        tracing::warn!(
+            model = %cfg.model,
+            listed = models.len(),
+            "the LLM endpoint does not list the configured model; calls may fail (check llm.model / SECTRIAGE_LLM_MODEL)"
+        );
     }
+    tracing::info!(model = %cfg.model, "LLM endpoint answered the startup probe");
+    Ok(())
 }
