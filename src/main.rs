@@ -41,6 +41,14 @@ enum Command {
         #[command(flatten)]
         llm: LlmArgs,
     },
+    /// Check an issue for private data to scrub before it is made public (exit 1 on findings).
+    Scrub {
+        /// Plain text/Markdown (the description), a GitLab issue JSON (title, description,
+        /// notes; internal notes skipped), or one eval-case line; `-` reads stdin.
+        file: PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Markdown)]
+        format: Format,
+    },
     /// Run the daemon beside GitLab: poll, receive webhooks, post suggestions.
     Serve {
         /// Compute and log suggestions without posting anything.
@@ -220,6 +228,44 @@ fn try_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 Format::Markdown => output::print(&render_note(&suggestion, None)?)?,
             }
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Scrub { file, format } => {
+            use sectriage::publish::scrub::{issue_parts, scrub};
+            let parts = issue_parts(&read_input(&file)?);
+            let refs: Vec<_> = parts.iter().map(|(p, t)| (*p, t.as_str())).collect();
+            let findings = scrub(&refs);
+            let text = match format {
+                Format::Json => format!(
+                    "{}\n",
+                    serde_json::to_string_pretty(&serde_json::json!({
+                        "clean": findings.is_empty(),
+                        "findings": findings,
+                    }))?
+                ),
+                Format::Markdown if findings.is_empty() => {
+                    format!("clean: nothing to scrub in {} part(s)\n", parts.len())
+                }
+                Format::Markdown => {
+                    let mut text = format!(
+                        "{} finding(s) to scrub before publishing:\n",
+                        findings.len()
+                    );
+                    for f in &findings {
+                        text.push_str(&format!("- {}\n", f.describe()));
+                    }
+                    text
+                }
+            };
+            // A closed stdout is a quiet end, but the exit code still says whether it is clean.
+            match output::print(&text) {
+                Err(output::OutputError::Closed) => {}
+                other => other?,
+            }
+            Ok(if findings.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
         Command::Kb { command } => kb_command(command),
         Command::Serve { dry_run, llm } => {

@@ -488,6 +488,11 @@ fn printing_commands_end_quietly_when_stdout_is_closed() {
         );
         assert_eq!(code, Some(0), "{args:?}: {stderr}");
     }
+    // `scrub` ends quietly too, and its exit code still tells clean (0) from findings (1).
+    let open = run(&["scrub", XHCI], &[], b"");
+    let (code, stderr) = run_with_closed_stdout(&["scrub", XHCI], &[]);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(code, Some(open.code), "{stderr}");
 }
 
 // --- Shell completions.

@@ -46,6 +46,17 @@ pub struct Metrics {
     pub seconds_since_last_good_poll: Gauge<f64, std::sync::atomic::AtomicU64>,
     /// Safety alarms raised and not yet cleared (from the queue database).
     pub alarms_active: Gauge,
+    /// Maintainers' decisions recorded by this process, by outcome and the engine version of
+    /// the suggestion decided on.
+    pub decisions: Family<DecisionLabel, Counter>,
+    /// Share of decided suggestions a maintainer accepted (at scrape time).
+    pub acceptance_rate: Gauge<f64, std::sync::atomic::AtomicU64>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]
+pub struct DecisionLabel {
+    pub outcome: String,
+    pub engine_version: String,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -77,6 +88,8 @@ impl Metrics {
             poll_failures: Counter::default(),
             seconds_since_last_good_poll: Gauge::default(),
             alarms_active: Gauge::default(),
+            decisions: Family::default(),
+            acceptance_rate: Gauge::default(),
         };
         registry.register(
             "queue_jobs",
@@ -134,6 +147,16 @@ impl Metrics {
             "Safety alarms raised and not cleared (posting is stopped while above 0)",
             m.alarms_active.clone(),
         );
+        registry.register(
+            "decisions",
+            "Maintainers' decisions on suggestions, by outcome and the suggestion's engine version",
+            m.decisions.clone(),
+        );
+        registry.register(
+            "acceptance_rate",
+            "Share of decisions that accepted the suggestion (accepted / all)",
+            m.acceptance_rate.clone(),
+        );
         *m.registry.lock().expect("metrics registry lock") = registry;
         m
     }
@@ -142,6 +165,15 @@ impl Metrics {
         self.webhooks
             .get_or_create(&OutcomeLabel {
                 outcome: outcome.into(),
+            })
+            .inc();
+    }
+
+    pub fn decision(&self, outcome: &str, engine_version: Option<&str>) {
+        self.decisions
+            .get_or_create(&DecisionLabel {
+                outcome: outcome.into(),
+                engine_version: engine_version.unwrap_or("unknown").into(),
             })
             .inc();
     }

@@ -342,17 +342,37 @@ impl Daemon {
             if cancel.is_cancelled() {
                 return Err(JobError::LeaseLost);
             }
-            match confirm::handle(&self.gitlab, &self.config.confirm, bot, &issue, &notes).await {
-                Ok(_) => {}
-                Err(GitLabError::InternalFlagDropped { note_id, deleted }) => {
-                    self.raise_internal_flag_alarm(p, iid, note_id, deleted)
-                        .await;
+            let ctx = confirm::Context {
+                gitlab: &self.gitlab,
+                queue: &self.queue,
+                policy: &self.config.confirm,
+                bot_user_id: bot,
+            };
+            match confirm::handle(&ctx, &issue, &notes).await {
+                Ok(outcomes) => {
+                    for o in &outcomes {
+                        if let confirm::ConfirmOutcome::Decided { outcome, engine_version, .. } = o {
+                            self.metrics.decision(outcome.as_str(), engine_version.as_deref());
+                        }
+                    }
+                    if outcomes.iter().any(|o| matches!(o, confirm::ConfirmOutcome::Published { .. })) {
+                        return Ok(Done::just("published"));
+                    }
+                }
+                Err(confirm::ConfirmError::GitLab(GitLabError::InternalFlagDropped { note_id, deleted })) => {
+                    self.raise_internal_flag_alarm(p, iid, note_id, deleted).await;
                     return Err(JobError::Dead(format!(
                         "GitLab dropped the internal flag of an acknowledgement (note {note_id}, deleted: {deleted})"
                     )));
                 }
-                Err(e) => return Err(e.into()),
+                Err(confirm::ConfirmError::GitLab(e)) => {
+                    self.health.gitlab_error(&e);
+                    return Err(e.into());
+                }
+                Err(confirm::ConfirmError::Queue(e)) => return Err(e.into()),
+                Err(e @ confirm::ConfirmError::UnsafeNote(_)) => return Err(JobError::Dead(e.to_string())),
             }
+            drop(_posting);
         }
         if issue.state == "closed" {
             return Ok(Done::just("skipped-closed"));
@@ -374,19 +394,40 @@ impl Daemon {
             }
         }
 
+        // Never fight a human: once a member decided (a reply, an emoji, our labels set by
+        // hand), a new revision gets a short "the decision stands" note, not a new suggestion.
+        let standing = if self.config.dry_run {
+            None
+        } else {
+            confirm::record_label_decision(&self.queue, &self.config.confirm, &issue).await?;
+            self.queue.decisions(Some((p, iid))).await?.pop()
+        };
         let raw = RawReport {
             title: issue.title.clone(),
             body: description.into_bytes(),
             format: "gitlab-issue",
         };
         let started = Instant::now();
-        let marker = NoteMarker {
+        let mut marker = NoteMarker {
             project_id: p,
             issue_iid: iid,
             revision: revision.clone(),
             job_id: job.id.to_string(),
+            suggested: None,
         };
-        let (body, verdict) = match self.engine.triage_via(&raw, self.llm_stack.as_ref()).await {
+        let mut details = None;
+        let triaged = match &standing {
+            Some(decision) => {
+                marker.suggested = decision.final_class;
+                let note = crate::publish::notes::decision_stands(&marker.render(), decision.final_class, &decision.username);
+                crate::publish::check_note(&note).map_err(|e| JobError::Dead(e.to_string()))?;
+                Err((note, decision.final_class))
+            }
+            None => Ok(self.engine.triage_via(&raw, self.llm_stack.as_ref()).await),
+        };
+        let (body, verdict) = match triaged {
+            Err(stands) => stands,
+            Ok(triaged) => match triaged {
             Ok(s) => {
                 if let LlmOutcome::Answered { usage, .. } | LlmOutcome::Failed { usage, .. } =
                     &s.llm
@@ -405,9 +446,21 @@ impl Daemon {
                     tok("cached", usage.cached.unwrap_or(0));
                 }
                 tracing::info!(project_id = p, issue_iid = iid, use_case = %s.use_case, confidence = ?s.confidence, declared_tools = s.provenance.declared(), dry_run = self.config.dry_run, "suggestion computed");
+                marker.suggested = Some(s.use_case);
                 let note = render_note(&s, Some(&marker)).map_err(|e| {
                     JobError::Dead(format!("rendered note failed its safety check: {e}"))
                 })?;
+                details = Some(crate::queue::SuggestionDetails {
+                    use_case: s.use_case,
+                    confidence: format!("{:?}", s.confidence).to_lowercase(),
+                    engine_version: match &s.llm {
+                        LlmOutcome::Answered { prompt_version, .. } => {
+                            format!("{}+{prompt_version}", s.engine_version)
+                        }
+                        _ => s.engine_version.clone(),
+                    },
+                    questions: s.questions.iter().map(|q| q.as_str().to_string()).collect(),
+                });
                 (note, Some(s.use_case))
             }
             Err(input) => {
@@ -419,6 +472,7 @@ impl Daemon {
                 crate::publish::check_note(&note).map_err(|e| JobError::Dead(e.to_string()))?;
                 (note, None)
             }
+            },
         };
         if self.config.dry_run {
             // Nothing is recorded as posted: a later live run posts this revision.
@@ -457,17 +511,25 @@ impl Daemon {
         match post_internal(&self.gitlab, p, iid, &body).await {
             Ok(note) => {
                 self.metrics.notes_posted.inc();
-                if let Err(e) = self
-                    .queue
-                    .record_suggestion(p, iid, &revision, note.id, job.id)
-                    .await
-                {
+                let recorded = match &details {
+                    Some(d) => {
+                        self.queue
+                            .record_suggestion_with(p, iid, &revision, note.id, job.id, d)
+                            .await
+                    }
+                    None => {
+                        self.queue
+                            .record_suggestion(p, iid, &revision, note.id, job.id)
+                            .await
+                    }
+                };
+                if let Err(e) = recorded {
                     // GitLab's marker remains the source of truth; the intent makes a retry
                     // wait for it instead of posting again.
                     tracing::warn!(error = %e, "posted but not recorded locally");
                 }
                 Ok(Done {
-                    outcome: "posted",
+                    outcome: if standing.is_some() { "decision-stands" } else { "posted" },
                     verdict,
                 })
             }
@@ -802,6 +864,10 @@ pub fn router(daemon: &Daemon) -> Router {
                     }
                     if let Ok(alarms) = d.queue.alarms().await {
                         d.metrics.alarms_active.set(alarms.len() as i64);
+                    }
+                    if let Ok(decisions) = d.queue.decisions(None).await {
+                        let stats = crate::confirm::stats::Stats::of(&decisions);
+                        d.metrics.acceptance_rate.set(stats.acceptance_rate().unwrap_or(0.0));
                     }
                     d.metrics
                         .seconds_since_last_good_poll

@@ -55,6 +55,12 @@ struct ProvenanceLine {
     declared: Option<bool>,
 }
 
+/// A header line (`{"_header": ...}`, as `sectriage decisions export` writes): not a case.
+fn is_header(line: &str) -> bool {
+    line.trim_start().starts_with("{\"_header\"")
+        && serde_json::from_str::<serde_json::Value>(line).is_ok_and(|v| v.get("_header").is_some())
+}
+
 /// Parses one line; `Err` carries a message for the user.
 pub fn parse_line(line: &str) -> Result<(String, Label), String> {
     let l: Line = serde_json::from_str(line).map_err(|e| e.to_string())?;
@@ -94,7 +100,7 @@ pub fn read_cases(files: &[PathBuf]) -> Result<Vec<Case>, EvalError> {
             source,
         })?;
         for (i, line) in text.lines().enumerate() {
-            if line.trim().is_empty() {
+            if line.trim().is_empty() || is_header(line) {
                 continue;
             }
             let (id, label) = parse_line(line).map_err(|message| EvalError::Case {

@@ -170,6 +170,15 @@ pub struct Issue {
     pub web_url: String,
 }
 
+/// An award emoji (reaction) on a note.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Award {
+    pub id: u64,
+    /// `thumbsup`, `thumbsdown`, ... (no colons).
+    pub name: String,
+    pub user: User,
+}
+
 /// An item of an issue list that could not be decoded (a malformed description, a missing
 /// field). Its neighbours are still listed; intake dead-letters it with `reason`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -235,6 +244,8 @@ pub enum GitLabError {
     InternalFlagDropped { note_id: u64, deleted: bool },
     #[error("GitLab rejected the request: {message}")]
     BadRequest { message: String },
+    #[error("{what} is still confidential after the request to publish it: give the bot user the Reporter role, or publish it by hand")]
+    NotPublished { what: String },
     #[error("could not reach GitLab: {0}: check gitlab.url and the network")]
     Http(String),
     #[error("unexpected response from GitLab: {0}")]
@@ -316,6 +327,13 @@ struct WireIssue {
     labels: Vec<WireLabel>,
     author: WireUser,
     web_url: String,
+}
+
+#[derive(Deserialize)]
+struct WireAward {
+    id: u64,
+    name: String,
+    user: WireUser,
 }
 
 #[derive(Deserialize)]
@@ -722,6 +740,96 @@ impl Client {
         self.execute(Method::DELETE, url, None, &what, CallKind::Idempotent)
             .await?;
         Ok(())
+    }
+
+    /// The award emoji on one note of an issue.
+    ///
+    /// # Errors
+    /// Any [`GitLabError`].
+    pub async fn note_awards(
+        &self,
+        project_id: u64,
+        iid: u64,
+        note_id: u64,
+    ) -> Result<Vec<Award>, GitLabError> {
+        let mut url = self.issue_url(
+            project_id,
+            iid,
+            &["notes", &note_id.to_string(), "award_emoji"],
+        );
+        url.query_pairs_mut().append_pair("per_page", PER_PAGE);
+        let what = format!("award emoji of note {note_id} of {}", issue_what(project_id, iid));
+        let awards: Vec<WireAward> = self.get_all_pages(url, &what).await?;
+        Ok(awards
+            .into_iter()
+            .map(|a| Award {
+                id: a.id,
+                name: a.name,
+                user: a.user.into(),
+            })
+            .collect())
+    }
+
+    /// Makes a confidential issue public (`confidential=false`): the only call that sends the
+    /// attribute. Returns the issue as GitLab answered.
+    ///
+    /// # Errors
+    /// [`GitLabError::NotPublished`] when GitLab's reply still says `confidential: true` (the
+    /// bot's role may not change it); any other [`GitLabError`].
+    pub async fn publish_issue(&self, project_id: u64, iid: u64) -> Result<Issue, GitLabError> {
+        let url = self.issue_url(project_id, iid, &[]);
+        let what = issue_what(project_id, iid);
+        let resp = self
+            .execute(
+                Method::PUT,
+                url,
+                Some(json!({ "confidential": false })),
+                &what,
+                CallKind::Idempotent,
+            )
+            .await?;
+        let issue: Issue = decode::<WireIssue>(resp, &what).await?.into();
+        if issue.confidential {
+            return Err(GitLabError::NotPublished { what });
+        }
+        Ok(issue)
+    }
+
+    /// Posts an ordinary (non-internal) note: only for questions a maintainer asked the bot
+    /// to put to the reporter (`sectriage ask`). On a confidential issue only the reporter and
+    /// project members see it.
+    ///
+    /// # Errors
+    /// Any [`GitLabError`]; `BadRequest` for an empty or oversized body.
+    pub async fn create_note_for_reporter(
+        &self,
+        project_id: u64,
+        iid: u64,
+        body: &str,
+    ) -> Result<Note, GitLabError> {
+        if body.trim().is_empty() || body.chars().count() > MAX_NOTE_CHARS {
+            return Err(GitLabError::BadRequest {
+                message: "refusing to post an empty or oversized note".into(),
+            });
+        }
+        let url = self.issue_url(project_id, iid, &["notes"]);
+        let what = format!("notes of {}", issue_what(project_id, iid));
+        let resp = self
+            .execute(
+                Method::POST,
+                url,
+                Some(json!({ "body": body })),
+                &what,
+                CallKind::CreateNote,
+            )
+            .await?;
+        if resp.status() == StatusCode::ACCEPTED {
+            return Err(GitLabError::BadRequest {
+                message: "GitLab ran the note as quick actions and saved nothing".into(),
+            });
+        }
+        let wire: WireNote = decode(resp, &what).await?;
+        Ok(wire.into())
     }
 
     /// Adds and removes labels with `add_labels` / `remove_labels`; never sends `confidential`.

@@ -251,6 +251,34 @@ impl FakeGitLab {
         state.push_note(project_id, iid, author_id, body, internal, false)
     }
 
+    /// `user` awards emoji `name` (`thumbsup`, ...) to a note, as from the web UI; returns the
+    /// award id. An Emoji Hook goes out when a webhook is set.
+    pub fn award_emoji_as(
+        &self,
+        project_id: u64,
+        iid: u64,
+        note_id: u64,
+        user: u64,
+        name: &str,
+    ) -> Option<u64> {
+        let mut state = self.state();
+        state.award(project_id, iid, note_id, user, name)
+    }
+
+    /// `user` changes the issue's labels, as a maintainer would by hand.
+    pub fn change_labels_as(&self, project_id: u64, iid: u64, user: u64, add: &[&str], remove: &[&str]) {
+        let mut state = self.state();
+        let add: Vec<String> = add.iter().map(|s| s.to_string()).collect();
+        let remove: Vec<String> = remove.iter().map(|s| s.to_string()).collect();
+        state.change_labels(project_id, iid, None, &add, &remove);
+        let now = state.tick();
+        if let Some(issue) = state.issue_mut(project_id, iid) {
+            issue.updated_ms = now;
+        }
+        let changes = json!({});
+        state.emit_issue_hook(project_id, iid, user, "update", changes);
+    }
+
     /// The issue as the client would map it, for assertions.
     pub fn issue(&self, project_id: u64, iid: u64) -> Option<Issue> {
         let state = self.state();
@@ -433,6 +461,14 @@ struct NoteRec {
     updated_ms: i64,
     system: bool,
     internal: bool,
+    awards: Vec<AwardRec>,
+}
+
+struct AwardRec {
+    id: u64,
+    name: String,
+    user_id: u64,
+    created_ms: i64,
 }
 
 struct HookConfig {
@@ -561,6 +597,7 @@ impl FakeState {
             updated_ms: now,
             system,
             internal,
+                awards: Vec::new(),
         });
         // Whether comments bump updated_at is unverified on GitLab; the fake does bump it.
         issue.updated_ms = now;
@@ -862,6 +899,72 @@ impl FakeState {
         self.queue_hook(event, &body);
     }
 
+    fn award(&mut self, project_id: u64, iid: u64, note_id: u64, user: u64, name: &str) -> Option<u64> {
+        let now = self.tick();
+        self.next_note_id += 1;
+        let award_id = self.next_note_id;
+        let issue = self.issue_mut(project_id, iid)?;
+        let note = issue.notes.iter_mut().find(|n| n.id == note_id)?;
+        if note.awards.iter().any(|a| a.user_id == user && a.name == name) {
+            return None;
+        }
+        note.awards.push(AwardRec {
+            id: award_id,
+            name: name.to_string(),
+            user_id: user,
+            created_ms: now,
+        });
+        self.emit_emoji_hook(project_id, iid, note_id, award_id);
+        Some(award_id)
+    }
+
+    fn award_json(&self, note_id: u64, award: &AwardRec) -> Value {
+        json!({
+            "id": award.id,
+            "name": award.name,
+            "user": self.user_basic(award.user_id),
+            "created_at": format_iso_ms(award.created_ms),
+            "updated_at": format_iso_ms(award.created_ms),
+            "awardable_id": note_id,
+            "awardable_type": "Note",
+        })
+    }
+
+    fn emit_emoji_hook(&mut self, project_id: u64, iid: u64, note_id: u64, award_id: u64) {
+        if self.webhook.is_none() {
+            return;
+        }
+        let Some(issue) = self.projects.get(&project_id).and_then(|p| p.issues.get(&iid)) else {
+            return;
+        };
+        let Some(note) = issue.notes.iter().find(|n| n.id == note_id) else {
+            return;
+        };
+        let Some(award) = note.awards.iter().find(|a| a.id == award_id) else {
+            return;
+        };
+        let body = json!({
+            "object_kind": "emoji",
+            "event_type": "award",
+            "user": self.hook_user(award.user_id),
+            "project_id": project_id,
+            "project": self.hook_project(project_id),
+            "object_attributes": {
+                "id": award.id,
+                "name": award.name,
+                "user_id": award.user_id,
+                "awardable_type": "Note",
+                "awardable_id": note.id,
+                "action": "award",
+                "created_at": format_hook_utc(award.created_ms),
+                "updated_at": format_hook_utc(award.created_ms),
+            },
+            "note": {"id": note.id, "noteable_type": "Issue", "noteable_id": issue.id, "project_id": project_id},
+            "issue": {"id": issue.id, "iid": iid, "project_id": project_id, "confidential": issue.confidential, "state": issue.state},
+        });
+        self.queue_hook("Emoji Hook", &body);
+    }
+
     fn emit_note_hook(&mut self, project_id: u64, iid: u64, note_id: u64) {
         if self.webhook.is_none() {
             return;
@@ -1031,6 +1134,10 @@ fn router(shared: Shared) -> Router {
         .route(
             "/api/v4/projects/{project}/issues/{iid}/notes/{note}",
             get(get_note).put(put_note).delete(delete_note),
+        )
+        .route(
+            "/api/v4/projects/{project}/issues/{iid}/notes/{note}/award_emoji",
+            get(list_note_awards).post(post_note_award),
         )
         .route(
             "/api/v4/projects/{project}/members/all/{user}",
@@ -1537,8 +1644,11 @@ async fn put_issue(
         }
     }
     if let Some(confidential) = params.flag("confidential") {
-        // apply_confidential emits its own hook, carrying changes.confidential.
-        state.apply_confidential(project_id, iid, user, confidential);
+        // Needs admin_issue (Planner/Reporter and up) like labels; ignored for the author alone.
+        if can_admin {
+            // apply_confidential emits its own hook, carrying changes.confidential.
+            state.apply_confidential(project_id, iid, user, confidential);
+        }
     }
     if !changes.is_empty() || action != "update" {
         state.emit_issue_hook(project_id, iid, user, action, Value::Object(changes));
@@ -1784,6 +1894,62 @@ async fn delete_note(
     }
     issue.notes.remove(index);
     StatusCode::NO_CONTENT.into_response()
+}
+
+async fn list_note_awards(
+    State(shared): State<Shared>,
+    Extension(AuthUser(user)): Extension<AuthUser>,
+    Path((project, iid, note)): Path<(String, String, String)>,
+    uri: Uri,
+    params: Params,
+) -> Response {
+    let state = lock(&shared);
+    let issue = match visible_issue(&state, user, &project, &iid) {
+        Ok(issue) => issue,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let can_read_internal = state.access(user, issue.project_id) >= PLANNER;
+    let Some(note) = issue
+        .notes
+        .iter()
+        .find(|n| Some(n.id) == parse_id(&note) && (can_read_internal || !n.internal))
+    else {
+        return error(StatusCode::NOT_FOUND, json!({"message": "404 Not found"}));
+    };
+    let items = note.awards.iter().map(|a| state.award_json(note.id, a)).collect();
+    paginate(&state.base_url, &uri, &params, items)
+}
+
+async fn post_note_award(
+    State(shared): State<Shared>,
+    Extension(AuthUser(user)): Extension<AuthUser>,
+    Path((project, iid, note)): Path<(String, String, String)>,
+    params: Params,
+) -> Response {
+    let mut state = lock(&shared);
+    let (project_id, iid) = match visible_issue(&state, user, &project, &iid) {
+        Ok(issue) => (issue.project_id, issue.iid),
+        Err(rejection) => return rejection.into_response(),
+    };
+    let Some(name) = params.get("name").map(str::to_string) else {
+        return error(StatusCode::BAD_REQUEST, json!({"error": "name is missing"}));
+    };
+    let Some(note_id) = parse_id(&note) else {
+        return error(StatusCode::NOT_FOUND, json!({"message": "404 Not found"}));
+    };
+    match state.award(project_id, iid, note_id, user, &name) {
+        Some(award_id) => {
+            let issue = state.projects.get(&project_id).and_then(|p| p.issues.get(&iid));
+            let award = issue
+                .and_then(|i| i.notes.iter().find(|n| n.id == note_id))
+                .and_then(|n| n.awards.iter().find(|a| a.id == award_id).map(|a| state.award_json(n.id, a)));
+            (StatusCode::CREATED, Json(award.unwrap_or(Value::Null))).into_response()
+        }
+        None => error(
+            StatusCode::NOT_FOUND,
+            json!({"message": "404 Award Emoji Name has already been taken"}),
+        ),
+    }
 }
 
 async fn get_member(

@@ -6,7 +6,9 @@
 //! rendered note passes [`check_note`] before it leaves this module, so no line
 //! can start with `/` (GitLab runs quick actions from note bodies).
 
+pub mod notes;
 pub mod post;
+pub mod scrub;
 
 use std::fmt::Write as _;
 
@@ -112,12 +114,18 @@ pub struct NoteMarker {
     /// Digest of the issue's title and description that was triaged.
     pub revision: String,
     pub job_id: String,
+    /// The use case the note suggests (what a `thumbsup` confirms); absent in old notes.
+    pub suggested: Option<UseCase>,
 }
 
 impl NoteMarker {
     pub fn render(&self) -> String {
+        let suggested = self
+            .suggested
+            .map(|u| format!(" suggested={u}"))
+            .unwrap_or_default();
         format!(
-            "<!-- sectriage:suggestion project={} issue={} revision={} job={} -->",
+            "<!-- sectriage:suggestion project={} issue={} revision={} job={}{suggested} -->",
             self.project_id, self.issue_iid, self.revision, self.job_id
         )
     }
@@ -142,6 +150,7 @@ impl NoteMarker {
             issue_iid: fields.get("issue")?.parse().ok()?,
             revision: fields.get("revision")?.to_string(),
             job_id: fields.get("job")?.to_string(),
+            suggested: fields.get("suggested").and_then(|u| u.parse().ok()),
         })
     }
 }
@@ -397,7 +406,10 @@ mod tests {
             issue_iid: 42,
             revision: "abc123".into(),
             job_id: "j-9".into(),
+            suggested: Some(UseCase::NonVirtualization),
         };
-        assert_eq!(NoteMarker::parse(&format!("{}\nbody", m.render())), Some(m));
+        assert_eq!(NoteMarker::parse(&format!("{}\nbody", m.render())), Some(m.clone()));
+        let old = NoteMarker { suggested: None, ..m };
+        assert_eq!(NoteMarker::parse(&old.render()), Some(old));
     }
 }

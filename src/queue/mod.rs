@@ -46,6 +46,7 @@ pub use backoff::{
 pub use error::QueueError;
 pub use store::Queue;
 
+
 /// Database id of a job.
 pub type JobId = i64;
 
@@ -144,6 +145,128 @@ pub struct Alarm {
     pub raised_at_ms: i64,
     /// Which daemon process raised it.
     pub raised_by: String,
+}
+
+/// What a posted suggestion said, recorded beside its note id.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SuggestionDetails {
+    pub use_case: crate::kb::UseCase,
+    /// `low`, `medium` or `high`.
+    pub confidence: String,
+    /// Engine version, plus the prompt version when a model answered.
+    pub engine_version: String,
+    /// Question codes for the reporter (fixed enum names).
+    pub questions: Vec<String>,
+}
+
+/// A recorded suggestion: the latest one of an issue, for confirmations.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SuggestionRow {
+    pub revision: String,
+    pub note_id: u64,
+    pub posted_at_ms: i64,
+    /// `None` for suggestions recorded before details were kept.
+    pub details: Option<SuggestionDetails>,
+}
+
+/// How a maintainer's decision reached sectriage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Via {
+    Reply,
+    Emoji,
+    Review,
+    /// Our labels changed by hand.
+    Labels,
+}
+
+impl Via {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Via::Reply => "reply",
+            Via::Emoji => "emoji",
+            Via::Review => "review",
+            Via::Labels => "labels",
+        }
+    }
+}
+
+impl FromStr for Via {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [Via::Reply, Via::Emoji, Via::Review, Via::Labels]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| format!("unknown decision source {s:?}"))
+    }
+}
+
+/// What a decision did to the suggestion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DecisionOutcome {
+    /// The maintainer confirmed the suggested class.
+    Accepted,
+    /// The maintainer confirmed another class.
+    Overridden,
+    /// The maintainer rejected the suggestion without choosing a class.
+    Rejected,
+}
+
+impl DecisionOutcome {
+    pub const ALL: [DecisionOutcome; 3] = [
+        DecisionOutcome::Accepted,
+        DecisionOutcome::Overridden,
+        DecisionOutcome::Rejected,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DecisionOutcome::Accepted => "accepted",
+            DecisionOutcome::Overridden => "overridden",
+            DecisionOutcome::Rejected => "rejected",
+        }
+    }
+
+    /// The outcome of deciding `final_class` (`None`: rejected) on a suggestion of `suggested`.
+    pub fn of(suggested: Option<crate::kb::UseCase>, final_class: Option<crate::kb::UseCase>) -> Self {
+        match final_class {
+            None => DecisionOutcome::Rejected,
+            Some(f) if Some(f) == suggested => DecisionOutcome::Accepted,
+            Some(_) => DecisionOutcome::Overridden,
+        }
+    }
+}
+
+impl FromStr for DecisionOutcome {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        DecisionOutcome::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| format!("unknown decision outcome {s:?}"))
+    }
+}
+
+/// A maintainer's decision on an issue, with the suggestion it was made on.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Decision {
+    pub project_id: u64,
+    pub issue_iid: u64,
+    pub via: Via,
+    /// The note, award or review action that carried it: de-duplicates decisions.
+    pub source_id: u64,
+    pub revision: Option<String>,
+    pub suggested: Option<crate::kb::UseCase>,
+    pub confidence: Option<String>,
+    pub engine_version: Option<String>,
+    /// `None` when the suggestion was rejected without a class.
+    pub final_class: Option<crate::kb::UseCase>,
+    pub outcome: DecisionOutcome,
+    pub user_id: u64,
+    pub username: String,
+    pub suggested_at_ms: Option<i64>,
+    pub decided_at_ms: i64,
 }
 
 /// What [`Queue::begin_post`] found.

@@ -1577,3 +1577,5 @@ mod tests {
         assert_eq!(redact("postgres://u:p@ss@h/db"), "postgres://u:***@h/db");
     }
 }
+
+mod decisions;

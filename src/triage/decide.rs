@@ -54,6 +54,11 @@ impl Question {
         }
     }
 
+    /// The question with this [`as_str`](Question::as_str) code.
+    pub fn from_code(code: &str) -> Option<Question> {
+        Question::ALL.into_iter().find(|q| q.as_str() == code)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Question::MissingAccelerator => "missing-accelerator",

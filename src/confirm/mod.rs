@@ -1,0 +1,509 @@
+//! Confirm: the only stage that changes an issue, and only on a human's word.
+//!
+//! QEMU hands disclosures to subsystem maintainers with the Reporter role
+//! (`security-process.md`, "Handling of disclosures"), so by default any member
+//! at access level 20 or above may decide, optionally narrowed to an allow-list
+//! of usernames. A member decides by replying to a suggestion (first non-empty
+//! line: `sectriage confirm virtualization|non-virtualization|needs-judgement`,
+//! `sectriage reject`, `sectriage publish`, `sectriage ask`) or with an award
+//! emoji on the suggestion note (`thumbsup` confirms what it suggests,
+//! `thumbsdown` rejects it).
+//!
+//! # Invariants
+//! - Only authorised members count; the bot's own notes and emoji never do.
+//! - Each reply or emoji is handled once: its acknowledgement carries a marker
+//!   naming it, and the decision is recorded in the queue database keyed by it.
+//! - Labels are added and removed exactly as configured; a label sectriage added
+//!   and a human removed is never added again.
+//! - The confidential flag is changed only by [`publish`]: after an authorised
+//!   non-virtualization decision, with `publish_on_confirm` (or `sectriage
+//!   publish`), and a clean scrub check; the reply must say `confidential: false`.
+//! - Every note posted here is internal, except the questions an authorised
+//!   member asked the bot to put to the reporter (`sectriage ask`).
+
+pub mod command;
+pub mod stats;
+
+use crate::gitlab::{Award, Client, GitLabError, Issue, Note};
+use crate::kb::UseCase;
+use crate::publish::scrub::{self, Place};
+use crate::publish::{check_note, notes, NoteMarker};
+use crate::queue::{Decision, DecisionOutcome, Queue, QueueError, Via};
+pub use command::{Command, Parsed};
+
+/// GitLab's Reporter access level: QEMU's subsystem maintainers hold it.
+pub const REPORTER: u32 = 20;
+
+/// Labels applied on confirmation, who may confirm, and whether to publish.
+#[derive(Debug, Clone)]
+pub struct ConfirmPolicy {
+    pub min_access_level: u32,
+    /// When not empty, only these usernames may decide (and still only at the level).
+    pub allowed_users: Vec<String>,
+    pub virtualization_labels: Vec<String>,
+    pub non_virtualization_labels: Vec<String>,
+    /// Publish a confirmed non-virtualization issue after a clean scrub check.
+    pub publish_on_confirm: bool,
+}
+
+impl Default for ConfirmPolicy {
+    fn default() -> Self {
+        ConfirmPolicy {
+            min_access_level: REPORTER,
+            allowed_users: Vec::new(),
+            virtualization_labels: vec!["cve::required".into()],
+            non_virtualization_labels: Vec::new(),
+            publish_on_confirm: false,
+        }
+    }
+}
+
+impl ConfirmPolicy {
+    fn labels_for(&self, class: UseCase) -> (&[String], &[String]) {
+        match class {
+            UseCase::Virtualization => (
+                &self.virtualization_labels,
+                &self.non_virtualization_labels,
+            ),
+            UseCase::NonVirtualization => (
+                &self.non_virtualization_labels,
+                &self.virtualization_labels,
+            ),
+            UseCase::NeedsJudgement => (&[], &[]),
+        }
+    }
+
+    /// The class a label set already decides (labels a human may have added).
+    pub fn class_of_labels(&self, labels: &[String]) -> Option<UseCase> {
+        let has = |set: &[String]| !set.is_empty() && set.iter().all(|l| labels.contains(l));
+        match (
+            has(&self.virtualization_labels),
+            has(&self.non_virtualization_labels),
+        ) {
+            (true, false) => Some(UseCase::Virtualization),
+            (false, true) => Some(UseCase::NonVirtualization),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfirmError {
+    #[error(transparent)]
+    GitLab(#[from] GitLabError),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    #[error("an acknowledgement failed its safety check: {0}")]
+    UnsafeNote(#[from] crate::publish::UnsafeNote),
+}
+
+/// What happened to one reply or emoji.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfirmOutcome {
+    Decided {
+        source_id: u64,
+        via: Via,
+        final_class: Option<UseCase>,
+        outcome: DecisionOutcome,
+        engine_version: Option<String>,
+    },
+    Published {
+        source_id: u64,
+    },
+    HeldBack {
+        source_id: u64,
+        findings: usize,
+    },
+    Asked {
+        source_id: u64,
+    },
+    Refused {
+        source_id: u64,
+        access_level: Option<u32>,
+    },
+    Explained {
+        source_id: u64,
+    },
+}
+
+/// Who acted, as GitLab says.
+struct Actor<'a> {
+    id: u64,
+    username: &'a str,
+}
+
+/// What [`handle`] needs.
+pub struct Context<'a> {
+    pub gitlab: &'a Client,
+    pub queue: &'a Queue,
+    pub policy: &'a ConfirmPolicy,
+    pub bot_user_id: u64,
+}
+
+fn ack_marker(kind: &str, id: u64) -> String {
+    format!("<!-- sectriage:ack {kind}={id} -->")
+}
+
+fn acknowledged(notes: &[Note], bot: u64, marker: &str) -> bool {
+    notes
+        .iter()
+        .any(|n| n.author.id == bot && n.body.contains(marker))
+}
+
+/// The latest suggestion note we posted on the issue, and what it suggests.
+pub fn latest_suggestion(notes: &[Note], bot: u64) -> Option<(&Note, NoteMarker)> {
+    notes
+        .iter()
+        .filter(|n| n.author.id == bot)
+        .filter_map(|n| NoteMarker::parse(&n.body).map(|m| (n, m)))
+        .max_by_key(|(n, _)| n.id)
+}
+
+impl Context<'_> {
+    async fn authorised(&self, project_id: u64, actor: &Actor<'_>) -> Result<(bool, Option<u32>), GitLabError> {
+        if actor.id == self.bot_user_id {
+            return Ok((false, None));
+        }
+        if !self.policy.allowed_users.is_empty()
+            && !self
+                .policy
+                .allowed_users
+                .iter()
+                .any(|u| u.eq_ignore_ascii_case(actor.username))
+        {
+            return Ok((false, None));
+        }
+        let level = self
+            .gitlab
+            .member_access_level(project_id, actor.id)
+            .await?;
+        Ok((level.is_some_and(|l| l >= self.policy.min_access_level), level))
+    }
+
+    async fn post(&self, issue: &Issue, body: &str) -> Result<(), ConfirmError> {
+        check_note(body)?;
+        self.gitlab
+            .create_internal_note(issue.project_id, issue.iid, body)
+            .await?;
+        Ok(())
+    }
+
+    /// Applies a class's labels, skipping any a human removed after sectriage added it.
+    async fn apply_labels(&self, issue: &Issue, class: UseCase) -> Result<Vec<String>, ConfirmError> {
+        let (add, remove) = self.policy.labels_for(class);
+        let applied_before = self.queue.applied_labels(issue.project_id, issue.iid).await?;
+        let add: Vec<&str> = add
+            .iter()
+            .map(String::as_str)
+            .filter(|l| !(applied_before.iter().any(|a| a == l) && !issue.labels.iter().any(|i| i == l)))
+            .collect();
+        let remove: Vec<&str> = remove
+            .iter()
+            .map(String::as_str)
+            .filter(|l| issue.labels.iter().any(|i| i == l))
+            .collect();
+        if !add.is_empty() || !remove.is_empty() {
+            self.gitlab
+                .edit_labels(issue.project_id, issue.iid, &add, &remove)
+                .await?;
+            self.queue
+                .record_applied_labels(issue.project_id, issue.iid, &add)
+                .await?;
+        }
+        Ok(add.iter().map(|s| s.to_string()).collect())
+    }
+
+    /// Runs the scrub check and, when clean, publishes the issue; either way posts the audit
+    /// or the findings as an internal note. Returns the number of findings.
+    async fn publish(
+        &self,
+        issue: &Issue,
+        notes: &[Note],
+        actor: &Actor<'_>,
+        marker: &str,
+    ) -> Result<usize, ConfirmError> {
+        let description = issue.description.clone().unwrap_or_default();
+        let mut parts: Vec<(Place, &str)> = vec![
+            (Place::Title, issue.title.as_str()),
+            (Place::Description, description.as_str()),
+        ];
+        for n in notes.iter().filter(|n| !n.internal && !n.system) {
+            parts.push((Place::Note(n.id), n.body.as_str()));
+        }
+        let findings = scrub::scrub(&parts);
+        if !findings.is_empty() {
+            let list: Vec<String> = findings.iter().map(|f| f.describe()).collect();
+            self.post(issue, &notes::publish_held_back(marker, actor.username, &list))
+                .await?;
+            return Ok(findings.len());
+        }
+        let published = self.gitlab.publish_issue(issue.project_id, issue.iid).await?;
+        tracing::info!(project_id = issue.project_id, issue_iid = issue.iid, confidential = published.confidential, "issue published after a confirmed non-virtualization decision and a clean scrub check");
+        self.post(issue, &notes::published(marker, actor.username)).await?;
+        Ok(0)
+    }
+
+    /// The latest decision with a class (for `sectriage publish`).
+    async fn decided_class(&self, issue: &Issue) -> Result<Option<UseCase>, QueueError> {
+        Ok(self
+            .queue
+            .decisions(Some((issue.project_id, issue.iid)))
+            .await?
+            .iter()
+            .rev()
+            .find(|d| d.outcome != DecisionOutcome::Rejected || d.final_class.is_some())
+            .and_then(|d| d.final_class))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn decide(
+        &self,
+        issue: &Issue,
+        notes: &[Note],
+        suggestion: Option<&NoteMarker>,
+        actor: &Actor<'_>,
+        via: Via,
+        source_id: u64,
+        final_class: Option<UseCase>,
+        marker: &str,
+    ) -> Result<Vec<ConfirmOutcome>, ConfirmError> {
+        let mut out = Vec::new();
+        let latest = self.queue.latest_suggestion(issue.project_id, issue.iid).await?;
+        let suggested = suggestion
+            .and_then(|m| m.suggested)
+            .or_else(|| latest.as_ref().and_then(|r| r.details.as_ref().map(|d| d.use_case)));
+        let outcome = DecisionOutcome::of(suggested, final_class);
+        let labels = match final_class {
+            Some(class) => self.apply_labels(issue, class).await?,
+            None => Vec::new(),
+        };
+        let details = latest.as_ref().and_then(|r| r.details.clone());
+        self.queue
+            .record_decision(&Decision {
+                project_id: issue.project_id,
+                issue_iid: issue.iid,
+                via,
+                source_id,
+                revision: suggestion.map(|m| m.revision.clone()),
+                suggested,
+                confidence: details.as_ref().map(|d| d.confidence.clone()),
+                engine_version: details.as_ref().map(|d| d.engine_version.clone()),
+                final_class,
+                outcome,
+                user_id: actor.id,
+                username: actor.username.to_string(),
+                suggested_at_ms: latest.as_ref().map(|r| r.posted_at_ms),
+                decided_at_ms: crate::queue::now_ms(),
+            })
+            .await?;
+        tracing::info!(project_id = issue.project_id, issue_iid = issue.iid, via = via.as_str(), outcome = outcome.as_str(), final_class = ?final_class, "maintainer decision recorded");
+        out.push(ConfirmOutcome::Decided {
+            source_id,
+            via,
+            final_class,
+            outcome,
+            engine_version: details.as_ref().map(|d| d.engine_version.clone()),
+        });
+        let publishing = final_class == Some(UseCase::NonVirtualization) && self.policy.publish_on_confirm;
+        self.post(
+            issue,
+            &notes::decision_ack(marker, actor.username, final_class, outcome, &labels, publishing),
+        )
+        .await?;
+        if publishing {
+            let findings = self.publish(issue, notes, actor, &ack_marker("publish-of", source_id)).await?;
+            out.push(if findings == 0 {
+                ConfirmOutcome::Published { source_id }
+            } else {
+                ConfirmOutcome::HeldBack { source_id, findings }
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// Handles new replies and emoji on one issue.
+///
+/// # Errors
+/// GitLab or queue errors; a reply or emoji is acknowledged only after what it asked for was
+/// done, so a failure is retried with the job.
+pub async fn handle(
+    ctx: &Context<'_>,
+    issue: &Issue,
+    notes: &[Note],
+) -> Result<Vec<ConfirmOutcome>, ConfirmError> {
+    let bot = ctx.bot_user_id;
+    let Some((suggestion_note, suggestion)) = latest_suggestion(notes, bot) else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+
+    // Replies, oldest first.
+    for note in notes.iter().filter(|n| !n.system && n.author.id != bot) {
+        let parsed = command::parse(&note.body);
+        if parsed == Parsed::Other {
+            continue;
+        }
+        let marker = ack_marker("note", note.id);
+        if acknowledged(notes, bot, &marker) {
+            continue;
+        }
+        let actor = Actor {
+            id: note.author.id,
+            username: &note.author.username,
+        };
+        let (ok, level) = ctx.authorised(issue.project_id, &actor).await?;
+        if !ok {
+            // Near misses from people who may not decide get no answer.
+            if let Parsed::Command(_) = parsed {
+                ctx.post(issue, &notes::refused(&marker, ctx.policy.min_access_level)).await?;
+                out.push(ConfirmOutcome::Refused {
+                    source_id: note.id,
+                    access_level: level,
+                });
+            }
+            continue;
+        }
+        match parsed {
+            Parsed::Other => {}
+            Parsed::NearMiss(understood) => {
+                ctx.post(issue, &notes::near_miss(&marker, understood)).await?;
+                out.push(ConfirmOutcome::Explained { source_id: note.id });
+            }
+            Parsed::Command(Command::Confirm(class)) => {
+                out.extend(
+                    ctx.decide(issue, notes, Some(&suggestion), &actor, Via::Reply, note.id, Some(class), &marker)
+                        .await?,
+                );
+            }
+            Parsed::Command(Command::Reject) => {
+                out.extend(
+                    ctx.decide(issue, notes, Some(&suggestion), &actor, Via::Reply, note.id, None, &marker)
+                        .await?,
+                );
+            }
+            Parsed::Command(Command::Publish) => {
+                let decided = ctx.decided_class(issue).await?;
+                if decided == Some(UseCase::NonVirtualization) && ctx.policy.publish_on_confirm {
+                    let findings = ctx.publish(issue, notes, &actor, &marker).await?;
+                    out.push(if findings == 0 {
+                        ConfirmOutcome::Published { source_id: note.id }
+                    } else {
+                        ConfirmOutcome::HeldBack {
+                            source_id: note.id,
+                            findings,
+                        }
+                    });
+                } else {
+                    ctx.post(issue, &notes::publish_refused(&marker, decided, ctx.policy.publish_on_confirm))
+                        .await?;
+                    out.push(ConfirmOutcome::Explained { source_id: note.id });
+                }
+            }
+            Parsed::Command(Command::Ask) => {
+                let questions: Vec<String> = ctx
+                    .queue
+                    .latest_suggestion(issue.project_id, issue.iid)
+                    .await?
+                    .and_then(|r| r.details)
+                    .map(|d| d.questions)
+                    .unwrap_or_default();
+                let texts: Vec<&'static str> = questions
+                    .iter()
+                    .filter_map(|q| crate::triage::decide::Question::from_code(q))
+                    .map(|q| q.text())
+                    .collect();
+                if texts.is_empty() {
+                    ctx.post(issue, &notes::nothing_to_ask(&marker)).await?;
+                    out.push(ConfirmOutcome::Explained { source_id: note.id });
+                } else {
+                    let body = notes::questions_for_reporter(&texts);
+                    check_note(&body)?;
+                    let latest = ctx.gitlab.issue(issue.project_id, issue.iid).await?;
+                    if !latest.confidential {
+                        tracing::info!(project_id = issue.project_id, issue_iid = issue.iid, "issue became public; questions posted all the same (they hold no report text)");
+                    }
+                    ctx.gitlab
+                        .create_note_for_reporter(issue.project_id, issue.iid, &body)
+                        .await?;
+                    ctx.post(issue, &notes::asked(&marker, actor.username, texts.len())).await?;
+                    out.push(ConfirmOutcome::Asked { source_id: note.id });
+                }
+            }
+        }
+    }
+
+    // Emoji on the latest suggestion note.
+    let awards: Vec<Award> = ctx
+        .gitlab
+        .note_awards(issue.project_id, issue.iid, suggestion_note.id)
+        .await?;
+    for award in awards.iter().filter(|a| a.user.id != bot) {
+        let final_class = match award.name.as_str() {
+            "thumbsup" => match suggestion.suggested {
+                Some(class) => Some(class),
+                None => continue,
+            },
+            "thumbsdown" => None,
+            _ => continue,
+        };
+        let marker = ack_marker("award", award.id);
+        if acknowledged(notes, bot, &marker) {
+            continue;
+        }
+        let actor = Actor {
+            id: award.user.id,
+            username: &award.user.username,
+        };
+        if !ctx.authorised(issue.project_id, &actor).await?.0 {
+            continue;
+        }
+        out.extend(
+            ctx.decide(issue, notes, Some(&suggestion), &actor, Via::Emoji, award.id, final_class, &marker)
+                .await?,
+        );
+    }
+    Ok(out)
+}
+
+/// A decision a human made without sectriage: configured labels present that sectriage
+/// never added. Recorded once (via `labels`), so later revisions do not contradict it.
+///
+/// # Errors
+/// Queue errors.
+pub async fn record_label_decision(
+    queue: &Queue,
+    policy: &ConfirmPolicy,
+    issue: &Issue,
+) -> Result<Option<UseCase>, QueueError> {
+    let Some(class) = policy.class_of_labels(&issue.labels) else {
+        return Ok(None);
+    };
+    let ours = queue.applied_labels(issue.project_id, issue.iid).await?;
+    let (labels, _) = policy.labels_for(class);
+    if labels.iter().all(|l| ours.contains(l)) {
+        return Ok(None);
+    }
+    let latest = queue.latest_suggestion(issue.project_id, issue.iid).await?;
+    let details = latest.as_ref().and_then(|r| r.details.clone());
+    let suggested = details.as_ref().map(|d| d.use_case);
+    queue
+        .record_decision(&Decision {
+            project_id: issue.project_id,
+            issue_iid: issue.iid,
+            via: Via::Labels,
+            source_id: 0,
+            revision: latest.as_ref().map(|r| r.revision.clone()),
+            suggested,
+            confidence: details.as_ref().map(|d| d.confidence.clone()),
+            engine_version: details.as_ref().map(|d| d.engine_version.clone()),
+            final_class: Some(class),
+            outcome: DecisionOutcome::of(suggested, Some(class)),
+            user_id: 0,
+            username: "a member (labels set by hand)".into(),
+            suggested_at_ms: latest.as_ref().map(|r| r.posted_at_ms),
+            decided_at_ms: crate::queue::now_ms(),
+        })
+        .await?;
+    Ok(Some(class))
+}

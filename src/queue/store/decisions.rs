@@ -1,0 +1,262 @@
+//! Suggestion details, maintainers' decisions and the labels sectriage applied.
+
+use super::{Pool, Queue};
+
+use crate::queue::error::{db_err, from_db, to_db};
+use crate::queue::{
+    now_ms, Decision, DecisionOutcome, JobId, QueueError, SuggestionDetails, SuggestionRow, Via,
+};
+
+const RECORD_DETAILS: &str = "UPDATE suggestions
+    SET use_case = $4, confidence = $5, engine_version = $6, questions = $7
+    WHERE project_id = $1 AND issue_iid = $2 AND revision = $3";
+
+const LATEST_SUGGESTION: &str = "SELECT revision, note_id, posted_at_ms, use_case, confidence,
+    engine_version, questions FROM suggestions WHERE project_id = $1 AND issue_iid = $2
+    ORDER BY posted_at_ms DESC LIMIT 1";
+
+const RECORD_DECISION: &str = "INSERT INTO decisions
+    (project_id, issue_iid, via, source_id, revision, suggested, confidence, engine_version,
+     final_class, outcome, user_id, username, suggested_at_ms, decided_at_ms)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+    ON CONFLICT (project_id, issue_iid, via, source_id) DO NOTHING";
+
+const DECISION_COLUMNS: &str = "project_id, issue_iid, via, source_id, revision, suggested,
+    confidence, engine_version, final_class, outcome, user_id, username, suggested_at_ms,
+    decided_at_ms";
+
+const RECORD_LABEL: &str = "INSERT INTO applied_labels (project_id, issue_iid, label, applied_at_ms)
+    VALUES ($1, $2, $3, $4) ON CONFLICT (project_id, issue_iid, label) DO NOTHING";
+
+const APPLIED_LABELS: &str =
+    "SELECT label FROM applied_labels WHERE project_id = $1 AND issue_iid = $2 ORDER BY label";
+
+type DecisionTuple = (
+    i64,
+    i64,
+    String,
+    i64,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    String,
+    i64,
+    String,
+    Option<i64>,
+    i64,
+);
+
+fn corrupt(detail: String) -> QueueError {
+    QueueError::Corrupt { detail }
+}
+
+fn decision_from(t: DecisionTuple) -> Result<Decision, QueueError> {
+    let class = |s: Option<String>| -> Result<Option<crate::kb::UseCase>, QueueError> {
+        s.map(|s| s.parse().map_err(|_| corrupt(format!("use case {s:?}"))))
+            .transpose()
+    };
+    Ok(Decision {
+        project_id: from_db("project id", t.0)?,
+        issue_iid: from_db("issue iid", t.1)?,
+        via: t.2.parse::<Via>().map_err(corrupt)?,
+        source_id: from_db("decision source", t.3)?,
+        revision: t.4,
+        suggested: class(t.5)?,
+        confidence: t.6,
+        engine_version: t.7,
+        final_class: class(t.8)?,
+        outcome: t.9.parse::<DecisionOutcome>().map_err(corrupt)?,
+        user_id: from_db("user id", t.10)?,
+        username: t.11,
+        suggested_at_ms: t.12,
+        decided_at_ms: t.13,
+    })
+}
+
+impl Queue {
+    /// Records a posted suggestion (see [`Queue::record_suggestion`]), then what it said.
+    ///
+    /// # Errors
+    /// As [`Queue::record_suggestion`].
+    pub async fn record_suggestion_with(
+        &self,
+        project_id: u64,
+        issue_iid: u64,
+        revision: &str,
+        note_id: u64,
+        job_id: JobId,
+        details: &SuggestionDetails,
+    ) -> Result<(), QueueError> {
+        self.record_suggestion(project_id, issue_iid, revision, note_id, job_id)
+            .await?;
+        let project = to_db("project id", project_id)?;
+        let iid = to_db("issue iid", issue_iid)?;
+        let questions = serde_json::to_string(&details.questions).unwrap_or_else(|_| "[]".into());
+        with_pool!(self, pool => {
+            sqlx::query(RECORD_DETAILS)
+                .bind(project)
+                .bind(iid)
+                .bind(revision)
+                .bind(details.use_case.as_str())
+                .bind(&details.confidence)
+                .bind(&details.engine_version)
+                .bind(&questions)
+                .execute(pool)
+                .await
+                .map(|d| d.rows_affected())
+        })
+        .map_err(db_err("record_suggestion"))?;
+        Ok(())
+    }
+
+    /// The issue's most recently posted suggestion.
+    ///
+    /// # Errors
+    /// [`QueueError::Database`]; [`QueueError::Corrupt`].
+    pub async fn latest_suggestion(
+        &self,
+        project_id: u64,
+        issue_iid: u64,
+    ) -> Result<Option<SuggestionRow>, QueueError> {
+        let project = to_db("project id", project_id)?;
+        let iid = to_db("issue iid", issue_iid)?;
+        type Row = (
+            String,
+            i64,
+            i64,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
+        let row: Option<Row> = with_pool!(self, pool => {
+            sqlx::query_as(LATEST_SUGGESTION).bind(project).bind(iid).fetch_optional(pool).await
+        })
+        .map_err(db_err("latest_suggestion"))?;
+        let Some((revision, note_id, posted_at_ms, use_case, confidence, engine, questions)) = row
+        else {
+            return Ok(None);
+        };
+        let details = match (use_case, confidence, engine) {
+            (Some(u), Some(confidence), Some(engine_version)) => Some(SuggestionDetails {
+                use_case: u.parse().map_err(|_| corrupt(format!("use case {u:?}")))?,
+                confidence,
+                engine_version,
+                questions: questions
+                    .and_then(|q| serde_json::from_str(&q).ok())
+                    .unwrap_or_default(),
+            }),
+            _ => None,
+        };
+        Ok(Some(SuggestionRow {
+            revision,
+            note_id: from_db("note id", note_id)?,
+            posted_at_ms,
+            details,
+        }))
+    }
+
+    /// Records a decision; false when this note, award or action was recorded already.
+    ///
+    /// # Errors
+    /// [`QueueError::OutOfRange`]; [`QueueError::Database`].
+    pub async fn record_decision(&self, d: &Decision) -> Result<bool, QueueError> {
+        let project = to_db("project id", d.project_id)?;
+        let iid = to_db("issue iid", d.issue_iid)?;
+        let source = to_db("decision source", d.source_id)?;
+        let user = to_db("user id", d.user_id)?;
+        let inserted = with_pool!(self, pool => {
+            sqlx::query(RECORD_DECISION)
+                .bind(project)
+                .bind(iid)
+                .bind(d.via.as_str())
+                .bind(source)
+                .bind(d.revision.as_deref())
+                .bind(d.suggested.map(|u| u.as_str()))
+                .bind(d.confidence.as_deref())
+                .bind(d.engine_version.as_deref())
+                .bind(d.final_class.map(|u| u.as_str()))
+                .bind(d.outcome.as_str())
+                .bind(user)
+                .bind(&d.username)
+                .bind(d.suggested_at_ms)
+                .bind(d.decided_at_ms)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })
+        .map_err(db_err("record_decision"))?;
+        Ok(inserted == 1)
+    }
+
+    /// Decisions on one issue (`Some`) or on every issue, oldest first.
+    ///
+    /// # Errors
+    /// [`QueueError::Database`]; [`QueueError::Corrupt`].
+    pub async fn decisions(&self, issue: Option<(u64, u64)>) -> Result<Vec<Decision>, QueueError> {
+        let rows: Vec<DecisionTuple> = match issue {
+            Some((p, iid)) => {
+                let sql = format!("SELECT {DECISION_COLUMNS} FROM decisions WHERE project_id = $1 AND issue_iid = $2 ORDER BY decided_at_ms, source_id");
+                let (p, iid) = (to_db("project id", p)?, to_db("issue iid", iid)?);
+                with_pool!(self, pool => sqlx::query_as(&sql).bind(p).bind(iid).fetch_all(pool).await)
+            }
+            None => {
+                let sql = format!(
+                    "SELECT {DECISION_COLUMNS} FROM decisions ORDER BY decided_at_ms, source_id"
+                );
+                with_pool!(self, pool => sqlx::query_as(&sql).fetch_all(pool).await)
+            }
+        }
+        .map_err(db_err("decisions"))?;
+        rows.into_iter().map(decision_from).collect()
+    }
+
+    /// Remembers labels sectriage added to an issue.
+    ///
+    /// # Errors
+    /// [`QueueError::OutOfRange`]; [`QueueError::Database`].
+    pub async fn record_applied_labels(
+        &self,
+        project_id: u64,
+        issue_iid: u64,
+        labels: &[&str],
+    ) -> Result<(), QueueError> {
+        let project = to_db("project id", project_id)?;
+        let iid = to_db("issue iid", issue_iid)?;
+        let now = now_ms();
+        for label in labels {
+            with_pool!(self, pool => {
+                sqlx::query(RECORD_LABEL)
+                    .bind(project)
+                    .bind(iid)
+                    .bind(*label)
+                    .bind(now)
+                    .execute(pool)
+                    .await
+                    .map(|r| r.rows_affected())
+            })
+            .map_err(db_err("record_applied_labels"))?;
+        }
+        Ok(())
+    }
+
+    /// Labels sectriage ever added to the issue.
+    ///
+    /// # Errors
+    /// [`QueueError::OutOfRange`]; [`QueueError::Database`].
+    pub async fn applied_labels(
+        &self,
+        project_id: u64,
+        issue_iid: u64,
+    ) -> Result<Vec<String>, QueueError> {
+        let project = to_db("project id", project_id)?;
+        let iid = to_db("issue iid", issue_iid)?;
+        let rows: Vec<(String,)> = with_pool!(self, pool => {
+            sqlx::query_as(APPLIED_LABELS).bind(project).bind(iid).fetch_all(pool).await
+        })
+        .map_err(db_err("applied_labels"))?;
+        Ok(rows.into_iter().map(|(l,)| l).collect())
+    }
+}
