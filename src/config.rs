@@ -21,10 +21,23 @@ pub const ENV_OPENAI_API_KEY: &str = "OPENAI_API_KEY";
 pub const DEFAULT_LLM_BASE_URL: &str = "http://127.0.0.1:8080/v1";
 pub const DEFAULT_LLM_MODEL: &str = "qwen2.5-coder-1.5b-instruct";
 
+/// Whether a model adjudicates: `[llm] mode` in the file, overridden by `--llm`.
+/// Nothing chosen means rules only; there is no silent default to a server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum LlmMode {
+    /// Deterministic layers only.
+    None,
+    /// An OpenAI-compatible endpoint (OpenAI, vLLM, Ollama, llama.cpp).
+    Openai,
+}
+
 /// The `[llm]` table of the config file.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LlmFile {
+    /// `"openai"` to ask the model, `"none"` for rules only (the default); `--llm` overrides it.
+    pub mode: Option<LlmMode>,
     /// Base URL ending in `/v1`.
     pub base_url: Option<String>,
     pub model: Option<String>,
@@ -168,33 +181,118 @@ impl ConfigFile {
             .unwrap_or(DEFAULT_MAX_REPORT_BYTES)
     }
 
+    /// Whether the model is used: `flag` (`--llm`) when given, else `llm.mode`, else rules only.
+    pub fn llm_mode(&self, flag: Option<LlmMode>) -> LlmMode {
+        flag.or(self.llm.mode).unwrap_or(LlmMode::None)
+    }
+
+    /// A warning when no model was chosen although model settings are present, so a
+    /// rules-only run is never mistaken for a model-backed one.
+    pub fn unchosen_model_hint(
+        &self,
+        flag: Option<LlmMode>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Option<String> {
+        if flag.is_some() || self.llm.mode.is_some() {
+            return None;
+        }
+        let set: Vec<&str> = [
+            (self.llm.base_url.is_some(), "llm.base_url"),
+            (self.llm.model.is_some(), "llm.model"),
+            (env(ENV_LLM_BASE_URL).is_some(), ENV_LLM_BASE_URL),
+            (env(ENV_LLM_MODEL).is_some(), ENV_LLM_MODEL),
+        ]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect();
+        (!set.is_empty()).then(|| {
+            format!(
+                "{} is set but no model was chosen, so this runs rules only: pass --llm openai or set llm.mode = \"openai\" to ask the model (llm.mode = \"none\" or --llm none silences this)",
+                set.join(" and ")
+            )
+        })
+    }
+
+    /// The LLM API key from the environment or the file, if any is configured.
+    pub fn llm_api_key(&self, env: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+        env(ENV_LLM_API_KEY)
+            .or_else(|| self.llm.api_key_env.as_deref().and_then(env))
+            .or_else(|| self.llm.api_key.clone())
+            .or_else(|| env(ENV_OPENAI_API_KEY))
+            .filter(|k| !k.trim().is_empty())
+    }
+
     /// The LLM settings: file values, overridden by the environment.
     ///
     /// # Errors
-    /// When the base URL is not an http(s) URL.
+    /// When the base URL is not an http(s) URL ending in `/v1`, when OpenAI's own
+    /// endpoint has no API key, or when a limit is 0.
     pub fn llm_config(
         &self,
         env: &dyn Fn(&str) -> Option<String>,
         prompt: PromptKind,
     ) -> Result<LlmConfig, ConfigError> {
+        let base_key = format!("llm.base_url / {ENV_LLM_BASE_URL}");
         let base_url = env(ENV_LLM_BASE_URL)
             .or_else(|| self.llm.base_url.clone())
             .unwrap_or_else(|| DEFAULT_LLM_BASE_URL.to_string());
-        if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+        let parsed = url::Url::parse(&base_url)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
+        let Some(parsed) = parsed else {
             return Err(ConfigError::Value {
-                key: format!("llm.base_url / {ENV_LLM_BASE_URL}"),
+                key: base_key,
                 value: base_url,
                 fix: "use an http(s) URL ending in /v1, e.g. http://127.0.0.1:8080/v1".into(),
+            });
+        };
+        if !parsed.path().trim_end_matches('/').ends_with("/v1") {
+            return Err(ConfigError::Value {
+                key: base_key,
+                value: base_url,
+                fix: "OpenAI-compatible APIs live under /v1: end the URL in /v1, e.g. http://127.0.0.1:8080/v1 or https://api.openai.com/v1".into(),
             });
         }
         let model = env(ENV_LLM_MODEL)
             .or_else(|| self.llm.model.clone())
             .unwrap_or_else(|| DEFAULT_LLM_MODEL.to_string());
-        let api_key = env(ENV_LLM_API_KEY)
-            .or_else(|| self.llm.api_key_env.as_deref().and_then(env))
-            .or_else(|| self.llm.api_key.clone())
-            .or_else(|| env(ENV_OPENAI_API_KEY))
-            .unwrap_or_else(|| "local".to_string());
+        if model.trim().is_empty() {
+            return Err(ConfigError::Value {
+                key: format!("llm.model / {ENV_LLM_MODEL}"),
+                value: model,
+                fix: "name the model the server serves, e.g. gpt-4o-mini or qwen2.5-coder-1.5b-instruct".into(),
+            });
+        }
+        let api_key = self.llm_api_key(env);
+        if api_key.is_none() && parsed.host_str() == Some("api.openai.com") {
+            return Err(ConfigError::Value {
+                key: format!("llm.api_key_env / {ENV_LLM_API_KEY} / {ENV_OPENAI_API_KEY}"),
+                value: String::new(),
+                fix: format!("OpenAI needs an API key: set {ENV_OPENAI_API_KEY} (or {ENV_LLM_API_KEY}, or name a variable in llm.api_key_env)"),
+            });
+        }
+        let api_key = api_key.unwrap_or_else(|| "local".to_string());
+        let zero = |key: &str| ConfigError::Value {
+            key: format!("llm.{key}"),
+            value: "0".into(),
+            fix: "0 would refuse every call; leave the key out for the default or use 1 or more"
+                .into(),
+        };
+        if self.llm.timeout_secs == Some(0) {
+            return Err(zero("timeout_secs"));
+        }
+        if self.llm.max_prompt_tokens == Some(0) {
+            return Err(zero("max_prompt_tokens"));
+        }
+        if self.llm.max_completion_tokens == Some(0) {
+            return Err(zero("max_completion_tokens"));
+        }
+        if self.llm.max_concurrency == Some(0) {
+            return Err(zero("max_concurrency"));
+        }
+        if self.llm.requests_per_minute == Some(0) {
+            return Err(zero("requests_per_minute"));
+        }
         Ok(LlmConfig {
             base_url,
             model,
@@ -251,5 +349,49 @@ mod tests {
         assert!(err.to_string().contains("SECTRIAGE_LLM_BASE_URL"), "{err}");
         let err = toml::from_str::<ConfigFile>("[llm]\nmodle = \"x\"").unwrap_err();
         assert!(err.to_string().contains("modle"));
+    }
+
+    fn llm_err(toml_text: &str, env: &[(&str, &str)]) -> String {
+        let file: ConfigFile = toml::from_str(toml_text).unwrap();
+        let env: HashMap<&str, &str> = env.iter().copied().collect();
+        file.llm_config(
+            &|k| env.get(k).map(|v| v.to_string()),
+            PromptKind::Adjudicate,
+        )
+        .unwrap_err()
+        .to_string()
+    }
+
+    #[test]
+    fn base_url_without_v1_and_openai_without_key_are_refused() {
+        let e = llm_err("[llm]\nbase_url = \"http://127.0.0.1:8080\"\n", &[]);
+        assert!(e.contains("llm.base_url") && e.contains("/v1"), "{e}");
+        let e = llm_err("[llm]\nbase_url = \"https://api.openai.com/v1\"\n", &[]);
+        assert!(e.contains("OPENAI_API_KEY"), "{e}");
+        // An empty key is no key.
+        let e = llm_err(
+            "[llm]\nbase_url = \"https://api.openai.com/v1\"\n",
+            &[(ENV_OPENAI_API_KEY, "")],
+        );
+        assert!(e.contains("needs an API key"), "{e}");
+        let e = llm_err("[llm]\ntimeout_secs = 0\n", &[]);
+        assert!(e.contains("llm.timeout_secs"), "{e}");
+    }
+
+    #[test]
+    fn the_model_is_chosen_explicitly() {
+        let none = ConfigFile::default();
+        assert_eq!(none.llm_mode(None), LlmMode::None);
+        assert_eq!(none.llm_mode(Some(LlmMode::Openai)), LlmMode::Openai);
+        let on: ConfigFile = toml::from_str("[llm]\nmode = \"openai\"\n").unwrap();
+        assert_eq!(on.llm_mode(None), LlmMode::Openai);
+        assert_eq!(on.llm_mode(Some(LlmMode::None)), LlmMode::None);
+        let hint = none
+            .unchosen_model_hint(None, &|k| {
+                (k == ENV_LLM_BASE_URL).then(|| "http://x/v1".to_string())
+            })
+            .unwrap();
+        assert!(hint.contains("--llm openai"), "{hint}");
+        assert!(on.unchosen_model_hint(None, &|_| None).is_none());
     }
 }

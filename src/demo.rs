@@ -9,6 +9,7 @@ use crate::gitlab::fake::FakeGitLab;
 use crate::gitlab::{Client, GitLabConfig, Token};
 use crate::kb::Kb;
 use crate::llm::Adjudicator;
+use crate::output;
 use crate::queue::{Queue, QueueConfig};
 use crate::triage::hygiene::Limits;
 
@@ -63,11 +64,11 @@ pub async fn run(llm: Option<Adjudicator>, timeout: Duration) -> anyhow::Result<
         "A public, ordinary bug: sectriage must leave it alone.",
         false,
     );
-    println!(
+    output::println(&format!(
         "fake GitLab at {} with {} confidential disclosures (project {PROJECT}) and 1 public issue",
         fake.base_url,
         issues.len()
-    );
+    ))?;
 
     let dir = tempfile::tempdir()?;
     let queue = Queue::connect(
@@ -117,9 +118,15 @@ pub async fn run(llm: Option<Adjudicator>, timeout: Duration) -> anyhow::Result<
                 .find(|n| n.author.id == bot_id)
             {
                 shown[i] = true;
-                println!("\n=== issue #{iid}: {title}\n--- internal note by sectriage-bot ({:.1} s after start, internal: {}):", started.elapsed().as_secs_f64(), note.internal);
+                let mut shown_note = format!("\n=== issue #{iid}: {title}\n--- internal note by sectriage-bot ({:.1} s after start, internal: {}):", started.elapsed().as_secs_f64(), note.internal);
                 for line in note.body.lines().filter(|l| !l.starts_with("<!--")) {
-                    println!("    {line}");
+                    shown_note.push_str("\n    ");
+                    shown_note.push_str(line);
+                }
+                if let Err(e) = output::println(&shown_note) {
+                    let _ = stop_tx.send(());
+                    let _ = running.await;
+                    return Err(e.into());
                 }
             }
         }
@@ -128,12 +135,14 @@ pub async fn run(llm: Option<Adjudicator>, timeout: Duration) -> anyhow::Result<
     let _ = stop_tx.send(());
     running.await??;
     let public_notes = fake.notes(PROJECT, public_iid).len();
-    println!(
+    output::println(&format!(
         "\n{} of {} disclosures got exactly one suggestion; the public issue has {public_notes} notes; quick actions run from our notes: {}",
         issues.iter().filter(|(_, iid)| fake.notes(PROJECT, *iid).iter().filter(|n| n.author.id == bot_id).count() == 1).count(),
         issues.len(),
         fake.executed_quick_actions().len()
-    );
-    println!("Next: `sectriage serve --config sectriage.toml` against your GitLab (see README).");
+    ))?;
+    output::println(
+        "Next: `sectriage serve --config sectriage.toml` against your GitLab (see README).",
+    )?;
     Ok(())
 }

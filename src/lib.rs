@@ -10,7 +10,8 @@
 //! - [`engine`]: runs the stages for one report, shared by the CLI, the daemon and eval;
 //! - [`eval`]: offline evaluation against labelled cases;
 //! - [`gitlab`]: the GitLab REST edge and a faithful fake GitLab;
-//! - [`queue`]: the durable job queue.
+//! - [`queue`]: the durable job queue;
+//! - [`output`]: stdout for the commands, where a closed pipe is a quiet end.
 //!
 //! `ARCHITECTURE.md` states each module's invariants.
 
@@ -24,6 +25,7 @@ pub mod gitlab;
 pub mod intake;
 pub mod kb;
 pub mod llm;
+pub mod output;
 pub mod publish;
 pub mod queue;
 pub mod triage;

@@ -7,11 +7,12 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand, ValueEnum};
 
-use sectriage::config::ConfigFile;
+use sectriage::config::{ConfigFile, LlmMode};
 use sectriage::engine::Engine;
 use sectriage::intake::parse_input;
 use sectriage::kb::{build, Kb};
 use sectriage::llm::{Adjudicator, CacheMode, PromptKind, ResponseCache};
+use sectriage::output;
 use sectriage::publish::render_note;
 use sectriage::triage::hygiene::Limits;
 
@@ -53,13 +54,15 @@ enum Command {
         /// Compute and log suggestions without posting anything.
         #[arg(long)]
         dry_run: bool,
-        #[arg(long, value_enum, default_value_t = LlmMode::Openai)]
-        llm: LlmMode,
+        /// Ask the model (overrides llm.mode; rules only when neither is set).
+        #[arg(long, value_enum)]
+        llm: Option<LlmMode>,
     },
     /// A fake GitLab with realistic disclosures, the daemon against it, the suggestions it posts.
     Demo {
-        #[arg(long, value_enum, default_value_t = LlmMode::None)]
-        llm: LlmMode,
+        /// Ask the model (overrides llm.mode; rules only when neither is set).
+        #[arg(long, value_enum)]
+        llm: Option<LlmMode>,
         /// Give up after this many seconds.
         #[arg(long, default_value_t = 120)]
         timeout_secs: u64,
@@ -95,6 +98,11 @@ enum Command {
     Kb {
         #[command(subcommand)]
         command: KbCommand,
+    },
+    /// Print a shell completion script (e.g. `sectriage completions bash > /etc/bash_completion.d/sectriage`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
     },
 }
 
@@ -166,7 +174,11 @@ enum QueueCommand {
 #[derive(Subcommand)]
 enum ConfigCommand {
     /// Validate the config file and environment without connecting anywhere.
-    Check,
+    Check {
+        /// Check as `serve --llm ...` would run (overrides llm.mode).
+        #[arg(long, value_enum)]
+        llm: Option<LlmMode>,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -175,18 +187,11 @@ enum Format {
     Json,
 }
 
-#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
-enum LlmMode {
-    /// Deterministic layers only.
-    None,
-    /// An OpenAI-compatible endpoint (OpenAI, vLLM, Ollama, llama.cpp).
-    Openai,
-}
-
 #[derive(clap::Args)]
 struct LlmArgs {
-    #[arg(long, value_enum, default_value_t = LlmMode::Openai)]
-    llm: LlmMode,
+    /// Ask the model (overrides llm.mode; rules only when neither is set).
+    #[arg(long, value_enum)]
+    llm: Option<LlmMode>,
     /// Record/replay LLM responses in this directory.
     #[arg(long)]
     cache: Option<PathBuf>,
@@ -223,6 +228,8 @@ fn main() -> ExitCode {
     }
     match try_main(cli) {
         Ok(code) => code,
+        // The reader of our output went away (`| head`): a normal end, not an error.
+        Err(err) if err.chain().any(output::is_closed) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("sectriage: {err:#}");
             ExitCode::from(2)
@@ -243,8 +250,8 @@ fn try_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 .block_on(engine.triage(&raw))
                 .with_context(|| format!("cannot triage {}", file.display()))?;
             match format {
-                Format::Json => println!("{}", serde_json::to_string_pretty(&suggestion)?),
-                Format::Markdown => print!("{}", render_note(&suggestion, None)?),
+                Format::Json => output::println(&serde_json::to_string_pretty(&suggestion)?)?,
+                Format::Markdown => output::print(&render_note(&suggestion, None)?)?,
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -253,23 +260,32 @@ fn try_main(cli: Cli) -> anyhow::Result<ExitCode> {
             let parts = issue_parts(&read_input(&file)?);
             let refs: Vec<_> = parts.iter().map(|(p, t)| (*p, t.as_str())).collect();
             let findings = scrub(&refs);
-            match format {
-                Format::Json => println!(
-                    "{}",
+            let text = match format {
+                Format::Json => format!(
+                    "{}\n",
                     serde_json::to_string_pretty(&serde_json::json!({
                         "clean": findings.is_empty(),
                         "findings": findings,
                     }))?
                 ),
                 Format::Markdown if findings.is_empty() => {
-                    println!("clean: nothing to scrub in {} part(s)", parts.len())
+                    format!("clean: nothing to scrub in {} part(s)\n", parts.len())
                 }
                 Format::Markdown => {
-                    println!("{} finding(s) to scrub before publishing:", findings.len());
+                    let mut text = format!(
+                        "{} finding(s) to scrub before publishing:\n",
+                        findings.len()
+                    );
                     for f in &findings {
-                        println!("- {}", f.describe());
+                        text.push_str(&format!("- {}\n", f.describe()));
                     }
+                    text
                 }
+            };
+            // A closed stdout is a quiet end, but the exit code still says whether it is clean.
+            match output::print(&text) {
+                Err(output::OutputError::Closed) => {}
+                other => other?,
             }
             Ok(if findings.is_empty() {
                 ExitCode::SUCCESS
@@ -283,13 +299,8 @@ fn try_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
             runtime.block_on(async {
                 let env = |k: &str| std::env::var(k).ok();
-                let daemon = sectriage::daemon::setup::build(
-                    &file_config,
-                    &env,
-                    llm == LlmMode::Openai,
-                    dry_run,
-                )
-                .await?;
+                let daemon =
+                    sectriage::daemon::setup::build(&file_config, &env, llm, dry_run).await?;
                 sectriage::daemon::run(daemon, sectriage::daemon::termination_signal()).await
             })?;
             Ok(ExitCode::SUCCESS)
@@ -297,13 +308,18 @@ fn try_main(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo { llm, timeout_secs } => {
             let runtime =
                 tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-            let adjudicator = match llm {
+            warn_unchosen_model(&file_config, llm);
+            let adjudicator = match file_config.llm_mode(llm) {
                 LlmMode::None => None,
                 LlmMode::Openai => Some(Adjudicator::new(
                     file_config.llm_config(&|k| std::env::var(k).ok(), PromptKind::Adjudicate)?,
                     None,
                 )),
             };
+            if let Some(adj) = &adjudicator {
+                // As `serve` does: a chosen model that does not answer stops here, not in every note.
+                runtime.block_on(sectriage::daemon::setup::probe_model(adj))?;
+            }
             runtime.block_on(sectriage::demo::run(
                 adjudicator,
                 std::time::Duration::from_secs(timeout_secs),
@@ -339,19 +355,28 @@ fn try_main(cli: Cli) -> anyhow::Result<ExitCode> {
             runtime.block_on(alarm_command(&file_config, command))
         }
         Command::Config {
-            command: ConfigCommand::Check,
+            command: ConfigCommand::Check { llm },
         } => {
             let problems =
-                sectriage::daemon::setup::check(&file_config, &|k| std::env::var(k).ok());
-            if problems.is_empty() {
-                println!("configuration OK");
-                Ok(ExitCode::SUCCESS)
+                sectriage::daemon::setup::check(&file_config, &|k| std::env::var(k).ok(), llm);
+            output::print(&sectriage::daemon::setup::report(&problems))?;
+            // Any error is a bad configuration: exit 2, as for every other error.
+            Ok(if problems.iter().any(|p| p.is_error()) {
+                ExitCode::from(2)
             } else {
-                for p in &problems {
-                    println!("- {p}");
-                }
-                Ok(ExitCode::from(1))
-            }
+                ExitCode::SUCCESS
+            })
+        }
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(
+                shell,
+                &mut <Cli as clap::CommandFactory>::command(),
+                "sectriage",
+                &mut script,
+            );
+            output::print(&String::from_utf8_lossy(&script))?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Eval(args) => {
             let runtime =
@@ -367,7 +392,8 @@ fn make_engine(config: &ConfigFile, args: &LlmArgs, prompt: PromptKind) -> anyho
             .max_report_bytes
             .unwrap_or_else(|| config.max_report_bytes()),
     };
-    let llm = match args.llm {
+    warn_unchosen_model(config, args.llm);
+    let llm = match config.llm_mode(args.llm) {
         LlmMode::None => None,
         LlmMode::Openai => {
             let cfg = config.llm_config(&|k| std::env::var(k).ok(), prompt)?;
@@ -385,6 +411,13 @@ fn make_engine(config: &ConfigFile, args: &LlmArgs, prompt: PromptKind) -> anyho
         limits,
         llm,
     })
+}
+
+/// Says so on stderr when model settings are present but no model was chosen.
+fn warn_unchosen_model(config: &ConfigFile, flag: Option<LlmMode>) {
+    if let Some(hint) = config.unchosen_model_hint(flag, &|k| std::env::var(k).ok()) {
+        tracing::warn!("{hint}");
+    }
 }
 
 async fn open_existing_queue(config: &ConfigFile) -> anyhow::Result<sectriage::queue::Queue> {
@@ -659,10 +692,10 @@ fn kb_command(command: KbCommand) -> anyhow::Result<ExitCode> {
                 bail!("nothing in the knowledge base matches '{subject}'; try a source path (hw/usb/hcd-xhci.c), a directory (linux-user/), a device (e1000e), a machine (q35), an accelerator (kvm) or a function (xhci_kick_epctx)");
             };
             match format {
-                Format::Json => println!("{}", serde_json::to_string_pretty(&finding)?),
+                Format::Json => output::println(&serde_json::to_string_pretty(&finding)?)?,
                 Format::Markdown => {
-                    println!(
-                        "{}: {}{}",
+                    let mut text = format!(
+                        "{}: {}{}\n",
                         finding.subject,
                         finding.class,
                         if finding.from_overlay {
@@ -672,8 +705,9 @@ fn kb_command(command: KbCommand) -> anyhow::Result<ExitCode> {
                         }
                     );
                     for fact in &finding.facts {
-                        println!("  - {} [{}]", fact.text, fact.source);
+                        text.push_str(&format!("  - {} [{}]\n", fact.text, fact.source));
                     }
+                    output::print(&text)?;
                 }
             }
             Ok(ExitCode::SUCCESS)

@@ -171,6 +171,81 @@ async fn endpoint_down_is_reported_not_fatal() {
     assert_eq!(s.use_case, UseCase::Virtualization);
 }
 
+/// Issue 8, defect 12: a failed call's note says the model was unavailable and the
+/// verdict is rules-only, with no URL or transport error (those go to the log).
+#[tokio::test]
+async fn failed_call_note_carries_no_url_or_transport_error() {
+    let slow = FakeLlm::start(|_, _| {
+        Reply::Slow(
+            Duration::from_secs(5),
+            Box::new(Reply::Content(answer("virtualization"))),
+        )
+    })
+    .await;
+    let refusing =
+        FakeLlm::start(|_, _| Reply::Error(500, "socket hang up at 10.0.0.7".into())).await;
+    for (base_url, timeout, words) in [
+        (
+            "http://127.0.0.1:9/v1",
+            Duration::from_secs(5),
+            "was unavailable (endpoint not reachable)",
+        ),
+        (
+            slow.base_url.as_str(),
+            Duration::from_millis(300),
+            "was unavailable (no answer in time)",
+        ),
+        (
+            refusing.base_url.as_str(),
+            Duration::from_secs(5),
+            "was unavailable (the endpoint returned an error)",
+        ),
+    ] {
+        let s = engine(base_url, timeout, None)
+            .triage(&parse_input(XHCI.as_bytes()))
+            .await
+            .unwrap();
+        assert!(matches!(s.llm, LlmOutcome::Failed { .. }), "{:?}", s.llm);
+        let note = render_note(&s, None).unwrap();
+        assert!(note.contains(words), "{note}");
+        assert!(note.contains("This is the rules-only verdict."), "{note}");
+        for leak in [
+            "127.0.0.1",
+            "10.0.0.7",
+            "http",
+            "cannot reach",
+            "error sending",
+            "did not answer within",
+            "hang up",
+        ] {
+            assert!(!note.contains(leak), "note leaks {leak:?}:\n{note}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn probe_lists_the_models_or_says_why_not() {
+    let fake = FakeLlm::start(|_, _| Reply::Content(answer("virtualization"))).await;
+    let e = engine(&fake.base_url, Duration::from_secs(5), None);
+    let models = e.llm.as_ref().unwrap().probe().await.unwrap();
+    assert_eq!(models, ["fake-model"]);
+    // The probe costs no completion.
+    assert!(fake.requests().is_empty());
+    let down = engine("http://127.0.0.1:9/v1", Duration::from_secs(5), None);
+    let err = down.llm.as_ref().unwrap().probe().await.unwrap_err();
+    assert!(
+        err.to_string().contains("cannot reach the LLM endpoint"),
+        "{err}"
+    );
+    let no_v1 = engine(
+        &fake.base_url.replace("/v1", ""),
+        Duration::from_secs(5),
+        None,
+    );
+    let err = no_v1.llm.as_ref().unwrap().probe().await.unwrap_err();
+    assert!(err.to_string().contains("/v1"), "{err}");
+}
+
 #[tokio::test]
 async fn server_errors_are_retried_once() {
     let fake = FakeLlm::start(|_, n| {

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::config::ConfigFile;
+use crate::config::{ConfigError, ConfigFile, LlmMode};
 use crate::confirm::ConfirmPolicy;
 use crate::engine::Engine;
 use crate::gitlab::{Client, GitLabConfig, Token};
@@ -19,11 +19,27 @@ pub const ENV_GITLAB_TOKEN: &str = "SECTRIAGE_GITLAB_TOKEN";
 pub const DEFAULT_QUEUE_URL: &str = "sqlite://sectriage.db";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
 
+/// How bad a configuration problem is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    /// `serve` refuses to start; `config check` exits 2.
+    Error,
+    /// Works, but probably not as intended; reported, never fatal.
+    Warning,
+}
+
 /// One configuration problem: the key, what is wrong, what to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
+    pub severity: Severity,
     pub key: String,
     pub message: String,
+}
+
+impl Problem {
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
 }
 
 impl std::fmt::Display for Problem {
@@ -32,51 +48,171 @@ impl std::fmt::Display for Problem {
     }
 }
 
-/// Checks what `serve` needs, without connecting anywhere.
-pub fn check(cfg: &ConfigFile, env: &dyn Fn(&str) -> Option<String>) -> Vec<Problem> {
+/// What `config check` prints: one `error: KEY: ...` or `warning: KEY: ...` line per
+/// problem, then a summary line.
+pub fn report(problems: &[Problem]) -> String {
+    let mut text = String::new();
+    for p in problems {
+        let level = if p.is_error() { "error" } else { "warning" };
+        text.push_str(&format!("{level}: {p}\n"));
+    }
+    let errors = problems.iter().filter(|p| p.is_error()).count();
+    let warnings = problems.len() - errors;
+    text.push_str(&match (errors, warnings) {
+        (0, 0) => "configuration OK\n".to_string(),
+        (0, n) => format!("configuration OK ({n} warning(s) above)\n"),
+        (e, n) => format!(
+            "{e} error(s), {n} warning(s): fix the errors, then run `sectriage config check` again\n"
+        ),
+    });
+    text
+}
+
+/// True for `host:port` with a numeric port (`127.0.0.1:8787`, `[::1]:8787`, `localhost:8787`).
+fn valid_listen(listen: &str) -> bool {
+    if listen.parse::<std::net::SocketAddr>().is_ok() {
+        return true;
+    }
+    let Some((host, port)) = listen.rsplit_once(':') else {
+        return false;
+    };
+    !host.is_empty()
+        && port.parse::<u16>().is_ok()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+}
+
+/// Why a `whsec_` signing token is unusable, if it is.
+fn signing_token_problem(token: &str) -> Option<String> {
+    use base64::Engine as _;
+    let Some(key) = token.trim().strip_prefix("whsec_") else {
+        return Some("the signing token must look like whsec_<base64>, as GitLab shows it".into());
+    };
+    if key.is_empty() {
+        return Some(
+            "the signing token has nothing after whsec_: copy the whole token from GitLab".into(),
+        );
+    }
+    if base64::engine::general_purpose::STANDARD
+        .decode(key)
+        .is_err()
+    {
+        return Some(
+            "the part after whsec_ is not base64: copy the whole token from GitLab".into(),
+        );
+    }
+    // What the webhook itself refuses: a short key would let anyone sign deliveries.
+    crate::gitlab::webhook::signing_key(token)
+        .err()
+        .map(|e| e.to_string())
+}
+
+/// Checks what `serve` needs, without connecting anywhere. `llm_flag` is `--llm`,
+/// which overrides `llm.mode`. Errors stop `serve`; warnings do not.
+pub fn check(
+    cfg: &ConfigFile,
+    env: &dyn Fn(&str) -> Option<String>,
+    llm_flag: Option<LlmMode>,
+) -> Vec<Problem> {
     let mut problems = Vec::new();
-    let mut add = |key: &str, message: String| {
+    let mut add = |severity: Severity, key: &str, message: String| {
         problems.push(Problem {
+            severity,
             key: key.into(),
             message,
         })
     };
+    let error = Severity::Error;
     match cfg.gitlab.url.as_deref() {
-        None => add("gitlab.url", "missing: set the GitLab instance root, e.g. \"https://gitlab.com\"".into()),
+        None => add(error, "gitlab.url", "missing: set the GitLab instance root, e.g. \"https://gitlab.com\"".into()),
+        Some(u) if url::Url::parse(u).is_err() => add(error, "gitlab.url", format!("{u:?} is not a URL: use the instance root, e.g. \"https://gitlab.com\"")),
         Some(u) if !(u.starts_with("https://") || u.starts_with("http://127.") || u.starts_with("http://localhost")) => {
-            add("gitlab.url", format!("{u:?} is not https: the token would travel in clear; use https (plain http only for loopback)"))
+            add(error, "gitlab.url", format!("{u:?} is not https: the token would travel in clear; use https (plain http only for loopback)"))
         }
         _ => {}
     }
     if cfg.gitlab.projects.is_empty() {
         add(
+            error,
             "gitlab.projects",
             "empty: list the numeric ids of the projects to watch, e.g. [11705]".into(),
         );
     }
     let token_env = cfg.gitlab.token_env.as_deref().unwrap_or(ENV_GITLAB_TOKEN);
-    if env(token_env).is_none() && cfg.gitlab.token_file.as_ref().is_none_or(|f| !f.exists()) {
-        add("gitlab.token_env", format!("no token: set {token_env} (a project access token with the api scope and the Reporter role) or gitlab.token_file"));
+    match env(token_env) {
+        Some(t) if t.trim().is_empty() => add(
+            error,
+            "gitlab.token_env",
+            format!("{token_env} is set but empty: put the project access token in it, or unset it to use gitlab.token_file"),
+        ),
+        Some(_) => {}
+        None => match &cfg.gitlab.token_file {
+            None => add(error, "gitlab.token_env", format!("no token: set {token_env} (a project access token with the api scope and the Reporter role) or gitlab.token_file")),
+            Some(path) => match std::fs::read_to_string(path) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => add(
+                    error,
+                    "gitlab.token_file",
+                    format!("{} does not exist ({token_env} is not set either): create it with the token, or fix the path", path.display()),
+                ),
+                Err(e) => add(
+                    error,
+                    "gitlab.token_file",
+                    format!("cannot read {}: {e}: check its permissions", path.display()),
+                ),
+                Ok(t) if t.trim().is_empty() => add(
+                    error,
+                    "gitlab.token_file",
+                    format!("{} is empty: put a project access token in it", path.display()),
+                ),
+                Ok(_) => {}
+            },
+        },
     }
-    let secret = cfg.daemon.webhook_secret_env.as_deref().and_then(env);
-    let signing = cfg
-        .daemon
-        .webhook_signing_token_env
-        .as_deref()
-        .and_then(env);
-    if cfg.daemon.webhook_secret_env.is_some() && secret.is_none() {
+    if cfg.gitlab.notes_per_minute == Some(0) {
         add(
-            "daemon.webhook_secret_env",
-            "names a variable that is not set".into(),
+            error,
+            "gitlab.notes_per_minute",
+            "0 would never post a note: use 1..60 (GitLab.com allows 60 per minute), or leave it out for 30".into(),
         );
     }
-    if let Some(s) = &signing {
-        if !s.starts_with("whsec_") {
+    if let Some(listen) = &cfg.daemon.listen {
+        if !valid_listen(listen) {
             add(
-                "daemon.webhook_signing_token_env",
-                "the signing token must look like whsec_<base64>, as GitLab shows it".into(),
+                error,
+                "daemon.listen",
+                format!(
+                    "{listen:?} is not HOST:PORT with a numeric port: use e.g. \"127.0.0.1:8787\""
+                ),
             );
         }
+    }
+    if let Some(var) = &cfg.daemon.webhook_secret_env {
+        match env(var) {
+            None => add(error, "daemon.webhook_secret_env", format!("names {var}, which is not set: set it to the webhook's secret token, or remove the key")),
+            Some(v) if v.trim().is_empty() => add(error, "daemon.webhook_secret_env", format!("{var} is set but empty: an empty secret authenticates nothing; put a long random secret in it (and the same in GitLab's webhook settings)")),
+            Some(_) => {}
+        }
+    }
+    if let Some(var) = &cfg.daemon.webhook_signing_token_env {
+        match env(var) {
+            None => add(error, "daemon.webhook_signing_token_env", format!("names {var}, which is not set: set it to the webhook's signing token (whsec_...), or remove the key")),
+            Some(v) => {
+                if let Some(why) = signing_token_problem(&v) {
+                    add(error, "daemon.webhook_signing_token_env", format!("{var}: {why}"));
+                }
+            }
+        }
+    }
+    if cfg.daemon.webhook_secret_env.is_none() && cfg.daemon.webhook_signing_token_env.is_none() {
+        add(
+            Severity::Warning,
+            "daemon.webhook_secret_env",
+            format!(
+                "no webhook secret or signing token is configured, so /webhook answers 401 to every delivery; the poller still finds every issue (every {} s). To use webhooks, set daemon.webhook_secret_env (X-Gitlab-Token) or daemon.webhook_signing_token_env (whsec_...)",
+                cfg.daemon.poll_interval_secs.unwrap_or(60)
+            ),
+        );
     }
     if let Some(url) = &cfg.daemon.queue_url {
         if !(url.starts_with("sqlite:")
@@ -84,19 +220,87 @@ pub fn check(cfg: &ConfigFile, env: &dyn Fn(&str) -> Option<String>) -> Vec<Prob
             || url.starts_with("postgresql://"))
         {
             add(
+                error,
                 "daemon.queue_url",
                 format!("{url:?}: use sqlite://FILE or postgres://USER@HOST/DB"),
             );
         }
     }
-    if cfg.daemon.workers == Some(0) {
+    let zero = [
+        (cfg.daemon.workers == Some(0), "daemon.workers", "0 workers would never process a job; use 1 or more"),
+        (cfg.daemon.max_attempts == Some(0), "daemon.max_attempts", "0 attempts would dead-letter every job before it runs; use 1 or more (default 8)"),
+        (cfg.daemon.poll_interval_secs == Some(0), "daemon.poll_interval_secs", "0 would poll GitLab without pause; use 10 or more (default 60)"),
+        (cfg.daemon.lease_secs == Some(0), "daemon.lease_secs", "a 0-second lease expires at once, so jobs would run twice; use 60 or more (default 300)"),
+        (cfg.limits.max_report_bytes == Some(0), "limits.max_report_bytes", "0 would refuse every report; use e.g. 1048576 (1 MiB, the default)"),
+    ];
+    for (bad, key, message) in zero {
+        if bad {
+            add(error, key, message.into());
+        }
+    }
+    let defaults = ConfirmPolicy::default();
+    let virt = cfg
+        .daemon
+        .labels
+        .virtualization
+        .clone()
+        .unwrap_or(defaults.virtualization_labels);
+    let non_virt = cfg
+        .daemon
+        .labels
+        .non_virtualization
+        .clone()
+        .unwrap_or(defaults.non_virtualization_labels);
+    for (key, labels) in [
+        ("daemon.labels.virtualization", &virt),
+        ("daemon.labels.non_virtualization", &non_virt),
+    ] {
+        if labels.iter().any(|l| l.trim().is_empty()) {
+            add(
+                error,
+                key,
+                "holds an empty label: remove it or name a label".into(),
+            );
+        }
+    }
+    for label in virt.iter().filter(|l| non_virt.contains(l)) {
         add(
-            "daemon.workers",
-            "0 workers would never process a job; use 1 or more".into(),
+            error,
+            "daemon.labels",
+            format!("{label:?} is in both daemon.labels.virtualization and daemon.labels.non_virtualization, so the two confirmations would look the same on the issue: use different labels"),
         );
     }
-    if let Err(e) = cfg.llm_config(env, PromptKind::Adjudicate) {
-        add("llm", e.to_string());
+    match cfg.llm_mode(llm_flag) {
+        LlmMode::Openai => match cfg.llm_config(env, PromptKind::Adjudicate) {
+            Ok(_) => {}
+            Err(ConfigError::Value { key, value, fix }) if value.is_empty() => {
+                add(error, &key, fix)
+            }
+            Err(ConfigError::Value { key, value, fix }) => {
+                add(error, &key, format!("{value:?} is not valid: {fix}"))
+            }
+            Err(e) => add(error, "llm", e.to_string()),
+        },
+        LlmMode::None => {
+            if let Some(hint) = cfg.unchosen_model_hint(llm_flag, env) {
+                add(Severity::Warning, "llm.mode", hint);
+            }
+            // Unused while the model is off, but `--llm openai` would refuse it: say so now.
+            if let Err(ConfigError::Value { key, value, fix }) =
+                cfg.llm_config(env, PromptKind::Adjudicate)
+            {
+                let why = if value.is_empty() {
+                    fix
+                } else {
+                    format!("{value:?} is not valid: {fix}")
+                };
+                add(
+                    Severity::Warning,
+                    &key,
+                    format!("{why} (unused while the model is off; --llm openai would refuse it)"),
+                );
+            }
+        }
     }
     problems
 }
@@ -131,17 +335,38 @@ pub fn gitlab_client(
 pub async fn build(
     cfg: &ConfigFile,
     env: &dyn Fn(&str) -> Option<String>,
-    use_llm: bool,
+    llm_flag: Option<LlmMode>,
     dry_run: bool,
 ) -> anyhow::Result<Daemon> {
-    let problems = check(cfg, env);
-    if !problems.is_empty() {
-        let list: Vec<String> = problems.iter().map(|p| format!("  - {p}")).collect();
+    let problems = check(cfg, env, llm_flag);
+    let errors: Vec<String> = problems
+        .iter()
+        .filter(|p| p.is_error())
+        .map(|p| format!("  - {p}"))
+        .collect();
+    if !errors.is_empty() {
         anyhow::bail!(
             "the configuration has problems (see `sectriage config check`):\n{}",
-            list.join("\n")
+            errors.join("\n")
         );
     }
+    let warnings = problems.len() - errors.len();
+    if warnings > 0 {
+        // A count only: `config check` has the wording, and the log stays free of key names.
+        tracing::warn!(
+            warnings,
+            "the configuration has warnings; `sectriage config check` lists them"
+        );
+    }
+    let use_llm = cfg.llm_mode(llm_flag) == LlmMode::Openai;
+    let llm = if use_llm {
+        let adjudicator = Adjudicator::new(cfg.llm_config(env, PromptKind::Adjudicate)?, None);
+        probe_model(&adjudicator).await?;
+        Some(adjudicator)
+    } else {
+        tracing::info!("no model chosen (llm.mode / --llm): suggestions are rules only");
+        None
+    };
     let token_env = cfg.gitlab.token_env.as_deref().unwrap_or(ENV_GITLAB_TOKEN);
     let token = match env(token_env) {
         Some(t) => Token::new(t),
@@ -167,14 +392,6 @@ pub async fn build(
         },
     )
     .await?;
-    let llm = if use_llm {
-        Some(Adjudicator::new(
-            cfg.llm_config(env, PromptKind::Adjudicate)?,
-            None,
-        ))
-    } else {
-        None
-    };
     let workers = cfg.daemon.workers.unwrap_or(2);
     let llm_stack = llm.clone().map(|adj| {
         let timeout = adj.config().timeout * 2 + Duration::from_secs(30);
@@ -235,4 +452,33 @@ pub async fn build(
     };
     // The bot user is looked up by `run`, with retries: GitLab may be down at startup.
     Ok(Daemon::new(config, gitlab, queue, engine).with_llm_stack(llm_stack))
+}
+
+/// The chosen model's endpoint did not pass the startup probe.
+#[derive(Debug, thiserror::Error)]
+#[error("the model was chosen (llm.mode = \"openai\" or --llm openai) but its endpoint failed the startup check (GET /models): {0}. To run rules only instead, use --llm none or llm.mode = \"none\"")]
+pub struct ModelProbeError(pub crate::llm::LlmError);
+
+/// Asks the chosen model's endpoint for its model list once, at startup.
+///
+/// The operator chose the model, so a daemon that started anyway would post
+/// rules-only notes for every issue while looking healthy: refuse instead,
+/// saying what to do. A model name the endpoint does not list is only a
+/// warning (some servers list aliases or file names).
+///
+/// # Errors
+/// [`ModelProbeError`] when the endpoint does not answer `GET {base_url}/models`
+/// with a model list.
+pub async fn probe_model(adjudicator: &Adjudicator) -> Result<(), ModelProbeError> {
+    let cfg = adjudicator.config();
+    let models = adjudicator.probe().await.map_err(ModelProbeError)?;
+    if !models.is_empty() && !models.iter().any(|m| m == &cfg.model) {
+        tracing::warn!(
+            model = %cfg.model,
+            listed = models.len(),
+            "the LLM endpoint does not list the configured model; calls may fail (check llm.model / SECTRIAGE_LLM_MODEL)"
+        );
+    }
+    tracing::info!(model = %cfg.model, "LLM endpoint answered the startup probe");
+    Ok(())
 }

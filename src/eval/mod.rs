@@ -19,21 +19,12 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Instant, SystemTime};
 
-use crate::config::{ConfigError, ConfigFile};
+use crate::config::{ConfigError, ConfigFile, LlmMode};
 use crate::engine::Engine;
 use crate::kb::Kb;
 use crate::llm::{Adjudicator, CacheMode, PromptKind, ResponseCache};
 use crate::triage::hygiene::Limits;
 pub use run::Baseline;
-
-/// Which model, if any, the engine asks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum EvalLlm {
-    /// Deterministic layers only.
-    None,
-    /// An OpenAI-compatible endpoint (config `[llm]`, SECTRIAGE_LLM_BASE_URL, SECTRIAGE_LLM_MODEL).
-    Openai,
-}
 
 /// Flags of `sectriage eval`.
 #[derive(Debug, clap::Args)]
@@ -41,9 +32,9 @@ pub struct EvalArgs {
     /// Labelled-case files (JSON lines).
     #[arg(long, num_args = 1.., required = true)]
     pub cases: Vec<PathBuf>,
-    /// Which model the engine asks; `none` runs the deterministic layers only.
-    #[arg(long, value_enum, default_value_t = EvalLlm::Openai)]
-    pub llm: EvalLlm,
+    /// Which model the engine asks (overrides `llm.mode`; rules only when neither is set).
+    #[arg(long, value_enum)]
+    pub llm: Option<LlmMode>,
     /// What produces the verdict: the engine, or the naive one-prompt baseline (needs --llm openai).
     #[arg(long, value_enum, default_value_t = Baseline::Engine)]
     pub baseline: Baseline,
@@ -120,13 +111,13 @@ pub enum EvalError {
     },
 }
 
-fn check_flags(args: &EvalArgs) -> Result<String, EvalError> {
-    if args.baseline == Baseline::Naive && args.llm == EvalLlm::None {
+fn check_flags(args: &EvalArgs, llm: LlmMode) -> Result<String, EvalError> {
+    if args.baseline == Baseline::Naive && llm == LlmMode::None {
         return Err(EvalError::Flags(
             "--baseline naive asks the model; use it with --llm openai".into(),
         ));
     }
-    if args.cache.is_some() && args.llm == EvalLlm::None {
+    if args.cache.is_some() && llm == LlmMode::None {
         return Err(EvalError::Flags(
             "--cache only applies with --llm openai".into(),
         ));
@@ -144,8 +135,8 @@ fn check_flags(args: &EvalArgs) -> Result<String, EvalError> {
         }
     }
     let name = args.name.clone().unwrap_or_else(|| {
-        match (args.llm, args.baseline) {
-            (EvalLlm::None, _) => "rules-only",
+        match (llm, args.baseline) {
+            (LlmMode::None, _) => "rules-only",
             (_, Baseline::Naive) => "naive",
             (_, Baseline::Engine) => "llm",
         }
@@ -163,10 +154,10 @@ fn check_flags(args: &EvalArgs) -> Result<String, EvalError> {
     Ok(name)
 }
 
-fn engine(args: &EvalArgs, config: &ConfigFile) -> Result<Engine, EvalError> {
-    let llm = match args.llm {
-        EvalLlm::None => None,
-        EvalLlm::Openai => {
+fn engine(args: &EvalArgs, llm: LlmMode, config: &ConfigFile) -> Result<Engine, EvalError> {
+    let llm = match llm {
+        LlmMode::None => None,
+        LlmMode::Openai => {
             let prompt = match args.baseline {
                 Baseline::Engine => PromptKind::Adjudicate,
                 Baseline::Naive => PromptKind::Naive,
@@ -214,14 +205,19 @@ fn cache_mode_name(mode: CacheMode) -> &'static str {
 /// # Errors
 /// When the flags are inconsistent, the cases cannot be read, or the report cannot be written.
 pub async fn run(args: EvalArgs, config: &ConfigFile) -> anyhow::Result<ExitCode> {
-    let name = check_flags(&args)?;
+    let env = |k: &str| std::env::var(k).ok();
+    if let Some(hint) = config.unchosen_model_hint(args.llm, &env) {
+        tracing::warn!("{hint}");
+    }
+    let llm = config.llm_mode(args.llm);
+    let name = check_flags(&args, llm)?;
     let cases = case::read_cases(&args.cases)?;
     if cases.is_empty() {
         return Err(EvalError::NoCases.into());
     }
     // Read --compare before the (possibly long) run, so a typo fails fast.
     let earlier = args.compare.as_deref().map(compare::load).transpose()?;
-    let engine = engine(&args, config)?;
+    let engine = engine(&args, llm, config)?;
     let files = case::display_names(&args.cases);
 
     let started = Instant::now();
@@ -241,9 +237,9 @@ pub async fn run(args: EvalArgs, config: &ConfigFile) -> anyhow::Result<ExitCode
     let info = report::RunInfo {
         name: name.clone(),
         generated_at: (!args.no_timestamp).then(|| httpdate::fmt_http_date(SystemTime::now())),
-        llm: match args.llm {
-            EvalLlm::None => "none".into(),
-            EvalLlm::Openai => "openai".into(),
+        llm: match llm {
+            LlmMode::None => "none".into(),
+            LlmMode::Openai => "openai".into(),
         },
         baseline: args.baseline,
         model: engine.llm.as_ref().map(|l| l.config().model.clone()),

@@ -246,7 +246,7 @@ pub enum GitLabError {
     BadRequest { message: String },
     #[error("{what} is still confidential after the request to publish it: give the bot user the Reporter role, or publish it by hand")]
     NotPublished { what: String },
-    #[error("could not reach GitLab: {0}: check base_url and the network")]
+    #[error("could not reach GitLab: {0}: check gitlab.url and the network")]
     Http(String),
     #[error("unexpected response from GitLab: {0}")]
     Decode(String),
@@ -441,7 +441,8 @@ impl Client {
         let api_base = api_base(&cfg.base_url)?;
         if cfg.notes_per_minute == 0 {
             return Err(GitLabError::Config(
-                "notes_per_minute is 0, so no note could ever be posted: set it to 1..60".into(),
+                "gitlab.notes_per_minute is 0, so no note could ever be posted: set it to 1..60"
+                    .into(),
             ));
         }
         if cfg.token.secret().is_empty() {
@@ -461,7 +462,7 @@ impl Client {
         if api_base.scheme() == "http" && !is_loopback(&api_base) {
             tracing::warn!(
                 host = api_base.host_str(),
-                "GitLab base_url uses plain http: the token travels unencrypted"
+                "gitlab.url uses plain http: the token travels unencrypted"
             );
         }
         let http = reqwest::Client::builder()
@@ -961,7 +962,7 @@ impl Client {
             .map_err(|err| GitLabError::Decode(format!("bad pagination link: {err}")))?;
         if url.origin() != self.inner.api_base.origin() {
             return Err(GitLabError::Config(format!(
-                "GitLab sent a pagination link to {}, not {}; refusing to send the token there: set base_url to the instance's external URL",
+                "GitLab sent a pagination link to {}, not {}; refusing to send the token there: set gitlab.url to the instance's external URL",
                 url.origin().ascii_serialization(),
                 self.inner.api_base.origin().ascii_serialization()
             )));
@@ -1026,17 +1027,17 @@ impl Client {
 fn api_base(base_url: &str) -> Result<Url, GitLabError> {
     let mut url = Url::parse(base_url.trim()).map_err(|err| {
         GitLabError::Config(format!(
-            "base_url {base_url:?} is not a URL ({err}): use the instance root, e.g. https://gitlab.com"
+            "gitlab.url {base_url:?} is not a URL ({err}): use the instance root, e.g. https://gitlab.com"
         ))
     })?;
     if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
         return Err(GitLabError::Config(format!(
-            "base_url {base_url:?} must be an http(s) URL such as https://gitlab.com"
+            "gitlab.url {base_url:?} must be an http(s) URL such as https://gitlab.com"
         )));
     }
     if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
         return Err(GitLabError::Config(format!(
-            "base_url {base_url:?} must not carry credentials, a query or a fragment"
+            "gitlab.url {base_url:?} must not carry credentials, a query or a fragment"
         )));
     }
     let path = url.path().trim_end_matches('/').to_string();

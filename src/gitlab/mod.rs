@@ -6,11 +6,11 @@
 //! - [`client`]: the REST v4 client the daemon uses (re-exported here);
 //! - [`fake`]: a faithful fake GitLab for tests and `sectriage demo`;
 //! - [`webhook`]: webhook signature checks and payload parsing;
-//! - `time`: GitLab's two timestamp forms, shared by the fake and the webhook parser.
+//! - [`time`]: GitLab's timestamp forms, the crate's one date parser (fake, webhook, poll cursor).
 
 pub mod client;
 pub mod fake;
-mod time;
+pub mod time;
 pub mod webhook;
 
 pub use client::*;

@@ -3,12 +3,16 @@
 //! `sectriage triage FILE` accepts plain text or Markdown, a GitLab issue as
 //! JSON (`title` and `description`), or one labelled-case line (`title` and
 //! `report`). Everything stays untrusted bytes until input hygiene has run.
+//! What intake had to assume (JSON that fell back to text, a missing title) is
+//! reported by [`input_warnings`], never silently.
 
 pub mod poll;
 pub mod timefmt;
 pub mod webhook;
 
 use serde_json::Value;
+
+use crate::triage::hygiene::{InputWarning, InputWarningCode};
 
 /// A report before hygiene: the title (already UTF-8, short) and the body's raw bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +50,14 @@ pub fn parse_input(bytes: &[u8]) -> RawReport {
                     format: "eval-case",
                 };
             }
+            if obj.get("title").and_then(Value::as_str).is_some() {
+                // An issue without a description (GitLab sends null): triaged on its title.
+                return RawReport {
+                    title: clip(title),
+                    body: Vec::new(),
+                    format: "gitlab-issue",
+                };
+            }
         }
     }
     RawReport {
@@ -53,6 +65,27 @@ pub fn parse_input(bytes: &[u8]) -> RawReport {
         body: bytes.to_vec(),
         format: "text",
     }
+}
+
+/// What intake assumed about `raw`: JSON that fell back to plain text, an issue
+/// without a title. (An issue without a description is reported by the engine,
+/// which triages it on its title.)
+pub fn input_warnings(raw: &RawReport) -> Vec<InputWarning> {
+    let mut out = Vec::new();
+    match raw.format {
+        "text" if raw.body.trim_ascii_start().starts_with(b"{") => {
+            let code = match serde_json::from_slice::<Value>(&raw.body) {
+                Ok(_) => InputWarningCode::UnrecognizedJson,
+                Err(_) => InputWarningCode::MalformedJson,
+            };
+            out.push(InputWarning::new(code, None));
+        }
+        "gitlab-issue" if raw.title.trim().is_empty() => {
+            out.push(InputWarning::new(InputWarningCode::MissingTitle, None));
+        }
+        _ => {}
+    }
+    out
 }
 
 fn clip(title: &str) -> String {
@@ -87,5 +120,29 @@ mod tests {
         assert_eq!(parse_input(b"plain report").format, "text");
         let r = parse_input(b"{ not json");
         assert_eq!((r.format, r.body.as_slice()), ("text", &b"{ not json"[..]));
+    }
+
+    fn codes(bytes: &[u8]) -> Vec<InputWarningCode> {
+        input_warnings(&parse_input(bytes))
+            .into_iter()
+            .map(|w| w.code)
+            .collect()
+    }
+
+    #[test]
+    fn what_intake_assumed_is_a_warning() {
+        assert!(codes(b"plain report").is_empty());
+        assert!(codes(br#"{"title": "t", "description": "d"}"#).is_empty());
+        assert_eq!(codes(b"{ not json"), [InputWarningCode::MalformedJson]);
+        assert_eq!(
+            codes(br#"{"body": "hw/usb/hcd-xhci.c overflow"}"#),
+            [InputWarningCode::UnrecognizedJson]
+        );
+        assert_eq!(
+            codes(br#"{"description": "hw/usb/hcd-xhci.c: overflow"}"#),
+            [InputWarningCode::MissingTitle]
+        );
+        let r = parse_input(br#"{"title": "hw/usb/hcd-xhci: overflow", "description": null}"#);
+        assert_eq!((r.format, r.body.len()), ("gitlab-issue", 0));
     }
 }

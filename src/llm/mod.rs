@@ -22,7 +22,7 @@ use async_openai::error::OpenAIError;
 use async_openai::Client;
 use serde_json::Value;
 
-use crate::triage::decide::{LlmOutcome, TokenUsage};
+use crate::triage::decide::{LlmFailure, LlmOutcome, TokenUsage};
 use crate::triage::Evidence;
 pub use cache::{CacheMode, ResponseCache};
 
@@ -69,6 +69,19 @@ pub enum LlmError {
     Invalid(String),
     #[error("no recorded response for this request in the replay cache {0}; record it first with --cache-mode record")]
     NotRecorded(String),
+}
+
+impl LlmError {
+    /// The fixed kind a note may show.
+    pub fn kind(&self) -> LlmFailure {
+        match self {
+            LlmError::Timeout { .. } => LlmFailure::Timeout,
+            LlmError::Unreachable { .. } => LlmFailure::Unavailable,
+            LlmError::Api { .. } => LlmFailure::ServerError,
+            LlmError::Invalid(_) => LlmFailure::InvalidAnswer,
+            LlmError::NotRecorded(_) => LlmFailure::NotRecorded,
+        }
+    }
 }
 
 /// response_format levels, strongest first.
@@ -166,21 +179,40 @@ impl Adjudicator {
                     }
                     Err(problem) => {
                         return self.failed(
+                            LlmFailure::InvalidAnswer,
                             format!("the answer did not validate after a repair retry: {problem}"),
                             prompt.version,
                             usage,
                         );
                     }
                 },
-                Err(err) => return self.failed(err.to_string(), prompt.version, usage),
+                Err(err) => return self.failed(err.kind(), err.to_string(), prompt.version, usage),
             }
         }
-        self.failed("no valid answer".into(), prompt.version, usage)
+        self.failed(
+            LlmFailure::InvalidAnswer,
+            "no valid answer".into(),
+            prompt.version,
+            usage,
+        )
     }
 
-    fn failed(&self, reason: String, prompt_version: String, usage: TokenUsage) -> LlmOutcome {
-        tracing::warn!(%reason, model = %self.config.model, "LLM adjudication failed; using the rules-only verdict");
+    fn failed(
+        &self,
+        kind: LlmFailure,
+        reason: String,
+        prompt_version: String,
+        usage: TokenUsage,
+    ) -> LlmOutcome {
+        // The detail (endpoint, transport error) goes to the log only; the note shows `kind`.
+        tracing::warn!(
+            kind = kind.as_str(),
+            detail = %reason,
+            model = %self.config.model,
+            "LLM adjudication failed; using the rules-only verdict"
+        );
         LlmOutcome::Failed {
+            kind,
             reason,
             model: self.config.model.clone(),
             prompt_version,
@@ -265,6 +297,69 @@ impl Adjudicator {
             }
         }
         Err(last.unwrap_or_else(|| LlmError::Invalid("no reply".into())))
+    }
+
+    /// Asks the endpoint for its model list (`GET {base_url}/models`): one cheap call that
+    /// tells whether the server is there, without spending tokens. Returns the model ids.
+    ///
+    /// # Errors
+    /// [`LlmError`] when the endpoint is unreachable, slow, answers an HTTP error or
+    /// something that is not a model list.
+    pub async fn probe(&self) -> Result<Vec<String>, LlmError> {
+        let url = format!("{}/models", self.config.base_url.trim_end_matches('/'));
+        let timeout = self.config.timeout.min(Duration::from_secs(10));
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .build()
+            .map_err(|e| LlmError::Invalid(format!("cannot build the HTTP client: {e}")))?;
+        let reply = http
+            .get(&url)
+            .bearer_auth(&self.config.api_key)
+            .send()
+            .await
+            .map_err(|e| {
+                if e.is_timeout() {
+                    LlmError::Timeout {
+                        url: self.config.base_url.clone(),
+                        secs: timeout.as_secs(),
+                    }
+                } else {
+                    LlmError::Unreachable {
+                        url: self.config.base_url.clone(),
+                        detail: e.to_string(),
+                    }
+                }
+            })?;
+        let status = reply.status();
+        if !status.is_success() {
+            let message: String = reply
+                .text()
+                .await
+                .unwrap_or_default()
+                .chars()
+                .take(300)
+                .collect();
+            return Err(LlmError::Api {
+                status: status.as_u16(),
+                message: if status.as_u16() == 404 {
+                    format!("{url} not found: does llm.base_url end in the API's /v1? ({message})")
+                } else {
+                    message
+                },
+            });
+        }
+        let list: Value = reply
+            .json()
+            .await
+            .map_err(|e| LlmError::Invalid(format!("the model list is not JSON: {e}")))?;
+        let data = list
+            .get("data")
+            .and_then(Value::as_array)
+            .ok_or_else(|| LlmError::Invalid("the model list has no \"data\" array".into()))?;
+        Ok(data
+            .iter()
+            .filter_map(|m| m.get("id").and_then(Value::as_str).map(str::to_string))
+            .collect())
     }
 
     fn map_error(&self, e: OpenAIError) -> LlmError {

@@ -14,7 +14,7 @@ use tower::util::BoxCloneSyncService;
 use tower::{BoxError, Service, ServiceBuilder, ServiceExt};
 
 use super::Adjudicator;
-use crate::triage::decide::{LlmOutcome, TokenUsage};
+use crate::triage::decide::{LlmFailure, LlmOutcome, TokenUsage};
 use crate::triage::Evidence;
 
 /// One adjudication: the evidence and the sanitised report text.
@@ -85,15 +85,21 @@ impl LlmStack {
             .clone()
             .oneshot(AdjudicationRequest { evidence, report })
             .await;
-        result.unwrap_or_else(|e| LlmOutcome::Failed {
-            reason: if e.is::<tower::timeout::error::Elapsed>() {
-                "the LLM stack's overall timeout passed (queueing included); raise llm.timeout_secs or lower the load".into()
+        result.unwrap_or_else(|e| {
+            let timed_out = e.is::<tower::timeout::error::Elapsed>();
+            let (kind, reason) = if timed_out {
+                (LlmFailure::Timeout, "the LLM stack's overall timeout passed (queueing included); raise llm.timeout_secs or lower the load".to_string())
             } else {
-                format!("the LLM stack refused the call: {e}")
-            },
+                (LlmFailure::Unavailable, format!("the LLM stack refused the call: {e}"))
+            };
+            tracing::warn!(kind = kind.as_str(), detail = %reason, model = %self.model, "LLM adjudication failed; using the rules-only verdict");
+            LlmOutcome::Failed {
+            kind,
+            reason,
             model: self.model.clone(),
             prompt_version: super::prompt::prompt_version(super::prompt::TEMPLATE_NAME, super::prompt::TEMPLATE),
             usage: TokenUsage::default(),
+        }
         })
     }
 }

@@ -234,6 +234,13 @@ pub fn render_note(s: &Suggestion, marker: Option<&NoteMarker>) -> Result<String
         .strip_prefix("Rules only: ")
         .unwrap_or(&s.rationale);
     let _ = writeln!(n, "Decisive fact: {}\n", defang(decisive, 600));
+    // Our own sentences (fixed codes and counts), never the input.
+    for w in &s.input_warnings {
+        let _ = writeln!(n, "Input warning: {}.", w.message);
+    }
+    if !s.input_warnings.is_empty() {
+        n.push('\n');
+    }
     let _ = writeln!(
         n,
         "To decide, a project member (Reporter or above) replies with exactly one of these as the first line of a comment: `sectriage confirm virtualization`, `sectriage confirm non-virtualization`, `sectriage confirm needs-judgement`, or `sectriage reject`. Or react to this note: thumbsup confirms the suggestion, thumbsdown rejects it.\n"
@@ -393,17 +400,18 @@ pub fn render_note(s: &Suggestion, marker: Option<&NoteMarker>) -> Result<String
             );
         }
         LlmOutcome::Failed {
-            reason,
+            kind,
             model,
             prompt_version,
             ..
         } => {
+            // Only the fixed kind: the reason holds URLs and transport errors, which the log has.
             let _ = writeln!(
                 n,
-                "Engine: {}, model {} failed ({}); prompt {}. This is the rules-only verdict.",
+                "Engine: {}, model {} {}; prompt {}. This is the rules-only verdict.",
                 s.engine_version,
                 neutralize(model, 60),
-                neutralize(reason, 200),
+                kind.text(),
                 prompt_version
             );
         }

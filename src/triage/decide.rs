@@ -113,12 +113,57 @@ pub enum LlmOutcome {
         latency_ms: u64,
     },
     Failed {
-        /// What went wrong, for the maintainer (no report text).
+        /// What kind of failure; the note says only this (from our template).
+        #[serde(default)]
+        kind: LlmFailure,
+        /// What went wrong, for the log and the CLI's JSON (no report text; may hold
+        /// the endpoint's URL and transport errors, so it never goes into a note).
         reason: String,
         model: String,
         prompt_version: String,
         usage: TokenUsage,
     },
+}
+
+/// Why the model gave no usable answer; a fixed set, so a note never carries
+/// transport error text.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LlmFailure {
+    /// The endpoint could not be reached, or the call was refused before it was made.
+    #[default]
+    Unavailable,
+    /// No answer within the timeout.
+    Timeout,
+    /// The endpoint answered with an HTTP error.
+    ServerError,
+    /// The answer did not validate, even after the repair retry.
+    InvalidAnswer,
+    /// Replay mode, and the cache holds no answer for this request.
+    NotRecorded,
+}
+
+impl LlmFailure {
+    /// The note's words for it.
+    pub fn text(self) -> &'static str {
+        match self {
+            LlmFailure::Unavailable => "was unavailable (endpoint not reachable)",
+            LlmFailure::Timeout => "was unavailable (no answer in time)",
+            LlmFailure::ServerError => "was unavailable (the endpoint returned an error)",
+            LlmFailure::InvalidAnswer => "gave no valid answer, even after a repair retry",
+            LlmFailure::NotRecorded => "was unavailable (no recorded answer in the replay cache)",
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LlmFailure::Unavailable => "unavailable",
+            LlmFailure::Timeout => "timeout",
+            LlmFailure::ServerError => "server-error",
+            LlmFailure::InvalidAnswer => "invalid-answer",
+            LlmFailure::NotRecorded => "not-recorded",
+        }
+    }
 }
 
 impl LlmOutcome {
@@ -153,6 +198,10 @@ pub struct Suggestion {
     pub evidence: Evidence,
     pub llm: LlmOutcome,
     pub engine_version: String,
+    /// What intake and hygiene repaired or assumed (invalid UTF-8, binary data, JSON
+    /// read as text, a missing title or description), in our own words.
+    #[serde(default)]
+    pub input_warnings: Vec<super::hygiene::InputWarning>,
 }
 
 /// Combines the deterministic evidence with the LLM outcome.
@@ -191,6 +240,7 @@ pub fn decide(evidence: Evidence, llm: LlmOutcome) -> Suggestion {
         evidence,
         llm,
         engine_version: super::ENGINE_VERSION.to_string(),
+        input_warnings: Vec::new(),
     }
 }
 

@@ -57,8 +57,58 @@ pub struct Stripped {
     pub count: usize,
 }
 
+/// What intake or hygiene repaired or assumed about one input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InputWarningCode {
+    /// Invalid UTF-8 sequences were replaced by U+FFFD.
+    InvalidUtf8,
+    /// NUL bytes: binary data, read as text anyway.
+    Binary,
+    /// Invisible or control characters were removed.
+    InvisibleCharacters,
+    /// It started like JSON but does not parse; read as plain text.
+    MalformedJson,
+    /// A JSON object that is neither a GitLab issue nor a labelled case; read as plain text.
+    UnrecognizedJson,
+    /// A GitLab issue without a title: no line of the description is taken for one.
+    MissingTitle,
+    /// A GitLab issue without a description: only the title was read.
+    MissingDescription,
+}
+
+/// One input warning: a fixed code, a count where one applies, and our own sentence
+/// for it (the input itself is never quoted).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputWarning {
+    pub code: InputWarningCode,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<usize>,
+    pub message: String,
+}
+
+impl InputWarning {
+    pub fn new(code: InputWarningCode, count: Option<usize>) -> InputWarning {
+        let n = count.unwrap_or(0);
+        let message = match code {
+            InputWarningCode::InvalidUtf8 => format!("the input is not valid UTF-8: {n} invalid byte sequence(s) were replaced before reading"),
+            InputWarningCode::Binary => format!("the input contains binary data ({n} NUL byte(s)); it was read as text, so parts of it may be garbled"),
+            InputWarningCode::InvisibleCharacters => format!("{n} invisible or control character(s) were removed before reading"),
+            InputWarningCode::MalformedJson => "the input starts like JSON but does not parse; it was read as plain text".into(),
+            InputWarningCode::UnrecognizedJson => "the input is a JSON object with neither a \"description\" (GitLab issue) nor a \"report\" (labelled case) string; it was read as plain text".into(),
+            InputWarningCode::MissingTitle => "the issue has no title; only the description was read, and none of its lines was taken for a title".into(),
+            InputWarningCode::MissingDescription => "the issue has no description; only the title was read".into(),
+        };
+        InputWarning {
+            code,
+            count,
+            message,
+        }
+    }
+}
+
 /// A report that passed the limits, as clean UTF-8.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Sanitized {
     /// The text with hidden characters removed and line endings normalised to `\n`.
     pub text: String,
@@ -66,9 +116,36 @@ pub struct Sanitized {
     pub invalid_utf8_sequences: usize,
     /// Hidden characters removed, by kind (only kinds that occurred).
     pub stripped: Vec<Stripped>,
+    /// NUL bytes in the input (removed with the other control characters): binary data.
+    pub nul_bytes: usize,
 }
 
 impl Sanitized {
+    /// What decoding repaired, as warnings for the note and the JSON output.
+    pub fn warnings(&self) -> Vec<InputWarning> {
+        let mut out = Vec::new();
+        if self.nul_bytes > 0 {
+            out.push(InputWarning::new(
+                InputWarningCode::Binary,
+                Some(self.nul_bytes),
+            ));
+        }
+        if self.invalid_utf8_sequences > 0 {
+            out.push(InputWarning::new(
+                InputWarningCode::InvalidUtf8,
+                Some(self.invalid_utf8_sequences),
+            ));
+        }
+        let removed: usize = self.stripped.iter().map(|s| s.count).sum();
+        if removed > 0 {
+            out.push(InputWarning::new(
+                InputWarningCode::InvisibleCharacters,
+                Some(removed),
+            ));
+        }
+        out
+    }
+
     /// True when hidden characters that can smuggle instructions were present.
     pub fn injection_signal(&self) -> bool {
         self.stripped.iter().any(|s| {
@@ -147,6 +224,7 @@ pub fn sanitize(raw: &[u8], limits: &Limits) -> Result<Sanitized, InputError> {
     Ok(Sanitized {
         text,
         invalid_utf8_sequences,
+        nul_bytes: raw.iter().filter(|&&b| b == 0).count(),
         stripped: counts
             .into_iter()
             .map(|(kind, count)| Stripped { kind, count })
@@ -216,6 +294,22 @@ mod tests {
         assert_eq!(s.text, "line one\nline two\tend\n");
         assert!(s.stripped.is_empty());
         assert!(!s.injection_signal());
+    }
+
+    #[test]
+    fn repairs_become_warnings_without_input_text() {
+        let s = clean(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR hw/usb/hcd-xhci.c");
+        let codes: Vec<InputWarningCode> = s.warnings().iter().map(|w| w.code).collect();
+        assert_eq!(
+            codes,
+            [
+                InputWarningCode::Binary,
+                InputWarningCode::InvalidUtf8,
+                InputWarningCode::InvisibleCharacters
+            ]
+        );
+        assert!(s.warnings().iter().all(|w| !w.message.contains("PNG")));
+        assert!(clean(b"plain report").warnings().is_empty());
     }
 
     #[test]

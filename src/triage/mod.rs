@@ -17,8 +17,8 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::kb::UseCase;
 use crate::kb::{Finding, Kb};
-pub use decide::{decide, LlmOpinion, LlmOutcome, Suggestion};
-pub use hygiene::{InputError, Limits, Sanitized};
+pub use decide::{decide, LlmFailure, LlmOpinion, LlmOutcome, Suggestion};
+pub use hygiene::{InputError, InputWarning, InputWarningCode, Limits, Sanitized};
 pub use locate::{Frame, Locations};
 pub use provenance::Provenance;
 pub use signals::{InjectionSignals, SecuritySignals};
@@ -282,17 +282,34 @@ fn title_components(title: &str) -> Vec<String> {
 
 /// Runs the deterministic layers on a sanitised report.
 pub fn analyze(report: &Report, kb: &Kb) -> Evidence {
-    analyze_with(report, kb, 0, &[])
+    analyze_with(&report.text(), kb, 0, &[])
+}
+
+/// Where a report's title is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Title<'a> {
+    /// Given apart from the body, as a GitLab issue's title is; empty means the
+    /// report has no title, and no line of the body is taken for one.
+    Given(&'a str),
+    /// The body's first line (plain text, labelled cases).
+    FirstLine,
+}
+
+/// The text the detectors (and the model) read: the title as the first line, a blank
+/// line, then the body. An untitled issue keeps the empty title line, so line numbers
+/// and the title-only detectors (commit-style prefixes, bracketed tags) mean the same
+/// as for a titled one.
+pub fn report_text(title: Title<'_>, body: &str) -> String {
+    match title {
+        Title::FirstLine => body.to_string(),
+        Title::Given(t) => format!("{t}\n\n{body}"),
+    }
 }
 
 /// [`analyze`], with what input hygiene already found.
-pub fn analyze_sanitized(title: &str, sanitized: &Sanitized, kb: &Kb) -> Evidence {
-    let report = Report {
-        title: title.to_string(),
-        body: sanitized.text.clone(),
-    };
+pub fn analyze_sanitized(title: Title<'_>, sanitized: &Sanitized, kb: &Kb) -> Evidence {
     analyze_with(
-        &report,
+        &report_text(title, &sanitized.text),
         kb,
         sanitized.invalid_utf8_sequences,
         &sanitized.stripped,
@@ -300,17 +317,16 @@ pub fn analyze_sanitized(title: &str, sanitized: &Sanitized, kb: &Kb) -> Evidenc
 }
 
 fn analyze_with(
-    report: &Report,
+    text: &str,
     kb: &Kb,
     invalid_utf8_sequences: usize,
     stripped: &[hygiene::Stripped],
 ) -> Evidence {
-    let text = report.text();
     let title = text.lines().next().unwrap_or("");
-    let provenance = provenance::detect(&text);
-    let locations = locate::locate(&text);
-    let injection = signals::injection(&text, stripped);
-    let security = signals::security(&text);
+    let provenance = provenance::detect(text);
+    let locations = locate::locate(text);
+    let injection = signals::injection(text, stripped);
+    let security = signals::security(text);
 
     let mut components: Vec<Component> = Vec::new();
     let mut push = |role: Role, finding: Option<Finding>| {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
@@ -46,6 +46,7 @@ impl FakeLlm {
         };
         let app = Router::new()
             .route("/v1/chat/completions", post(chat))
+            .route("/v1/models", get(models))
             .with_state(state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -62,6 +63,13 @@ impl FakeLlm {
     pub fn requests(&self) -> Vec<Value> {
         self.requests.lock().unwrap().clone()
     }
+}
+
+/// `GET /v1/models`, as OpenAI-compatible servers list what they serve.
+async fn models() -> Json<Value> {
+    Json(
+        json!({"object": "list", "data": [{"id": "fake-model", "object": "model", "owned_by": "test"}]}),
+    )
 }
 
 async fn chat(State(state): State<AppState>, Json(body): Json<Value>) -> Response {
