@@ -282,6 +282,8 @@ const W_FILE: f64 = 0.20;
 const W_CRASH: f64 = 0.15;
 const W_DEVICE: f64 = 0.10;
 const W_TITLE: f64 = 0.15;
+/// The least weight of features a score is taken over.
+const MIN_EVIDENCE: f64 = 0.5;
 /// Both reports name crash kinds and none is shared: likely different bugs.
 const CRASH_CONFLICT: f64 = 0.10;
 
@@ -309,8 +311,9 @@ fn jaccard(a: &[String], b: &[String]) -> f64 {
 
 /// Weighted overlap of the features: functions 0.40, files 0.20, crash kind
 /// 0.15, devices 0.10 (each the overlap coefficient of the two lists), title
-/// words 0.15 (Jaccard), minus 0.10 when both name crash kinds and share none.
-/// Symmetric; 1.0 for two equal, complete fingerprints.
+/// words 0.15 (Jaccard), minus 0.10 when both name crash kinds and share none;
+/// divided by the weight of the features at least one side has (at least
+/// 0.5). Symmetric; 1.0 for two equal fingerprints with that much evidence.
 pub fn similarity(a: &Fingerprint, b: &Fingerprint) -> Similarity {
     let mut shared = Vec::new();
     shared.extend(
@@ -348,12 +351,22 @@ pub fn similarity(a: &Fingerprint, b: &Fingerprint) -> Similarity {
     } else {
         0.0
     };
-    let score = W_FUNCTION * overlap(&a.functions, &b.functions)
+    let raw = W_FUNCTION * overlap(&a.functions, &b.functions)
         + W_FILE * overlap(&a.files, &b.files)
         + W_CRASH * crash
         + W_DEVICE * overlap(&a.devices, &b.devices)
         + W_TITLE * title
         - conflict;
+    // A feature neither report has says nothing either way: the score is taken
+    // over the features at least one of them has, but over no less than
+    // MIN_EVIDENCE of weight, so thin fingerprints cannot score high.
+    let either = |x: bool, w: f64| if x { w } else { 0.0 };
+    let present = either(!a.functions.is_empty() || !b.functions.is_empty(), W_FUNCTION)
+        + either(!a.files.is_empty() || !b.files.is_empty(), W_FILE)
+        + either(!a.crash.is_empty() || !b.crash.is_empty(), W_CRASH)
+        + either(!a.devices.is_empty() || !b.devices.is_empty(), W_DEVICE)
+        + either(!a.title.is_empty() || !b.title.is_empty(), W_TITLE);
+    let score = raw / present.max(MIN_EVIDENCE);
     Similarity {
         score: score.clamp(0.0, 1.0),
         shared,
