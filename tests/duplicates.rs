@@ -63,7 +63,11 @@ impl Counts {
 }
 
 fn count(scored: &[(f64, &Pair)], t: f64) -> Counts {
-    let mut c = Counts { tp: 0, fp: 0, fn_: 0 };
+    let mut c = Counts {
+        tp: 0,
+        fp: 0,
+        fn_: 0,
+    };
     for (s, p) in scored {
         match (*s >= t, p.same) {
             (true, true) => c.tp += 1,

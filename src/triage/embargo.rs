@@ -212,24 +212,82 @@ static IF_POSSIBLE_RE: LazyLock<Regex> = LazyLock::new(|| {
 // ---------------------------------------------------------------------------
 
 const MONTHS: &[(&str, u8)] = &[
-    ("january", 1), ("jan", 1), ("januar", 1), ("jänner", 1), ("janvier", 1), ("enero", 1), ("января", 1),
-    ("february", 2), ("feb", 2), ("februar", 2), ("février", 2), ("febrero", 2), ("февраля", 2),
-    ("march", 3), ("mar", 3), ("märz", 3), ("mars", 3), ("marzo", 3), ("марта", 3),
-    ("april", 4), ("apr", 4), ("avril", 4), ("abril", 4), ("апреля", 4),
-    ("may", 5), ("mai", 5), ("mayo", 5), ("мая", 5),
-    ("june", 6), ("jun", 6), ("juni", 6), ("juin", 6), ("junio", 6), ("июня", 6),
-    ("july", 7), ("jul", 7), ("juli", 7), ("juillet", 7), ("julio", 7), ("июля", 7),
-    ("august", 8), ("aug", 8), ("août", 8), ("agosto", 8), ("августа", 8),
-    ("september", 9), ("sep", 9), ("sept", 9), ("septembre", 9), ("septiembre", 9), ("setiembre", 9), ("сентября", 9),
-    ("october", 10), ("oct", 10), ("oktober", 10), ("octobre", 10), ("octubre", 10), ("октября", 10),
-    ("november", 11), ("nov", 11), ("novembre", 11), ("noviembre", 11), ("ноября", 11),
-    ("december", 12), ("dec", 12), ("dezember", 12), ("décembre", 12), ("diciembre", 12), ("декабря", 12),
+    ("january", 1),
+    ("jan", 1),
+    ("januar", 1),
+    ("jänner", 1),
+    ("janvier", 1),
+    ("enero", 1),
+    ("января", 1),
+    ("february", 2),
+    ("feb", 2),
+    ("februar", 2),
+    ("février", 2),
+    ("febrero", 2),
+    ("февраля", 2),
+    ("march", 3),
+    ("mar", 3),
+    ("märz", 3),
+    ("mars", 3),
+    ("marzo", 3),
+    ("марта", 3),
+    ("april", 4),
+    ("apr", 4),
+    ("avril", 4),
+    ("abril", 4),
+    ("апреля", 4),
+    ("may", 5),
+    ("mai", 5),
+    ("mayo", 5),
+    ("мая", 5),
+    ("june", 6),
+    ("jun", 6),
+    ("juni", 6),
+    ("juin", 6),
+    ("junio", 6),
+    ("июня", 6),
+    ("july", 7),
+    ("jul", 7),
+    ("juli", 7),
+    ("juillet", 7),
+    ("julio", 7),
+    ("июля", 7),
+    ("august", 8),
+    ("aug", 8),
+    ("août", 8),
+    ("agosto", 8),
+    ("августа", 8),
+    ("september", 9),
+    ("sep", 9),
+    ("sept", 9),
+    ("septembre", 9),
+    ("septiembre", 9),
+    ("setiembre", 9),
+    ("сентября", 9),
+    ("october", 10),
+    ("oct", 10),
+    ("oktober", 10),
+    ("octobre", 10),
+    ("octubre", 10),
+    ("октября", 10),
+    ("november", 11),
+    ("nov", 11),
+    ("novembre", 11),
+    ("noviembre", 11),
+    ("ноября", 11),
+    ("december", 12),
+    ("dec", 12),
+    ("dezember", 12),
+    ("décembre", 12),
+    ("diciembre", 12),
+    ("декабря", 12),
 ];
 
 const MONTH_WORD: &str = r"[a-zA-ZäéûÄÉА-яЁё]{3,10}";
 
-static ISO_DATE_RE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?:^|[^\d])(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:[^\d]|$)").unwrap());
+static ISO_DATE_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:^|[^\d])(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:[^\d]|$)").unwrap()
+});
 static DOT_DATE_RE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?:^|[^\d.])(\d{1,2})\.(\d{1,2})\.(\d{4})(?:[^\d]|$)").unwrap());
 static CJK_DATE_RE: LazyLock<Regex> =
@@ -247,7 +305,10 @@ static DAY_FIRST_RE: LazyLock<Regex> = LazyLock::new(|| {
     .unwrap()
 });
 static DAYS_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(\d{1,3})\s*[- ]?\s*(?:days?|tage\w*|jours|días|dias|дн\w*|天|日(?:間|以内|後)?)").unwrap()
+    Regex::new(
+        r"(?i)(\d{1,3})\s*[- ]?\s*(?:days?|tage\w*|jours|días|dias|дн\w*|天|日(?:間|以内|後)?)",
+    )
+    .unwrap()
 });
 
 fn month_number(word: &str) -> Option<u8> {
@@ -264,7 +325,10 @@ fn valid(y: u32, m: u32, d: u32) -> Option<String> {
 fn find_date(clause: &str) -> Option<String> {
     let num = |c: &regex::Captures, i: usize| c.get(i).and_then(|m| m.as_str().parse::<u32>().ok());
     let mut found: Vec<(usize, String)> = Vec::new();
-    for c in ISO_DATE_RE.captures_iter(clause).chain(CJK_DATE_RE.captures_iter(clause)) {
+    for c in ISO_DATE_RE
+        .captures_iter(clause)
+        .chain(CJK_DATE_RE.captures_iter(clause))
+    {
         if let (Some(y), Some(m), Some(d)) = (num(&c, 1), num(&c, 2), num(&c, 3)) {
             if let Some(s) = valid(y, m, d) {
                 found.push((c.get(1).map_or(0, |m| m.start()), s));
@@ -403,7 +467,9 @@ fn split_sentences(para: &str, lines: &[(usize, usize)], out: &mut Vec<Clause>) 
                     && !para[..i]
                         .rsplit(char::is_whitespace)
                         .next()
-                        .is_some_and(|w| !w.is_empty() && w.len() <= 2 && w.bytes().all(|b| b.is_ascii_digit()))
+                        .is_some_and(|w| {
+                            !w.is_empty() && w.len() <= 2 && w.bytes().all(|b| b.is_ascii_digit())
+                        })
             }
             '!' | '?' | ';' => next.is_none_or(char::is_whitespace),
             _ => false,
@@ -568,20 +634,62 @@ mod tests {
     #[test]
     fn requests_in_english() {
         let cases: &[(&str, Option<(EmbargoKind, Option<&str>)>)] = &[
-            ("Please keep this embargoed until 2027-01-15.", Some((Embargo, Some("2027-01-15")))),
-            ("We request an embargo until January 15, 2027.", Some((Embargo, Some("2027-01-15")))),
-            ("Embargo: until 15 March 2027", Some((Embargo, Some("2027-03-15")))),
-            ("Is an embargo possible? Our customers need time to patch.", Some((Embargo, None))),
-            ("Please keep the issue confidential until our talk on 2027-02-03.", Some((Embargo, Some("2027-02-03")))),
-            ("Please do not make this public before 2027-04-01.", Some((Embargo, Some("2027-04-01")))),
-            ("We plan to publish our findings on 2027-03-01.", Some((DisclosureDate, Some("2027-03-01")))),
-            ("Our advisory will be released on March 3rd, 2027.", Some((DisclosureDate, Some("2027-03-03")))),
-            ("Planned public disclosure date: 2027-05-20", Some((DisclosureDate, Some("2027-05-20")))),
-            ("We would like coordinated disclosure with the distributions.", Some((Coordinated, None))),
-            ("Please coordinate the disclosure with linux-distros.", Some((Coordinated, None))),
-            ("This report is subject to our 90-day disclosure deadline.", Some((Deadline, None))),
-            ("Per our policy, details will be published 90 days after this report.", Some((Deadline, None))),
-            ("If possible, please keep it under embargo for 30 days.", Some((Embargo, None))),
+            (
+                "Please keep this embargoed until 2027-01-15.",
+                Some((Embargo, Some("2027-01-15"))),
+            ),
+            (
+                "We request an embargo until January 15, 2027.",
+                Some((Embargo, Some("2027-01-15"))),
+            ),
+            (
+                "Embargo: until 15 March 2027",
+                Some((Embargo, Some("2027-03-15"))),
+            ),
+            (
+                "Is an embargo possible? Our customers need time to patch.",
+                Some((Embargo, None)),
+            ),
+            (
+                "Please keep the issue confidential until our talk on 2027-02-03.",
+                Some((Embargo, Some("2027-02-03"))),
+            ),
+            (
+                "Please do not make this public before 2027-04-01.",
+                Some((Embargo, Some("2027-04-01"))),
+            ),
+            (
+                "We plan to publish our findings on 2027-03-01.",
+                Some((DisclosureDate, Some("2027-03-01"))),
+            ),
+            (
+                "Our advisory will be released on March 3rd, 2027.",
+                Some((DisclosureDate, Some("2027-03-03"))),
+            ),
+            (
+                "Planned public disclosure date: 2027-05-20",
+                Some((DisclosureDate, Some("2027-05-20"))),
+            ),
+            (
+                "We would like coordinated disclosure with the distributions.",
+                Some((Coordinated, None)),
+            ),
+            (
+                "Please coordinate the disclosure with linux-distros.",
+                Some((Coordinated, None)),
+            ),
+            (
+                "This report is subject to our 90-day disclosure deadline.",
+                Some((Deadline, None)),
+            ),
+            (
+                "Per our policy, details will be published 90 days after this report.",
+                Some((Deadline, None)),
+            ),
+            (
+                "If possible, please keep it under embargo for 30 days.",
+                Some((Embargo, None)),
+            ),
         ];
         for (line, exp) in cases {
             check(line, *exp);
@@ -591,24 +699,72 @@ mod tests {
     #[test]
     fn requests_in_other_languages() {
         let cases: &[(&str, Option<(EmbargoKind, Option<&str>)>)] = &[
-            ("Bitte halten Sie das Problem bis zum 15.01.2027 unter Embargo.", Some((Embargo, Some("2027-01-15")))),
-            ("Wir planen die Veröffentlichung am 1. März 2027.", Some((DisclosureDate, Some("2027-03-01")))),
-            ("Wir bitten um eine koordinierte Offenlegung mit den Distributionen.", Some((Coordinated, None))),
-            ("Nous demandons un embargo jusqu'au 15 janvier 2027.", Some((Embargo, Some("2027-01-15")))),
-            ("Nous prévoyons de publier l'avis le 3 mars 2027.", Some((DisclosureDate, Some("2027-03-03")))),
-            ("Nous souhaitons une divulgation coordonnée.", Some((Coordinated, None))),
-            ("Solicitamos un embargo hasta el 15 de enero de 2027.", Some((Embargo, Some("2027-01-15")))),
-            ("Planeamos publicar el aviso el 2 de febrero de 2027.", Some((DisclosureDate, Some("2027-02-02")))),
-            ("Preferimos una divulgación coordinada con los distribuidores.", Some((Coordinated, None))),
-            ("请在2027年1月15日之前保密，暂不公开。", Some((Embargo, Some("2027-01-15")))),
-            ("我们计划于2027年3月1日公开披露此漏洞。", Some((DisclosureDate, Some("2027-03-01")))),
+            (
+                "Bitte halten Sie das Problem bis zum 15.01.2027 unter Embargo.",
+                Some((Embargo, Some("2027-01-15"))),
+            ),
+            (
+                "Wir planen die Veröffentlichung am 1. März 2027.",
+                Some((DisclosureDate, Some("2027-03-01"))),
+            ),
+            (
+                "Wir bitten um eine koordinierte Offenlegung mit den Distributionen.",
+                Some((Coordinated, None)),
+            ),
+            (
+                "Nous demandons un embargo jusqu'au 15 janvier 2027.",
+                Some((Embargo, Some("2027-01-15"))),
+            ),
+            (
+                "Nous prévoyons de publier l'avis le 3 mars 2027.",
+                Some((DisclosureDate, Some("2027-03-03"))),
+            ),
+            (
+                "Nous souhaitons une divulgation coordonnée.",
+                Some((Coordinated, None)),
+            ),
+            (
+                "Solicitamos un embargo hasta el 15 de enero de 2027.",
+                Some((Embargo, Some("2027-01-15"))),
+            ),
+            (
+                "Planeamos publicar el aviso el 2 de febrero de 2027.",
+                Some((DisclosureDate, Some("2027-02-02"))),
+            ),
+            (
+                "Preferimos una divulgación coordinada con los distribuidores.",
+                Some((Coordinated, None)),
+            ),
+            (
+                "请在2027年1月15日之前保密，暂不公开。",
+                Some((Embargo, Some("2027-01-15"))),
+            ),
+            (
+                "我们计划于2027年3月1日公开披露此漏洞。",
+                Some((DisclosureDate, Some("2027-03-01"))),
+            ),
             ("希望与各发行版进行协调披露。", Some((Coordinated, None))),
-            ("2027年1月15日までエンバーゴをお願いします。", Some((Embargo, Some("2027-01-15")))),
-            ("2027年3月1日に公開する予定です。", Some((DisclosureDate, Some("2027-03-01")))),
+            (
+                "2027年1月15日までエンバーゴをお願いします。",
+                Some((Embargo, Some("2027-01-15"))),
+            ),
+            (
+                "2027年3月1日に公開する予定です。",
+                Some((DisclosureDate, Some("2027-03-01"))),
+            ),
             ("協調開示を希望します。", Some((Coordinated, None))),
-            ("Просим эмбарго до 15 января 2027 года.", Some((Embargo, Some("2027-01-15")))),
-            ("Мы планируем опубликовать отчёт 1 марта 2027.", Some((DisclosureDate, Some("2027-03-01")))),
-            ("Предлагаем скоординированное раскрытие с дистрибутивами.", Some((Coordinated, None))),
+            (
+                "Просим эмбарго до 15 января 2027 года.",
+                Some((Embargo, Some("2027-01-15"))),
+            ),
+            (
+                "Мы планируем опубликовать отчёт 1 марта 2027.",
+                Some((DisclosureDate, Some("2027-03-01"))),
+            ),
+            (
+                "Предлагаем скоординированное раскрытие с дистрибутивами.",
+                Some((Coordinated, None)),
+            ),
         ];
         for (line, exp) in cases {
             check(line, *exp);
@@ -667,6 +823,9 @@ mod tests {
     fn wrapped_paragraphs_are_read_as_one_sentence() {
         let t = "hw/foo: crash\n\nPlease keep this report\nembargoed until\n2027-01-15 so vendors can patch.";
         let r = detect(t).unwrap();
-        assert_eq!((r.kind, r.date.as_deref(), r.line), (Embargo, Some("2027-01-15"), 3));
+        assert_eq!(
+            (r.kind, r.date.as_deref(), r.line),
+            (Embargo, Some("2027-01-15"), 3)
+        );
     }
 }

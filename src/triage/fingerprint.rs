@@ -69,21 +69,63 @@ impl CrashKind {
 }
 
 const CRASH_PATTERNS: &[(CrashKind, &str)] = &[
-    (CrashKind::HeapBufferOverflow, r"heap[- _]buffer[- _]overflow|heap[- ]based (?:buffer )?overflow|heap (?:buffer )?overflow|heap overrun|heap[- ]out[- ]of[- ]bounds"),
-    (CrashKind::StackBufferOverflow, r"stack[- _]buffer[- _](?:overflow|underflow)|stack[- ]based (?:buffer )?overflow|stack (?:buffer )?overrun|stack[- ]out[- ]of[- ]bounds"),
-    (CrashKind::GlobalBufferOverflow, r"global[- _]buffer[- _]overflow"),
-    (CrashKind::OutOfBounds, r"out[- ]of[- ]bounds|\boob\b|index (?:\S+ )?out of (?:range|bounds)|array[- ]index[- ]out|over-?read|buffer overflow|past the end"),
-    (CrashKind::UseAfterFree, r"use[- _]after[- _]free|\buaf\b|dangling pointer"),
-    (CrashKind::DoubleFree, r"double[- _]free|attempting double-free"),
-    (CrashKind::NullDeref, r"null[- _]pointer|null[- _]ptr|null[- ]deref|\bnull dereference|segv on unknown address 0x0+\b|dereference of (?:a )?null"),
-    (CrashKind::Assertion, r"\bassert(?:ion)?\b|assertion[` ].{0,120}failed|\bg_assert|\bassert\("),
-    (CrashKind::InfiniteLoop, r"infinite(?:ly)? loop|endless loop|unbounded loop|loops? (?:forever|indefinitely)|spins? (?:forever|indefinitely)|livelock|\bhangs?\b|\bhung\b|never terminates|100% cpu"),
+    (
+        CrashKind::HeapBufferOverflow,
+        r"heap[- _]buffer[- _]overflow|heap[- ]based (?:buffer )?overflow|heap (?:buffer )?overflow|heap overrun|heap[- ]out[- ]of[- ]bounds",
+    ),
+    (
+        CrashKind::StackBufferOverflow,
+        r"stack[- _]buffer[- _](?:overflow|underflow)|stack[- ]based (?:buffer )?overflow|stack (?:buffer )?overrun|stack[- ]out[- ]of[- ]bounds",
+    ),
+    (
+        CrashKind::GlobalBufferOverflow,
+        r"global[- _]buffer[- _]overflow",
+    ),
+    (
+        CrashKind::OutOfBounds,
+        r"out[- ]of[- ]bounds|\boob\b|index (?:\S+ )?out of (?:range|bounds)|array[- ]index[- ]out|over-?read|buffer overflow|past the end",
+    ),
+    (
+        CrashKind::UseAfterFree,
+        r"use[- _]after[- _]free|\buaf\b|dangling pointer",
+    ),
+    (
+        CrashKind::DoubleFree,
+        r"double[- _]free|attempting double-free",
+    ),
+    (
+        CrashKind::NullDeref,
+        r"null[- _]pointer|null[- _]ptr|null[- ]deref|\bnull dereference|segv on unknown address 0x0+\b|dereference of (?:a )?null",
+    ),
+    (
+        CrashKind::Assertion,
+        r"\bassert(?:ion)?\b|assertion[` ].{0,120}failed|\bg_assert|\bassert\(",
+    ),
+    (
+        CrashKind::InfiniteLoop,
+        r"infinite(?:ly)? loop|endless loop|unbounded loop|loops? (?:forever|indefinitely)|spins? (?:forever|indefinitely)|livelock|\bhangs?\b|\bhung\b|never terminates|100% cpu",
+    ),
     (CrashKind::Reentrancy, r"re-?entran"),
-    (CrashKind::StackExhaustion, r"stack[- _]overflow(?: on address)?|stack exhaustion|(?:infinite|unbounded) recursion"),
-    (CrashKind::DivisionByZero, r"divi(?:sion|de)[- ]by[- ]zero|\bsigfpe\b|integer divide"),
-    (CrashKind::IntegerOverflow, r"integer (?:overflow|underflow|wrap)|signed integer overflow|unsigned (?:integer )?(?:overflow|underflow|wrap)"),
-    (CrashKind::MemoryLeak, r"memory leak|leaksanitizer|detected memory leaks"),
-    (CrashKind::Uninitialised, r"uninitiali[sz]ed|use-of-uninitialized-value|memorysanitizer"),
+    (
+        CrashKind::StackExhaustion,
+        r"stack[- _]overflow(?: on address)?|stack exhaustion|(?:infinite|unbounded) recursion",
+    ),
+    (
+        CrashKind::DivisionByZero,
+        r"divi(?:sion|de)[- ]by[- ]zero|\bsigfpe\b|integer divide",
+    ),
+    (
+        CrashKind::IntegerOverflow,
+        r"integer (?:overflow|underflow|wrap)|signed integer overflow|unsigned (?:integer )?(?:overflow|underflow|wrap)",
+    ),
+    (
+        CrashKind::MemoryLeak,
+        r"memory leak|leaksanitizer|detected memory leaks",
+    ),
+    (
+        CrashKind::Uninitialised,
+        r"uninitiali[sz]ed|use-of-uninitialized-value|memorysanitizer",
+    ),
 ];
 
 static CRASH_RES: LazyLock<Vec<(CrashKind, Regex)>> = LazyLock::new(|| {
@@ -117,13 +159,77 @@ static STACK_BUFFER_RE: LazyLock<Regex> =
 
 /// Title words that say nothing about which bug it is.
 const STOPWORDS: &[&str] = &[
-    "the", "and", "for", "with", "via", "when", "from", "into", "onto", "that", "this", "its", "are",
-    "was", "can", "not", "but", "has", "have", "out", "due", "after", "before", "while", "during",
-    "qemu", "bug", "issue", "fix", "fixes", "fixed", "crash", "crashes", "security", "vulnerability",
-    "guest", "host", "triggered", "triggerable", "trigger", "leads", "lead", "cause", "causes",
-    "caused", "possible", "potential", "found", "llm", "fuzz", "fuzzer", "fuzzing", "report",
-    "reported", "cve", "malicious", "could", "may", "allows", "allow", "emulation", "device",
-    "controller", "handling", "code", "path", "use", "used", "missing", "check", "new",
+    "the",
+    "and",
+    "for",
+    "with",
+    "via",
+    "when",
+    "from",
+    "into",
+    "onto",
+    "that",
+    "this",
+    "its",
+    "are",
+    "was",
+    "can",
+    "not",
+    "but",
+    "has",
+    "have",
+    "out",
+    "due",
+    "after",
+    "before",
+    "while",
+    "during",
+    "qemu",
+    "bug",
+    "issue",
+    "fix",
+    "fixes",
+    "fixed",
+    "crash",
+    "crashes",
+    "security",
+    "vulnerability",
+    "guest",
+    "host",
+    "triggered",
+    "triggerable",
+    "trigger",
+    "leads",
+    "lead",
+    "cause",
+    "causes",
+    "caused",
+    "possible",
+    "potential",
+    "found",
+    "llm",
+    "fuzz",
+    "fuzzer",
+    "fuzzing",
+    "report",
+    "reported",
+    "cve",
+    "malicious",
+    "could",
+    "may",
+    "allows",
+    "allow",
+    "emulation",
+    "device",
+    "controller",
+    "handling",
+    "code",
+    "path",
+    "use",
+    "used",
+    "missing",
+    "check",
+    "new",
 ];
 
 static TITLE_TAG_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\[[^\]\n]{0,60}\]").unwrap());
@@ -361,8 +467,10 @@ pub fn similarity(a: &Fingerprint, b: &Fingerprint) -> Similarity {
     // over the features at least one of them has, but over no less than
     // MIN_EVIDENCE of weight, so thin fingerprints cannot score high.
     let either = |x: bool, w: f64| if x { w } else { 0.0 };
-    let present = either(!a.functions.is_empty() || !b.functions.is_empty(), W_FUNCTION)
-        + either(!a.files.is_empty() || !b.files.is_empty(), W_FILE)
+    let present = either(
+        !a.functions.is_empty() || !b.functions.is_empty(),
+        W_FUNCTION,
+    ) + either(!a.files.is_empty() || !b.files.is_empty(), W_FILE)
         + either(!a.crash.is_empty() || !b.crash.is_empty(), W_CRASH)
         + either(!a.devices.is_empty() || !b.devices.is_empty(), W_DEVICE)
         + either(!a.title.is_empty() || !b.title.is_empty(), W_TITLE);
@@ -457,12 +565,18 @@ mod tests {
             crash_kinds("qemu: hw/foo.c:12: foo: Assertion `x < 4' failed."),
             [Assertion]
         );
-        assert_eq!(crash_kinds("the guest can make it loop forever"), [InfiniteLoop]);
+        assert_eq!(
+            crash_kinds("the guest can make it loop forever"),
+            [InfiniteLoop]
+        );
         assert_eq!(
             crash_kinds("AddressSanitizer: stack-buffer-overflow"),
             [StackBufferOverflow]
         );
-        assert_eq!(crash_kinds("AddressSanitizer: stack-overflow"), [StackExhaustion]);
+        assert_eq!(
+            crash_kinds("AddressSanitizer: stack-overflow"),
+            [StackExhaustion]
+        );
     }
 
     #[test]
@@ -490,7 +604,9 @@ mod tests {
         assert_eq!(s, similarity(&b, &a));
         let d = s.describe();
         assert!(
-            d.starts_with("both crash in xhci_kick_epctx (hw/usb/hcd-xhci.c); heap-buffer-overflow"),
+            d.starts_with(
+                "both crash in xhci_kick_epctx (hw/usb/hcd-xhci.c); heap-buffer-overflow"
+            ),
             "{d}"
         );
     }
