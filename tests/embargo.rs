@@ -30,10 +30,13 @@ fn read<T: for<'de> Deserialize<'de>>(path: &str) -> Vec<T> {
 
 #[test]
 fn embargo_precision_and_recall() {
-    let cases: Vec<Case> = ["eval/cases/dev-cases.jsonl", "eval/cases/dev-ai-cases.jsonl"]
-        .iter()
-        .flat_map(|f| read::<Case>(f))
-        .collect();
+    let cases: Vec<Case> = [
+        "eval/cases/dev-cases.jsonl",
+        "eval/cases/dev-ai-cases.jsonl",
+    ]
+    .iter()
+    .flat_map(|f| read::<Case>(f))
+    .collect();
     let sentences: Vec<Sentence> = read("eval/embargo/sentences.jsonl");
     let (mut tp, mut fp, mut fn_, mut tn) = (0, 0, 0, 0);
     let mut score = |label: bool, got: bool, what: &str| match (label, got) {
@@ -59,7 +62,11 @@ fn embargo_precision_and_recall() {
         );
     }
     for (i, c) in cases.iter().enumerate() {
-        score(false, detect(&c.report).is_some(), &format!("dev case {}", i + 1));
+        score(
+            false,
+            detect(&c.report).is_some(),
+            &format!("dev case {}", i + 1),
+        );
     }
     let precision = tp as f64 / (tp + fp).max(1) as f64;
     let recall = tp as f64 / (tp + fn_).max(1) as f64;

@@ -620,6 +620,9 @@ mod tests {
     use super::*;
     use EmbargoKind::*;
 
+    /// The kind and the date expected, or `None` for no request.
+    type Expect = Option<(EmbargoKind, Option<&'static str>)>;
+
     const BODY: &str = "\n\nSummary\nThe device reads past the end of its buffer.\n\nImpact\nGuest-triggerable crash.\n";
 
     /// Runs `detect` on a report whose first body line is `line` and compares
@@ -633,7 +636,7 @@ mod tests {
 
     #[test]
     fn requests_in_english() {
-        let cases: &[(&str, Option<(EmbargoKind, Option<&str>)>)] = &[
+        let cases: &[(&str, Expect)] = &[
             (
                 "Please keep this embargoed until 2027-01-15.",
                 Some((Embargo, Some("2027-01-15"))),
@@ -698,7 +701,7 @@ mod tests {
 
     #[test]
     fn requests_in_other_languages() {
-        let cases: &[(&str, Option<(EmbargoKind, Option<&str>)>)] = &[
+        let cases: &[(&str, Expect)] = &[
             (
                 "Bitte halten Sie das Problem bis zum 15.01.2027 unter Embargo.",
                 Some((Embargo, Some("2027-01-15"))),
