@@ -831,4 +831,14 @@ mod tests {
             (Embargo, Some("2027-01-15"), 3)
         );
     }
+
+    #[test]
+    fn huge_input_is_fast() {
+        let para = "Please keep this embargoed until 2027-01-15. No embargo needed; we plan to publish on 2027-02-01 after a 90-day deadline.\n";
+        let text = format!("hw/foo: crash\n\n{}", para.repeat(8_000));
+        let start = std::time::Instant::now();
+        let r = detect(&text).unwrap();
+        assert_eq!(r.kind, Embargo);
+        assert!(start.elapsed().as_secs() < 5, "{:?}", start.elapsed());
+    }
 }
