@@ -175,3 +175,41 @@ fn every_dev_case_renders_a_safe_note_rules_only() {
         }
     }
 }
+
+#[test]
+fn an_embargo_request_is_flagged_in_the_note_without_report_text() {
+    let engine = Engine {
+        kb: Kb::embedded(),
+        limits: Limits::default(),
+        llm: None,
+    };
+    let report = "hw/usb/hcd-xhci: heap overflow in xhci_kick_epctx()\n\n\
+        Please keep this embargoed until 2027-01-15 @vendor-team; see #12.\n\
+        qemu-system-x86_64 -M q35 -accel kvm -device qemu-xhci\n";
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let s = rt
+        .block_on(engine.triage(&parse_input(report.as_bytes())))
+        .unwrap();
+    let r = s.embargo_request.as_ref().expect("embargo request");
+    assert_eq!(r.date.as_deref(), Some("2027-01-15"));
+    let note = render_note(&s, None).unwrap();
+    check_note(&note).unwrap();
+    let line = note
+        .lines()
+        .find(|l| l.starts_with("Embargo:"))
+        .expect("embargo line");
+    assert_eq!(
+        line,
+        "Embargo: the reporter asks for an embargo (date named: 2027-01-15), line 3. QEMU's policy rejects arbitrary embargo requests unless the issue is of high severity and extenuating circumstances are shown (security-process.md, Embargo policy)."
+    );
+    // Without a request there is no such line, and JSON output carries `null`.
+    let plain = rt
+        .block_on(engine.triage(&parse_input(
+            b"hw/usb/hcd-xhci: heap overflow\n\nNo embargo needed.\n",
+        )))
+        .unwrap();
+    assert!(plain.embargo_request.is_none());
+    assert!(!render_note(&plain, None).unwrap().contains("Embargo:"));
+    let json = serde_json::to_value(&plain).unwrap();
+    assert!(json["embargo_request"].is_null());
+}

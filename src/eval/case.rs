@@ -20,6 +20,9 @@ pub struct Label {
     pub security_relevant: bool,
     /// `provenance.declared`; `None` when the case does not say.
     pub provenance_declared: Option<bool>,
+    /// `embargo_request`: the reporter asks for an embargo, a disclosure date,
+    /// coordinated disclosure or a deadline. Absent means no request.
+    pub embargo_request: bool,
 }
 
 /// One labelled case.
@@ -42,6 +45,8 @@ struct Line {
     label: LabelLine,
     #[serde(default)]
     provenance: Option<ProvenanceLine>,
+    #[serde(default)]
+    embargo_request: bool,
 }
 
 #[derive(Deserialize)]
@@ -81,6 +86,7 @@ pub fn parse_line(line: &str) -> Result<(String, Label), String> {
             use_case,
             security_relevant: l.label.security_relevant,
             provenance_declared: l.provenance.and_then(|p| p.declared),
+            embargo_request: l.embargo_request,
         },
     ))
 }

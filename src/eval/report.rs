@@ -205,6 +205,8 @@ pub struct Summary {
     pub security_relevance: Binary,
     /// `None` (not applicable) for the naive baseline.
     pub provenance: Option<Binary>,
+    /// Embargo requests; `None` (not applicable) for the naive baseline.
+    pub embargo: Option<Binary>,
     pub llm: LlmSummary,
     pub tokens: Tokens,
     pub latency: Latency,
@@ -239,6 +241,15 @@ fn provenance(cases: &[&CaseResult]) -> Option<Binary> {
             c.predicted.provenance_declared?,
         ))
     })))
+}
+
+/// Embargo requests, when the run predicts them.
+fn embargo(cases: &[&CaseResult]) -> Option<Binary> {
+    cases
+        .iter()
+        .map(|c| Some((c.label.embargo_request, c.predicted.embargo_request?)))
+        .collect::<Option<Vec<_>>>()
+        .map(Binary::new)
 }
 
 /// The headline numbers of a set of cases.
@@ -362,6 +373,7 @@ pub fn summarize(info: &RunInfo, results: &[CaseResult]) -> Summary {
             .collect(),
         security_relevance: security(&all),
         provenance: provenance(&all),
+        embargo: embargo(&all),
         llm: LlmSummary {
             status,
             repaired: results
@@ -630,6 +642,13 @@ pub fn markdown(s: &Summary, results: &[CaseResult]) -> String {
     match &s.provenance {
         Some(p) => binary_table(&mut out, p),
         None => out.push_str("Not applicable: the naive baseline does not detect provenance.\n\n"),
+    }
+    out.push_str("## Embargo requests\n\nLabel `embargo_request` (absent: no request) against the suggestion's detected request for an embargo, a disclosure date, coordinated disclosure or a deadline (security-process.md, Embargo policy).\n\n");
+    match &s.embargo {
+        Some(b) => binary_table(&mut out, b),
+        None => {
+            out.push_str("Not applicable: the naive baseline does not detect embargo requests.\n\n")
+        }
     }
 
     out.push_str("## LLM\n\n");

@@ -33,6 +33,7 @@ pub struct LabelOut {
     pub use_case: UseCase,
     pub security_relevant: bool,
     pub provenance_declared: Option<bool>,
+    pub embargo_request: bool,
 }
 
 /// The prediction side of a result.
@@ -45,6 +46,8 @@ pub struct Prediction {
     pub security_relevant: bool,
     /// `None` for the naive baseline, which does not detect provenance.
     pub provenance_declared: Option<bool>,
+    /// `None` for the naive baseline, which does not detect embargo requests.
+    pub embargo_request: Option<bool>,
 }
 
 /// The deterministic layers' own verdict, for error analysis.
@@ -161,12 +164,17 @@ fn prediction(s: &Suggestion, baseline: Baseline) -> Prediction {
             None => (UseCase::NeedsJudgement, Confidence::Low, false, None),
         },
     };
+    let embargo_request = match baseline {
+        Baseline::Engine => Some(s.embargo_request.is_some()),
+        Baseline::Naive => None,
+    };
     Prediction {
         use_case,
         confidence,
         score: confidence.score(),
         security_relevant,
         provenance_declared,
+        embargo_request,
     }
 }
 
@@ -193,6 +201,7 @@ pub fn score_case(
         use_case: case.label.use_case,
         security_relevant: case.label.security_relevant,
         provenance_declared: case.label.provenance_declared,
+        embargo_request: case.label.embargo_request,
     };
     let r = match result {
         Ok(s) => CaseResult {
@@ -226,6 +235,7 @@ pub fn score_case(
                 score: Confidence::Low.score(),
                 security_relevant: false,
                 provenance_declared: (baseline == Baseline::Engine).then_some(false),
+                embargo_request: (baseline == Baseline::Engine).then_some(false),
             },
             correct: false,
             decided: false,

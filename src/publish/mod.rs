@@ -234,6 +234,21 @@ pub fn render_note(s: &Suggestion, marker: Option<&NoteMarker>) -> Result<String
         .strip_prefix("Rules only: ")
         .unwrap_or(&s.rationale);
     let _ = writeln!(n, "Decisive fact: {}\n", defang(decisive, 600));
+    // Embargo request (security-process.md, Embargo policy): fixed words and our own date format only.
+    if let Some(r) = &s.embargo_request {
+        let asks: Vec<&str> = r.kinds.iter().map(|k| k.words()).collect();
+        let date = r
+            .date
+            .as_deref()
+            .map(|d| format!(" (date named: {d})"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            n,
+            "Embargo: the reporter asks for {}{date}, line {}. QEMU's policy rejects arbitrary embargo requests unless the issue is of high severity and extenuating circumstances are shown (security-process.md, Embargo policy).\n",
+            asks.join(" and "),
+            r.line
+        );
+    }
     // Our own sentences (fixed codes and counts), never the input.
     for w in &s.input_warnings {
         let _ = writeln!(n, "Input warning: {}.", w.message);

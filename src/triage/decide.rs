@@ -190,6 +190,10 @@ pub struct Suggestion {
     pub security_relevant: bool,
     pub confidence: Confidence,
     pub provenance: Provenance,
+    /// The reporter asks for an embargo, a disclosure date, coordinated
+    /// disclosure or a deadline (security-process.md, Embargo policy).
+    #[serde(default)]
+    pub embargo_request: Option<super::EmbargoRequest>,
     /// Sections of the QEMU documents the suggestion rests on.
     pub citations: Vec<String>,
     pub questions: Vec<Question>,
@@ -234,6 +238,7 @@ pub fn decide(evidence: Evidence, llm: LlmOutcome) -> Suggestion {
         security_relevant,
         confidence,
         provenance: evidence.provenance.clone(),
+        embargo_request: evidence.embargo.clone(),
         citations,
         questions,
         rationale: why,

@@ -8,6 +8,8 @@
 //! agreement). The LLM call itself lives in [`crate::llm`].
 
 pub mod decide;
+pub mod embargo;
+pub mod fingerprint;
 pub mod hygiene;
 pub mod locate;
 pub mod provenance;
@@ -18,6 +20,8 @@ use serde::{Deserialize, Serialize};
 pub use crate::kb::UseCase;
 use crate::kb::{Finding, Kb};
 pub use decide::{decide, LlmFailure, LlmOpinion, LlmOutcome, Suggestion};
+pub use embargo::{EmbargoKind, EmbargoRequest};
+pub use fingerprint::{Fingerprint, Similarity};
 pub use hygiene::{InputError, InputWarning, InputWarningCode, Limits, Sanitized};
 pub use locate::{Frame, Locations};
 pub use provenance::Provenance;
@@ -123,6 +127,13 @@ pub struct Evidence {
     pub rules: RulesVerdict,
     /// Invalid UTF-8 sequences replaced while decoding.
     pub invalid_utf8_sequences: usize,
+    /// The reporter's request for an embargo, a disclosure date, coordinated
+    /// disclosure or a deadline, if any (security-process.md, Embargo policy).
+    #[serde(default)]
+    pub embargo: Option<EmbargoRequest>,
+    /// What identifies the bug, for spotting likely duplicates.
+    #[serde(default)]
+    pub fingerprint: Fingerprint,
 }
 
 /// Functions and files that belong to infrastructure every device uses; a
@@ -327,6 +338,7 @@ fn analyze_with(
     let locations = locate::locate(text);
     let injection = signals::injection(text, stripped);
     let security = signals::security(text);
+    let embargo = embargo::detect(text);
 
     let mut components: Vec<Component> = Vec::new();
     let mut push = |role: Role, finding: Option<Finding>| {
@@ -440,6 +452,7 @@ fn analyze_with(
     let accels: Vec<Finding> = accel_names.iter().filter_map(|a| kb.accel(a)).collect();
 
     let rules = rules_verdict(&components, &machines, &accels, &locations);
+    let fingerprint = fingerprint::compute(title, text, &locations, &components, kb);
     Evidence {
         provenance,
         locations,
@@ -450,6 +463,8 @@ fn analyze_with(
         security,
         rules,
         invalid_utf8_sequences,
+        embargo,
+        fingerprint,
     }
 }
 

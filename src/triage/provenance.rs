@@ -122,7 +122,7 @@ const LETTER: &str = "a-zA-Z0-9_À-ÖØ-öø-ɏА-яЁё";
 /// A word lexicon: Latin/Cyrillic words matched as whole words (a pattern's
 /// `\w` means one letter of `LETTER`), plus CJK terms matched anywhere
 /// (those scripts have no spaces between words).
-struct Lexicon {
+pub(super) struct Lexicon {
     words: Regex,
     cjk: Option<Regex>,
 }
@@ -130,7 +130,7 @@ struct Lexicon {
 impl Lexicon {
     /// Only called with the literal patterns below, so a bad pattern fails
     /// every test rather than at runtime.
-    fn new(words: &str, cjk: &str) -> Self {
+    pub(super) fn new(words: &str, cjk: &str) -> Self {
         let letter = format!("[{LETTER}]");
         let other = format!("[^{LETTER}]");
         let body = words.replace(r"\w", &letter);
@@ -140,7 +140,7 @@ impl Lexicon {
     }
 
     /// All matches, sorted and non-overlapping within each part.
-    fn spans(&self, text: &str) -> Vec<Span> {
+    pub(super) fn spans(&self, text: &str) -> Vec<Span> {
         let mut out = Vec::new();
         let mut at = 0;
         // Restart right after the word, so the separator that ended one
@@ -582,7 +582,7 @@ static NONE_VALUE_RE: LazyLock<Regex> = LazyLock::new(|| {
 // Internal types
 // ---------------------------------------------------------------------------
 
-type Span = (usize, usize);
+pub(super) type Span = (usize, usize);
 
 #[derive(Debug, Clone)]
 struct Mention {
