@@ -24,6 +24,8 @@ const DEMO_CASE_IDS: &[&str] = &[
 ];
 const XHCI: &str = include_str!("../eval/examples/xhci-disclosure.md");
 const PROJECT: u64 = 11705;
+const USER_MODE_TITLE: &str = "linux-user: heap overflow in target_mmap() with qemu-x86_64";
+const USER_MODE_BODY: &str = "Running a crafted static binary under the qemu-x86_64 user-mode emulator overflows a buffer in linux-user/mmap.c target_mmap().";
 
 /// Runs the demo and returns once every disclosure has its suggestion (or the timeout passes).
 ///
@@ -57,6 +59,18 @@ pub async fn run(llm: Option<Adjudicator>, timeout: Duration) -> anyhow::Result<
         let iid = fake.create_issue(PROJECT, reporter_id, &title, body, true);
         issues.push((title, iid));
     }
+    // Two user-mode reports for the publishing step: one clean, one with private data.
+    let clean_iid = fake.create_issue(PROJECT, reporter_id, USER_MODE_TITLE, USER_MODE_BODY, true);
+    issues.push((USER_MODE_TITLE.to_string(), clean_iid));
+    let planted_iid = fake.create_issue(
+        PROJECT,
+        reporter_id,
+        USER_MODE_TITLE,
+        &format!("{USER_MODE_BODY}\n\nContact: researcher@corp-mail.net, phone +44 20 7946 0958."),
+        true,
+    );
+    issues.push((USER_MODE_TITLE.to_string(), planted_iid));
+    let (maintainer_id, _) = fake.add_user("demo-maintainer", PROJECT, 20);
     let public_iid = fake.create_issue(
         PROJECT,
         reporter_id,
@@ -90,6 +104,11 @@ pub async fn run(llm: Option<Adjudicator>, timeout: Duration) -> anyhow::Result<
             poll_interval: Duration::from_millis(500),
             lease: Duration::from_secs(60),
             shutdown_grace: Duration::from_secs(5),
+            decision_sweep: Duration::from_millis(500),
+            confirm: crate::confirm::ConfirmPolicy {
+                publish_on_confirm: true,
+                ..Default::default()
+            },
             ..DaemonConfig::new(vec![PROJECT])
         },
         gitlab,
@@ -132,12 +151,88 @@ pub async fn run(llm: Option<Adjudicator>, timeout: Duration) -> anyhow::Result<
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    // The maintainers' half: a scripted Reporter-level maintainer decides.
+    let suggestion_of = |iid: u64| {
+        fake.notes(PROJECT, iid)
+            .into_iter()
+            .find(|n| n.author.id == bot_id && n.body.contains("sectriage:suggestion"))
+    };
+    let (reply_iid, emoji_iid) = (issues[0].1, issues[1].1);
+    let steps = [
+        (reply_iid, "replies `sectriage confirm virtualization`"),
+        (emoji_iid, "reacts with thumbsup on the suggestion"),
+        (clean_iid, "replies `sectriage confirm non-virtualization` (clean report)"),
+        (planted_iid, "replies `sectriage confirm non-virtualization` (report with an e-mail address and a phone number)"),
+    ];
+    output::println("\n=== a maintainer (Reporter role) decides:")?;
+    fake.add_note_as(
+        PROJECT,
+        reply_iid,
+        maintainer_id,
+        "sectriage confirm virtualization",
+        true,
+    );
+    if let Some(note) = suggestion_of(emoji_iid) {
+        fake.award_emoji_as(PROJECT, emoji_iid, note.id, maintainer_id, "thumbsup");
+    }
+    fake.add_note_as(
+        PROJECT,
+        clean_iid,
+        maintainer_id,
+        "sectriage confirm non-virtualization",
+        true,
+    );
+    fake.add_note_as(
+        PROJECT,
+        planted_iid,
+        maintainer_id,
+        "sectriage confirm non-virtualization",
+        true,
+    );
+    let answered = |iid: u64| {
+        fake.notes(PROJECT, iid)
+            .into_iter()
+            .filter(|n| n.author.id == bot_id && n.body.contains("sectriage:ack"))
+            .collect::<Vec<_>>()
+    };
+    let settled = || {
+        fake.issue(PROJECT, reply_iid)
+            .is_some_and(|i| i.labels.iter().any(|l| l == "cve::required"))
+            && fake
+                .issue(PROJECT, emoji_iid)
+                .is_some_and(|i| i.labels.iter().any(|l| l == "cve::required"))
+            && fake
+                .issue(PROJECT, clean_iid)
+                .is_some_and(|i| !i.confidential)
+            && answered(planted_iid)
+                .iter()
+                .any(|n| n.body.contains("Not published"))
+    };
+    let decided_at = Instant::now();
+    while !settled() && decided_at.elapsed() < timeout {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for (iid, what) in steps {
+        let issue = fake.issue(PROJECT, iid);
+        let mut text = format!(
+            "\n--- issue #{iid}: the maintainer {what}; labels now {:?}, confidential: {}",
+            issue.as_ref().map(|i| i.labels.clone()).unwrap_or_default(),
+            issue.as_ref().is_some_and(|i| i.confidential)
+        );
+        for note in answered(iid) {
+            for line in note.body.lines().filter(|l| !l.starts_with("<!--")) {
+                text.push_str("\n    ");
+                text.push_str(line);
+            }
+        }
+        output::println(&text)?;
+    }
     let _ = stop_tx.send(());
     running.await??;
     let public_notes = fake.notes(PROJECT, public_iid).len();
     output::println(&format!(
         "\n{} of {} disclosures got exactly one suggestion; the public issue has {public_notes} notes; quick actions run from our notes: {}",
-        issues.iter().filter(|(_, iid)| fake.notes(PROJECT, *iid).iter().filter(|n| n.author.id == bot_id).count() == 1).count(),
+        issues.iter().filter(|(_, iid)| fake.notes(PROJECT, *iid).iter().filter(|n| n.author.id == bot_id && n.body.contains("sectriage:suggestion")).count() == 1).count(),
         issues.len(),
         fake.executed_quick_actions().len()
     ))?;

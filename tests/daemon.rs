@@ -82,6 +82,7 @@ on_both_backends!(
     a_label_removed_by_a_maintainer_stays_removed_and_the_decision_stands,
     near_misses_are_answered_and_ask_posts_the_questions_for_the_reporter,
     thumbsdown_rejects_and_emoji_webhook_triggers_at_once,
+    a_rediscovered_bug_is_flagged_as_a_likely_duplicate,
 );
 
 struct Setup {
@@ -1476,7 +1477,7 @@ async fn planted_private_data_holds_publishing_back_until_scrubbed(backend: Back
     let s = setup(20, backend).await;
     let (maintainer, _) = s.fake.add_user("maint", PROJECT, 20);
     let planted = format!(
-        "{NON_VIRT}\n\nReach me at jane.roe@corp-mail.net, token glpat-AbCdEfGhIjKlMnOpQrSt."
+        "{NON_VIRT}\n\nReach me at researcher@corp-mail.net, token glpat-AbCdEfGhIjKlMnOpQrSt."
     );
     let iid = create(&s, &planted);
     let d = daemon_with(&s, confirm_config(true)).await;
@@ -1502,7 +1503,7 @@ async fn planted_private_data_holds_publishing_back_until_scrubbed(backend: Back
     assert!(held.internal);
     assert!(s.fake.issue(PROJECT, iid).unwrap().confidential);
     assert!(
-        !held.body.contains("jane.roe") && !held.body.contains("glpat-AbCd"),
+        !held.body.contains("researcher@") && !held.body.contains("glpat-AbCd"),
         "findings never repeat the secret: {}",
         held.body
     );
@@ -1767,4 +1768,37 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     out
+}
+
+async fn a_rediscovered_bug_is_flagged_as_a_likely_duplicate(backend: Backend) {
+    let s = setup(20, backend).await;
+    let first = create(&s, XHCI);
+    let other = create(&s, NON_VIRT);
+    let d = daemon_with(&s, confirm_config(false)).await;
+    let run = Running::start(d);
+    wait_suggested(&s, &[first, other]).await;
+    // The same bug found again by another tool, reworded.
+    let (title, body) = XHCI.split_once('\n').unwrap();
+    let again = s.fake.create_issue(
+        PROJECT,
+        s.reporter_id,
+        &format!("Re-found by our fuzzer: {title}"),
+        &format!("Found with a coverage-guided fuzzer.\n\n{body}"),
+        true,
+    );
+    wait_suggested(&s, &[again]).await;
+    run.stop().await.unwrap();
+    let note = suggestion_note(&s, again);
+    assert!(
+        note.body.contains(&format!(
+            "Possibly the same as issue {first} of project {PROJECT}"
+        )),
+        "{}",
+        note.body
+    );
+    assert!(
+        !note.body.contains(&format!("issue {other} of")),
+        "a different bug is not a duplicate"
+    );
+    assert!(sectriage::publish::check_note(&note.body).is_ok());
 }

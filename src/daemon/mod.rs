@@ -26,7 +26,7 @@ use crate::gitlab::{Client, GitLabError};
 use crate::intake::webhook::{self, WebhookState};
 use crate::intake::{poll, RawReport};
 use crate::publish::post::{existing_suggestion, post_internal, revision_digest};
-use crate::publish::{render_note, NoteMarker};
+use crate::publish::{render_note_with, LikelyDuplicate, NoteMarker};
 use crate::queue::{Job, JobState, PostIntent, Queue};
 use crate::triage::decide::LlmOutcome;
 pub use metrics::Metrics;
@@ -470,7 +470,8 @@ impl Daemon {
                     }
                     tracing::info!(project_id = p, issue_iid = iid, use_case = %s.use_case, confidence = ?s.confidence, declared_tools = s.provenance.declared(), dry_run = self.config.dry_run, "suggestion computed");
                     marker.suggested = Some(s.use_case);
-                    let note = render_note(&s, Some(&marker)).map_err(|e| {
+                    let duplicates = self.likely_duplicates(p, iid, &s).await;
+                    let note = render_note_with(&s, Some(&marker), &duplicates).map_err(|e| {
                         JobError::Dead(format!("rendered note failed its safety check: {e}"))
                     })?;
                     details = Some(crate::queue::SuggestionDetails {
@@ -756,6 +757,58 @@ impl Daemon {
             .gitlab_rate_limited
             .set(self.gitlab.stats().rate_limited);
         wait
+    }
+
+    /// Other watched issues whose report fingerprint matches this one, best first; this
+    /// report's fingerprint is stored for the next ones. Errors only cost the hint.
+    async fn likely_duplicates(
+        &self,
+        p: u64,
+        iid: u64,
+        s: &crate::triage::Suggestion,
+    ) -> Vec<LikelyDuplicate> {
+        use crate::triage::fingerprint::{similarity, Fingerprint};
+        const LOOK_BACK_MS: i64 = 180 * 24 * 3600 * 1000;
+        let mine = Fingerprint::of(s);
+        if mine.is_empty() {
+            return Vec::new();
+        }
+        let mut found = Vec::new();
+        match self
+            .queue
+            .fingerprints(crate::queue::now_ms() - LOOK_BACK_MS)
+            .await
+        {
+            Ok(all) => {
+                for (op, oiid, json) in all {
+                    if (op, oiid) == (p, iid) {
+                        continue;
+                    }
+                    let Ok(other) = serde_json::from_str::<Fingerprint>(&json) else {
+                        continue;
+                    };
+                    let sim = similarity(mine, &other);
+                    if sim.likely_duplicate() {
+                        found.push(LikelyDuplicate {
+                            project_id: op,
+                            issue_iid: oiid,
+                            score: sim.score,
+                            shared: sim.describe(),
+                        });
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot read fingerprints; no duplicate hint"),
+        }
+        found.sort_by(|a, b| b.score.total_cmp(&a.score));
+        if !self.config.dry_run {
+            if let Ok(json) = serde_json::to_string(mine) {
+                if let Err(e) = self.queue.record_fingerprint(p, iid, &json).await {
+                    tracing::warn!(error = %e, "cannot store the report fingerprint");
+                }
+            }
+        }
+        found
     }
 
     /// Enqueues issues whose suggestion awaits a decision, once per sweep window.

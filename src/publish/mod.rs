@@ -199,6 +199,28 @@ fn kind_word(k: ToolKind) -> &'static str {
 /// [`UnsafeNote`] if the rendered note would carry a quick action or a live
 /// reference; this is a bug in the template and nothing must be posted.
 pub fn render_note(s: &Suggestion, marker: Option<&NoteMarker>) -> Result<String, UnsafeNote> {
+    render_note_with(s, marker, &[])
+}
+
+/// Another confidential issue whose report looks like this one (fingerprint similarity).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LikelyDuplicate {
+    pub project_id: u64,
+    pub issue_iid: u64,
+    pub score: f64,
+    /// Our sentence naming what they share (knowledge-base names and crash kinds).
+    pub shared: String,
+}
+
+/// [`render_note`] with the likely duplicates found among the watched projects' issues.
+///
+/// # Errors
+/// When the note fails [`check_note`].
+pub fn render_note_with(
+    s: &Suggestion,
+    marker: Option<&NoteMarker>,
+    duplicates: &[LikelyDuplicate],
+) -> Result<String, UnsafeNote> {
     let mut n = String::new();
     if let Some(m) = marker {
         n.push_str(&m.render());
@@ -260,6 +282,21 @@ pub fn render_note(s: &Suggestion, marker: Option<&NoteMarker>) -> Result<String
         n,
         "To decide, a project member (Reporter or above) replies with exactly one of these as the first line of a comment: `sectriage confirm virtualization`, `sectriage confirm non-virtualization`, `sectriage confirm needs-judgement`, or `sectriage reject`. Or react to this note: thumbsup confirms the suggestion, thumbsdown rejects it.\n"
     );
+
+    // Tool-found issues are "highly likely to be independently re-discovered" (security-process.md).
+    for d in duplicates.iter().take(3) {
+        let _ = writeln!(
+            n,
+            "Possibly the same as issue {} of project {} (similarity {:.2}): {}.",
+            d.issue_iid,
+            d.project_id,
+            d.score,
+            defang(&d.shared, 300)
+        );
+    }
+    if !duplicates.is_empty() {
+        n.push('\n');
+    }
 
     // Provenance.
     let p = &s.provenance;

@@ -31,6 +31,15 @@ const UNDECIDED: &str = "SELECT DISTINCT s.project_id, s.issue_iid FROM suggesti
         WHERE d.project_id = s.project_id AND d.issue_iid = s.issue_iid)
     ORDER BY s.project_id, s.issue_iid";
 
+const RECORD_FINGERPRINT: &str =
+    "INSERT INTO fingerprints (project_id, issue_iid, fingerprint, updated_at_ms)
+    VALUES ($1, $2, $3, $4)
+    ON CONFLICT (project_id, issue_iid) DO UPDATE
+    SET fingerprint = excluded.fingerprint, updated_at_ms = excluded.updated_at_ms";
+
+const FINGERPRINTS: &str = "SELECT project_id, issue_iid, fingerprint FROM fingerprints
+    WHERE updated_at_ms >= $1 ORDER BY project_id, issue_iid";
+
 const RECORD_LABEL: &str =
     "INSERT INTO applied_labels (project_id, issue_iid, label, applied_at_ms)
     VALUES ($1, $2, $3, $4) ON CONFLICT (project_id, issue_iid, label) DO NOTHING";
@@ -236,6 +245,46 @@ impl Queue {
         .map_err(db_err("undecided_suggestions"))?;
         rows.into_iter()
             .map(|(p, i)| Ok((from_db("project id", p)?, from_db("issue iid", i)?)))
+            .collect()
+    }
+
+    /// Stores an issue's report fingerprint (JSON), replacing the earlier one.
+    ///
+    /// # Errors
+    /// [`QueueError::OutOfRange`]; [`QueueError::Database`].
+    pub async fn record_fingerprint(
+        &self,
+        project_id: u64,
+        issue_iid: u64,
+        fingerprint_json: &str,
+    ) -> Result<(), QueueError> {
+        let project = to_db("project id", project_id)?;
+        let iid = to_db("issue iid", issue_iid)?;
+        with_pool!(self, pool => {
+            sqlx::query(RECORD_FINGERPRINT)
+                .bind(project)
+                .bind(iid)
+                .bind(fingerprint_json)
+                .bind(now_ms())
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })
+        .map_err(db_err("record_fingerprint"))?;
+        Ok(())
+    }
+
+    /// Fingerprints stored since `since_ms`: (project, issue, JSON).
+    ///
+    /// # Errors
+    /// [`QueueError::Database`].
+    pub async fn fingerprints(&self, since_ms: i64) -> Result<Vec<(u64, u64, String)>, QueueError> {
+        let rows: Vec<(i64, i64, String)> = with_pool!(self, pool => {
+            sqlx::query_as(FINGERPRINTS).bind(since_ms).fetch_all(pool).await
+        })
+        .map_err(db_err("fingerprints"))?;
+        rows.into_iter()
+            .map(|(p, i, f)| Ok((from_db("project id", p)?, from_db("issue iid", i)?, f)))
             .collect()
     }
 
