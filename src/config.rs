@@ -115,6 +115,25 @@ pub struct DaemonFile {
     /// Labels added when a maintainer confirms each use case.
     #[serde(default)]
     pub labels: LabelsFile,
+    /// Minimal-embargo reminders (security-process.md: the confidential marker stays only as
+    /// long as strictly needed).
+    #[serde(default)]
+    pub reminders: RemindersFile,
+}
+
+/// The `[daemon.reminders]` table; 0 turns a clock off.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemindersFile {
+    /// Confirmed non-virtualization but still confidential after this many hours (default 24).
+    pub public_after_hours: Option<u64>,
+    /// A confidential issue with no activity for this many days (default 14).
+    pub inactive_days: Option<u64>,
+    /// Remind when a fix (a commit or merge request) is mentioned on a confidential issue
+    /// (default true).
+    pub fix_posted: Option<bool>,
+    /// At most this many reminders per pass, so a backlog cannot flood inboxes (default 5).
+    pub max_per_pass: Option<usize>,
 }
 
 /// Labels applied on confirmation.

@@ -83,6 +83,7 @@ on_both_backends!(
     near_misses_are_answered_and_ask_posts_the_questions_for_the_reporter,
     thumbsdown_rejects_and_emoji_webhook_triggers_at_once,
     a_rediscovered_bug_is_flagged_as_a_likely_duplicate,
+    minimal_embargo_reminders_come_once_per_window,
 );
 
 struct Setup {
@@ -1801,4 +1802,64 @@ async fn a_rediscovered_bug_is_flagged_as_a_likely_duplicate(backend: Backend) {
         "a different bug is not a duplicate"
     );
     assert!(sectriage::publish::check_note(&note.body).is_ok());
+}
+
+async fn minimal_embargo_reminders_come_once_per_window(backend: Backend) {
+    let s = setup(20, backend).await;
+    let (maintainer, _) = s.fake.add_user("maint", PROJECT, 20);
+    let decided = create(&s, NON_VIRT);
+    let fixed = create(&s, XHCI);
+    let idle = create(&s, "hw/net/e1000e: heap overflow in e1000e_write_packet_to_guest()\n\nA guest driver on q35 with KVM overflows a heap buffer in hw/net/e1000e_core.c.");
+    let mut config = confirm_config(false);
+    config.reminders = sectriage::daemon::ReminderPolicy {
+        still_confidential_after: Some(Duration::from_secs(1)),
+        inactive_after: Some(Duration::from_secs(4)),
+        fix_posted: true,
+        window: Duration::from_secs(3600),
+        every: Duration::from_millis(300),
+        max_per_pass: 5,
+    };
+    let run = Running::start(daemon_with(&s, config).await);
+    wait_suggested(&s, &[decided, fixed, idle]).await;
+    s.fake.add_note_as(
+        PROJECT,
+        decided,
+        maintainer,
+        "sectriage confirm non-virtualization",
+        true,
+    );
+    s.fake.add_note_as(
+        PROJECT,
+        fixed,
+        maintainer,
+        "Fixed by commit 0123456789abcdef0123456789abcdef01234567, merged to master.",
+        false,
+    );
+    let reminders = |iid: u64, kind: &str| {
+        bot_notes(&s, iid)
+            .into_iter()
+            .filter(|n| n.body.contains(&format!("sectriage:reminder kind={kind} ")))
+            .collect::<Vec<_>>()
+    };
+    wait_until("the three reminders", Duration::from_secs(30), || {
+        !reminders(decided, "still-confidential").is_empty()
+            && !reminders(fixed, "fix-posted").is_empty()
+            && !reminders(idle, "inactive").is_empty()
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    run.stop().await.unwrap();
+    for (iid, kind) in [
+        (decided, "still-confidential"),
+        (fixed, "fix-posted"),
+        (idle, "inactive"),
+    ] {
+        let r = reminders(iid, kind);
+        assert_eq!(r.len(), 1, "issue {iid}: one {kind} reminder per window");
+        assert!(r[0].internal);
+        assert!(r[0].body.contains("security-process.md"), "{}", r[0].body);
+    }
+    assert!(
+        reminders(decided, "inactive").is_empty() && reminders(decided, "fix-posted").is_empty()
+    );
 }

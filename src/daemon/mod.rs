@@ -52,7 +52,44 @@ pub struct DaemonConfig {
     /// How often undecided suggestions are looked at again for award emoji (which do not
     /// bump an issue's `updated_at`); the Emoji webhook makes it immediate.
     pub decision_sweep: Duration,
+    pub reminders: ReminderPolicy,
 }
+
+/// The minimal-embargo clocks; `None` turns one off.
+#[derive(Debug, Clone)]
+pub struct ReminderPolicy {
+    /// Decided non-virtualization but still confidential after this long.
+    pub still_confidential_after: Option<Duration>,
+    /// No activity on a confidential issue for this long.
+    pub inactive_after: Option<Duration>,
+    /// Remind when a fix is mentioned.
+    pub fix_posted: bool,
+    /// At most one reminder of a kind per issue per window.
+    pub window: Duration,
+    /// How often the clocks are looked at.
+    pub every: Duration,
+    /// At most this many reminders per pass.
+    pub max_per_pass: usize,
+}
+
+impl Default for ReminderPolicy {
+    fn default() -> Self {
+        ReminderPolicy {
+            still_confidential_after: Some(Duration::from_secs(24 * 3600)),
+            inactive_after: Some(Duration::from_secs(14 * 24 * 3600)),
+            fix_posted: true,
+            window: Duration::from_secs(7 * 24 * 3600),
+            every: Duration::from_secs(3600),
+            max_per_pass: 5,
+        }
+    }
+}
+
+/// A commit id or a merge request named as a fix in a note.
+static FIX_MENTION: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r"(?i)\b(fix(e[sd])?|commit(ted)?|merged|patch(ed)?)\b.{0,80}?(\b[0-9a-f]{12,40}\b|![0-9]+|merge request|/-/merge_requests/|/-/commit/)")
+        .expect("fix regex")
+});
 
 impl DaemonConfig {
     /// A configuration with the daemon's defaults for everything but the projects.
@@ -70,6 +107,7 @@ impl DaemonConfig {
             shutdown_grace: Duration::from_secs(20),
             post_settle: DEFAULT_POST_SETTLE,
             decision_sweep: Duration::from_secs(300),
+            reminders: ReminderPolicy::default(),
         }
     }
 }
@@ -811,6 +849,115 @@ impl Daemon {
         found
     }
 
+    /// Posts the reminders that are due, at most `max_per_pass`; each at most once per issue,
+    /// kind and window (a marker in the note, so a crash never repeats one).
+    async fn remind(&self) {
+        use crate::publish::notes::{reminder, ReminderKind};
+        const LOOK_BACK_MS: i64 = 365 * 24 * 3600 * 1000;
+        let policy = &self.config.reminders;
+        let Some(bot) = self.bot_user_id() else {
+            return;
+        };
+        let now = crate::queue::now_ms();
+        let window = now / crate::queue::duration_ms(policy.window).max(1);
+        let Ok(tracked) = self.queue.tracked_issues(now - LOOK_BACK_MS).await else {
+            return;
+        };
+        let mut posted = 0;
+        for (p, iid) in tracked {
+            if posted >= policy.max_per_pass {
+                tracing::info!(
+                    max = policy.max_per_pass,
+                    "reminder limit for this pass reached; the rest wait"
+                );
+                return;
+            }
+            let Ok(issue) = self.gitlab.issue(p, iid).await else {
+                continue;
+            };
+            if !issue.confidential {
+                continue;
+            }
+            let Ok(notes) = self.gitlab.notes(p, iid).await else {
+                continue;
+            };
+            let mut due: Option<(ReminderKind, String)> = None;
+            if let Some(after) = policy.still_confidential_after {
+                let decided = self
+                    .queue
+                    .decisions(Some((p, iid)))
+                    .await
+                    .ok()
+                    .and_then(|mut d| d.pop());
+                if let Some(d) =
+                    decided.filter(|d| d.final_class == Some(crate::kb::UseCase::NonVirtualization))
+                {
+                    let age = now - d.decided_at_ms;
+                    if age >= crate::queue::duration_ms(after) {
+                        due = Some((ReminderKind::StillConfidential, human_age(age)));
+                    }
+                }
+            }
+            if due.is_none() && policy.fix_posted {
+                let fixed = notes
+                    .iter()
+                    .any(|n| n.author.id != bot && !n.system && FIX_MENTION.is_match(&n.body));
+                if fixed {
+                    due = Some((ReminderKind::FixPosted, String::new()));
+                }
+            }
+            if due.is_none() && issue.state != "closed" {
+                if let (Some(after), Some(updated)) = (
+                    policy.inactive_after,
+                    crate::gitlab::time::parse_to_unix_ms(&issue.updated_at),
+                ) {
+                    let age = now - updated;
+                    if age >= crate::queue::duration_ms(after) {
+                        due = Some((ReminderKind::Inactive, human_age(age)));
+                    }
+                }
+            }
+            let Some((kind, age)) = due else { continue };
+            let marker = format!(
+                "<!-- sectriage:reminder kind={} window={window} -->",
+                kind.as_str()
+            );
+            if notes
+                .iter()
+                .any(|n| n.author.id == bot && n.body.contains(&marker))
+            {
+                continue;
+            }
+            let body = reminder(&marker, kind, &age);
+            if crate::publish::check_note(&body).is_err() {
+                continue;
+            }
+            let _posting = self.post_lock.lock().await;
+            if self.posting_allowed().await.is_err() {
+                return;
+            }
+            match self.gitlab.create_internal_note(p, iid, &body).await {
+                Ok(_) => {
+                    posted += 1;
+                    tracing::info!(
+                        project_id = p,
+                        issue_iid = iid,
+                        kind = kind.as_str(),
+                        "reminder posted"
+                    );
+                }
+                Err(GitLabError::InternalFlagDropped { note_id, deleted }) => {
+                    self.raise_internal_flag_alarm(p, iid, note_id, deleted)
+                        .await;
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(project_id = p, issue_iid = iid, error = %e, "reminder not posted")
+                }
+            }
+        }
+    }
+
     /// Enqueues issues whose suggestion awaits a decision, once per sweep window.
     async fn sweep_undecided(&self) {
         const LOOK_BACK_MS: i64 = 30 * 24 * 3600 * 1000;
@@ -844,6 +991,8 @@ impl Daemon {
             poll::Intake::Live
         };
         let mut last_sweep = Instant::now();
+        // The first reminder pass comes one interval after startup, not at once.
+        let mut last_reminders = Instant::now();
         loop {
             // A GitLab call with its retries can take a minute: shutdown must not wait for it.
             let wait = tokio::select! {
@@ -858,6 +1007,13 @@ impl Daemon {
                 if last_sweep.elapsed() >= self.config.decision_sweep {
                     last_sweep = Instant::now();
                     self.sweep_undecided().await;
+                }
+                if last_reminders.elapsed() >= self.config.reminders.every {
+                    last_reminders = Instant::now();
+                    tokio::select! {
+                        () = self.remind() => {}
+                        _ = shutdown.changed() => return,
+                    }
                 }
             }
             // Honour a long Retry-After: GitLab asked us not to call before then.
@@ -911,6 +1067,17 @@ impl Daemon {
             Some(_) => {}
         }
         (!reasons.is_empty()).then(|| reasons.join("\n"))
+    }
+}
+
+/// "3 days", "5 hours", "40 minutes", "12 seconds".
+fn human_age(ms: i64) -> String {
+    let s = ms.max(0) / 1000;
+    match s {
+        s if s >= 2 * 86_400 => format!("{} days", s / 86_400),
+        s if s >= 2 * 3600 => format!("{} hours", s / 3600),
+        s if s >= 120 => format!("{} minutes", s / 60),
+        s => format!("{s} seconds"),
     }
 }
 

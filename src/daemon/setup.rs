@@ -442,6 +442,17 @@ pub async fn build(
             .post_settle_secs
             .map_or(super::DEFAULT_POST_SETTLE, Duration::from_secs),
         decision_sweep: Duration::from_secs(300),
+        reminders: {
+            let r = &cfg.daemon.reminders;
+            let hours = |h: u64| (h > 0).then(|| Duration::from_secs(h * 3600));
+            super::ReminderPolicy {
+                still_confidential_after: hours(r.public_after_hours.unwrap_or(24)),
+                inactive_after: hours(r.inactive_days.unwrap_or(14) * 24),
+                fix_posted: r.fix_posted.unwrap_or(true),
+                max_per_pass: r.max_per_pass.unwrap_or(5),
+                ..super::ReminderPolicy::default()
+            }
+        },
     };
     let engine = Engine {
         kb: Kb::embedded(),

@@ -170,3 +170,38 @@ pub fn decision_stands(marker: &str, class: Option<UseCase>, username: &str) -> 
         who(username)
     )
 }
+
+/// Why a reminder is due (the minimal-embargo clocks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReminderKind {
+    /// Decided non-virtualization, still confidential.
+    StillConfidential,
+    /// No activity for a while.
+    Inactive,
+    /// A fix (commit or merge request) was mentioned.
+    FixPosted,
+}
+
+impl ReminderKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReminderKind::StillConfidential => "still-confidential",
+            ReminderKind::Inactive => "inactive",
+            ReminderKind::FixPosted => "fix-posted",
+        }
+    }
+}
+
+/// An internal reminder that the confidential marker should stay only as long as needed.
+pub fn reminder(marker: &str, kind: ReminderKind, age_text: &str) -> String {
+    let body = match kind {
+        ReminderKind::StillConfidential => format!(
+            "Reminder: this issue was decided as non-virtualization {age_text} ago and is still confidential. security-process.md says such disclosures should be switched to the public bug process at once: scrub private data, then remove the confidential marker (or reply `sectriage publish`)."
+        ),
+        ReminderKind::Inactive => format!(
+            "Reminder: no activity on this confidential issue for {age_text}. security-process.md keeps the confidential marker strictly to the minimum: decide the use case, or state why it must stay confidential."
+        ),
+        ReminderKind::FixPosted => "Reminder: a fix (a commit or merge request) is mentioned on this confidential issue. Once it is public, the issue should be made public too (security-process.md: the confidential marker stays only as long as strictly needed).".to_string(),
+    };
+    format!("{marker}\n{body}\n")
+}

@@ -40,6 +40,9 @@ const RECORD_FINGERPRINT: &str =
 const FINGERPRINTS: &str = "SELECT project_id, issue_iid, fingerprint FROM fingerprints
     WHERE updated_at_ms >= $1 ORDER BY project_id, issue_iid";
 
+const TRACKED: &str = "SELECT DISTINCT project_id, issue_iid FROM suggestions
+    WHERE posted_at_ms >= $1 ORDER BY project_id, issue_iid";
+
 const RECORD_LABEL: &str =
     "INSERT INTO applied_labels (project_id, issue_iid, label, applied_at_ms)
     VALUES ($1, $2, $3, $4) ON CONFLICT (project_id, issue_iid, label) DO NOTHING";
@@ -285,6 +288,20 @@ impl Queue {
         .map_err(db_err("fingerprints"))?;
         rows.into_iter()
             .map(|(p, i, f)| Ok((from_db("project id", p)?, from_db("issue iid", i)?, f)))
+            .collect()
+    }
+
+    /// Issues with a suggestion posted since `since_ms` (reminders look at these).
+    ///
+    /// # Errors
+    /// [`QueueError::Database`].
+    pub async fn tracked_issues(&self, since_ms: i64) -> Result<Vec<(u64, u64)>, QueueError> {
+        let rows: Vec<(i64, i64)> = with_pool!(self, pool => {
+            sqlx::query_as(TRACKED).bind(since_ms).fetch_all(pool).await
+        })
+        .map_err(db_err("tracked_issues"))?;
+        rows.into_iter()
+            .map(|(p, i)| Ok((from_db("project id", p)?, from_db("issue iid", i)?)))
             .collect()
     }
 
