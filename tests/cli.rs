@@ -300,6 +300,26 @@ fn config_check_warnings_do_not_fail_and_say_what_the_webhook_does() {
     assert_eq!(with_secret.stdout, "configuration OK\n");
 }
 
+#[test]
+fn config_check_warns_when_the_confirming_role_is_below_reporter() {
+    let env = [("SECTRIAGE_GITLAB_TOKEN", "glpat-test"), ("HOOK", "a-long-secret")];
+    let low = check(
+        &format!("{GOOD}[daemon]\nwebhook_secret_env = \"HOOK\"\nconfirm_min_access_level = 10\n"),
+        &env,
+    );
+    assert_eq!(low.code, 0, "a warning, not an error: {}", low.stdout);
+    assert!(
+        low.stdout.contains("warning: daemon.confirm_min_access_level: 10 is below 20 (Reporter)"),
+        "{}",
+        low.stdout
+    );
+    let reporter = check(
+        &format!("{GOOD}[daemon]\nwebhook_secret_env = \"HOOK\"\nconfirm_min_access_level = 20\n"),
+        &env,
+    );
+    assert_eq!(reporter.stdout, "configuration OK\n");
+}
+
 #[tokio::test]
 async fn serve_setup_refuses_what_config_check_refuses() {
     let cfg: ConfigFile = toml::from_str(&format!(

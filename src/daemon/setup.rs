@@ -204,6 +204,28 @@ pub fn check(
             }
         }
     }
+    match cfg.daemon.confirm_min_access_level {
+        Some(level) if level < crate::confirm::REPORTER => add(
+            Severity::Warning,
+            "daemon.confirm_min_access_level",
+            format!(
+                "{level} is below 20 (Reporter): Guests and Planners could decide, although QEMU's security-process.md hands disclosures to subsystem maintainers with the Reporter role; use 20 unless you mean it"
+            ),
+        ),
+        Some(level) if ![10, 15, 20, 30, 40, 50].contains(&level) => add(
+            Severity::Warning,
+            "daemon.confirm_min_access_level",
+            format!("{level} is not a GitLab access level (10 Guest, 15 Planner, 20 Reporter, 30 Developer, 40 Maintainer, 50 Owner)"),
+        ),
+        _ => {}
+    }
+    if cfg.daemon.publish_on_confirm == Some(true) {
+        add(
+            Severity::Warning,
+            "daemon.publish_on_confirm",
+            "true: a confirmed non-virtualization issue is made public after a clean scrub check, as security-process.md asks; the bot token needs the Reporter role to change confidentiality".into(),
+        );
+    }
     if cfg.daemon.webhook_secret_env.is_none() && cfg.daemon.webhook_signing_token_env.is_none() {
         add(
             Severity::Warning,
