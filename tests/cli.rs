@@ -302,14 +302,18 @@ fn config_check_warnings_do_not_fail_and_say_what_the_webhook_does() {
 
 #[test]
 fn config_check_warns_when_the_confirming_role_is_below_reporter() {
-    let env = [("SECTRIAGE_GITLAB_TOKEN", "glpat-test"), ("HOOK", "a-long-secret")];
+    let env = [
+        ("SECTRIAGE_GITLAB_TOKEN", "glpat-test"),
+        ("HOOK", "a-long-secret"),
+    ];
     let low = check(
         &format!("{GOOD}[daemon]\nwebhook_secret_env = \"HOOK\"\nconfirm_min_access_level = 10\n"),
         &env,
     );
     assert_eq!(low.code, 0, "a warning, not an error: {}", low.stdout);
     assert!(
-        low.stdout.contains("warning: daemon.confirm_min_access_level: 10 is below 20 (Reporter)"),
+        low.stdout
+            .contains("warning: daemon.confirm_min_access_level: 10 is below 20 (Reporter)"),
         "{}",
         low.stdout
     );

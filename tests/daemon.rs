@@ -84,6 +84,7 @@ on_both_backends!(
     thumbsdown_rejects_and_emoji_webhook_triggers_at_once,
     a_rediscovered_bug_is_flagged_as_a_likely_duplicate,
     minimal_embargo_reminders_come_once_per_window,
+    a_rejection_cancels_an_earlier_confirmation_for_publishing,
 );
 
 struct Setup {
@@ -1509,7 +1510,9 @@ async fn planted_private_data_holds_publishing_back_until_scrubbed(backend: Back
         held.body
     );
     assert!(held.body.contains("sectriage publish"), "{}", held.body);
-    // Scrubbed, then `sectriage publish` runs the check again and publishes.
+    // Scrubbed, then `sectriage publish` runs the check again: the secrets are gone from
+    // the description, but GitLab keeps the edited-away version in its history, which would
+    // become public too, so sectriage still holds back and says why.
     s.fake.edit_issue(
         PROJECT,
         iid,
@@ -1517,13 +1520,64 @@ async fn planted_private_data_holds_publishing_back_until_scrubbed(backend: Back
     );
     s.fake
         .add_note_as(PROJECT, iid, maintainer, "sectriage publish", true);
-    wait_until(
-        "publication after scrubbing",
-        Duration::from_secs(20),
-        || !s.fake.issue(PROJECT, iid).unwrap().confidential,
-    )
+    wait_until("the second check", Duration::from_secs(20), || {
+        bot_notes(&s, iid)
+            .iter()
+            .filter(|n| n.body.contains("Not published"))
+            .count()
+            == 2
+    })
     .await;
     run.stop().await.unwrap();
+    let second = bot_notes(&s, iid)
+        .into_iter()
+        .filter(|n| n.body.contains("Not published"))
+        .next_back()
+        .unwrap();
+    assert!(second.body.contains("history"), "{}", second.body);
+    assert!(
+        !second.body.contains("e-mail address"),
+        "the scrubbed text is clean now: {}",
+        second.body
+    );
+    assert!(s.fake.issue(PROJECT, iid).unwrap().confidential);
+}
+
+/// A rejection after a confirmation cancels it: `sectriage publish` then refuses.
+async fn a_rejection_cancels_an_earlier_confirmation_for_publishing(backend: Backend) {
+    let s = setup(20, backend).await;
+    let (a, _) = s.fake.add_user("maint-a", PROJECT, 20);
+    let (b, _) = s.fake.add_user("maint-b", PROJECT, 20);
+    let planted = format!("{NON_VIRT}\n\nReach me at researcher@corp-mail.net.");
+    let iid = create(&s, &planted);
+    let run = Running::start(daemon_with(&s, confirm_config(true)).await);
+    wait_suggested(&s, &[iid]).await;
+    s.fake.add_note_as(
+        PROJECT,
+        iid,
+        a,
+        "sectriage confirm non-virtualization",
+        true,
+    );
+    wait_until("the hold-back", Duration::from_secs(20), || {
+        bot_notes(&s, iid)
+            .iter()
+            .any(|n| n.body.contains("Not published"))
+    })
+    .await;
+    s.fake
+        .add_note_as(PROJECT, iid, b, "sectriage reject", true);
+    s.fake
+        .add_note_as(PROJECT, iid, a, "sectriage publish", true);
+    wait_until("the refusal", Duration::from_secs(20), || {
+        bot_notes(&s, iid).iter().any(|n| {
+            n.body
+                .contains("Not published: no non-virtualization decision")
+        })
+    })
+    .await;
+    run.stop().await.unwrap();
+    assert!(s.fake.issue(PROJECT, iid).unwrap().confidential);
 }
 
 async fn a_label_removed_by_a_maintainer_stays_removed_and_the_decision_stands(backend: Backend) {

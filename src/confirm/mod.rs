@@ -93,6 +93,8 @@ pub enum ConfirmError {
     Queue(#[from] QueueError),
     #[error("an acknowledgement failed its safety check: {0}")]
     UnsafeNote(#[from] crate::publish::UnsafeNote),
+    #[error("posting is stopped by the {0} alarm: fix the cause, then `sectriage alarm clear`")]
+    Alarm(String),
 }
 
 /// What happened to one reply or emoji.
@@ -187,6 +189,10 @@ impl Context<'_> {
 
     async fn post(&self, issue: &Issue, body: &str) -> Result<(), ConfirmError> {
         check_note(body)?;
+        // Another worker or daemon may have raised an alarm since this job started.
+        if let Some(alarm) = self.queue.alarms().await?.first() {
+            return Err(ConfirmError::Alarm(alarm.name.clone()));
+        }
         self.gitlab
             .create_internal_note(issue.project_id, issue.iid, body)
             .await?;
@@ -200,6 +206,8 @@ impl Context<'_> {
         class: UseCase,
     ) -> Result<Vec<String>, ConfirmError> {
         let (add, remove) = self.policy.labels_for(class);
+        // The labels as they are now: an earlier decision in this job may have changed them.
+        let issue = &self.gitlab.issue(issue.project_id, issue.iid).await?;
         let applied_before = self
             .queue
             .applied_labels(issue.project_id, issue.iid)
@@ -225,6 +233,10 @@ impl Context<'_> {
             self.queue
                 .record_applied_labels(issue.project_id, issue.iid, &add)
                 .await?;
+            // A label sectriage removed itself is not "removed by a human" later.
+            self.queue
+                .forget_applied_labels(issue.project_id, issue.iid, &remove)
+                .await?;
         }
         Ok(add.iter().map(|s| s.to_string()).collect())
     }
@@ -243,18 +255,29 @@ impl Context<'_> {
             (Place::Title, issue.title.as_str()),
             (Place::Description, description.as_str()),
         ];
-        for n in notes.iter().filter(|n| !n.internal && !n.system) {
+        // System notes become public too ("changed title from ..." quotes the old title).
+        for n in notes.iter().filter(|n| !n.internal) {
             parts.push((Place::Note(n.id), n.body.as_str()));
         }
         let findings = scrub::scrub(&parts);
-        if !findings.is_empty() {
-            let list: Vec<String> = findings.iter().map(|f| f.describe()).collect();
+        // An edited title or description keeps earlier versions in GitLab's history, which
+        // becomes public with the issue; sectriage can neither check nor remove them.
+        let edited = notes.iter().any(|n| {
+            n.system
+                && (n.body.starts_with("changed the description")
+                    || n.body.starts_with("changed title"))
+        });
+        if !findings.is_empty() || edited {
+            let mut list: Vec<String> = findings.iter().map(|f| f.describe()).collect();
+            if edited {
+                list.push("the title or description was edited: GitLab keeps the earlier versions in the issue's history, which becomes public too; check or delete those versions, then publish by hand".into());
+            }
             self.post(
                 issue,
                 &notes::publish_held_back(marker, actor.username, &list),
             )
             .await?;
-            return Ok(findings.len());
+            return Ok(list.len());
         }
         let published = self
             .gitlab
@@ -277,9 +300,10 @@ impl Context<'_> {
             .queue
             .decisions(Some((issue.project_id, issue.iid)))
             .await?
-            .iter()
-            .rev()
-            .find(|d| d.outcome != DecisionOutcome::Rejected || d.final_class.is_some())
+            .last()
+            // The very latest decision stands (a rejection cancels a confirmation); labels
+            // never authorise publishing, since who set them is unknown.
+            .filter(|d| d.via != Via::Labels)
             .and_then(|d| d.final_class))
     }
 
@@ -339,18 +363,6 @@ impl Context<'_> {
         });
         let publishing =
             final_class == Some(UseCase::NonVirtualization) && self.policy.publish_on_confirm;
-        self.post(
-            issue,
-            &notes::decision_ack(
-                marker,
-                actor.username,
-                final_class,
-                outcome,
-                &labels,
-                publishing,
-            ),
-        )
-        .await?;
         if publishing {
             let findings = self
                 .publish(issue, notes, actor, &ack_marker("publish-of", source_id))
@@ -364,6 +376,20 @@ impl Context<'_> {
                 }
             });
         }
+        // The acknowledgement comes last: if publishing failed, the reply is not yet marked
+        // handled and the retry tries again (labels and the decision row are idempotent).
+        self.post(
+            issue,
+            &notes::decision_ack(
+                marker,
+                actor.username,
+                final_class,
+                outcome,
+                &labels,
+                publishing,
+            ),
+        )
+        .await?;
         Ok(out)
     }
 }
@@ -492,9 +518,21 @@ pub async fn handle(
                     if !latest.confidential {
                         tracing::info!(project_id = issue.project_id, issue_iid = issue.iid, "issue became public; questions posted all the same (they hold no report text)");
                     }
-                    ctx.gitlab
-                        .create_note_for_reporter(issue.project_id, issue.iid, &body)
-                        .await?;
+                    // Once per reply, even if the acknowledgement is not listed yet (a lagging
+                    // list, a crash): the questions are never posted to the reporter twice.
+                    let key = format!("ask:{}:{}:{}", issue.project_id, issue.iid, note.id);
+                    if ctx
+                        .queue
+                        .remember_delivery(&key, std::time::Duration::from_secs(365 * 24 * 3600))
+                        .await?
+                    {
+                        if let Some(alarm) = ctx.queue.alarms().await?.first() {
+                            return Err(ConfirmError::Alarm(alarm.name.clone()));
+                        }
+                        ctx.gitlab
+                            .create_note_for_reporter(issue.project_id, issue.iid, &body)
+                            .await?;
+                    }
                     ctx.post(issue, &notes::asked(&marker, actor.username, texts.len()))
                         .await?;
                     out.push(ConfirmOutcome::Asked { source_id: note.id });
@@ -558,6 +596,15 @@ pub async fn record_label_decision(
     let Some(class) = policy.class_of_labels(&issue.labels) else {
         return Ok(None);
     };
+    // Labels present before sectriage's first suggestion do not count: a Guest may set
+    // labels when filing an issue, and that is the reporter's wish, not a maintainer's call.
+    if queue
+        .latest_suggestion(issue.project_id, issue.iid)
+        .await?
+        .is_none()
+    {
+        return Ok(None);
+    }
     let ours = queue.applied_labels(issue.project_id, issue.iid).await?;
     let (labels, _) = policy.labels_for(class);
     if labels.iter().all(|l| ours.contains(l)) {

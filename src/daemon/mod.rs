@@ -425,6 +425,12 @@ impl Daemon {
                     return Err(e.into());
                 }
                 Err(confirm::ConfirmError::Queue(e)) => return Err(e.into()),
+                Err(confirm::ConfirmError::Alarm(name)) => {
+                    return Err(JobError::Retry {
+                        error: format!("posting is stopped by the {name} alarm"),
+                        retry_after: Some(Duration::from_secs(600)),
+                    })
+                }
                 Err(e @ confirm::ConfirmError::UnsafeNote(_)) => {
                     return Err(JobError::Dead(e.to_string()))
                 }
@@ -475,7 +481,8 @@ impl Daemon {
         let mut details = None;
         let triaged = match &standing {
             Some(decision) => {
-                marker.suggested = decision.final_class;
+                // No `suggested=`: an emoji on this note confirms nothing.
+                marker.suggested = None;
                 let note = crate::publish::notes::decision_stands(
                     &marker.render(),
                     decision.final_class,

@@ -219,6 +219,15 @@ impl FakeGitLab {
         let previous_updated = issue.updated_ms;
         issue.updated_ms = now;
         let author = issue.author_id;
+        // Like GitLab: a system note, and the earlier version kept in the description history.
+        state.push_note(
+            project_id,
+            iid,
+            author,
+            "changed the description",
+            false,
+            true,
+        );
         let changes = json!({
             "description": {"previous": previous, "current": description},
             "updated_at": {"previous": format_hook_utc(previous_updated), "current": format_hook_utc(now)},

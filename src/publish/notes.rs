@@ -10,14 +10,14 @@ use crate::confirm::Command;
 use crate::kb::UseCase;
 use crate::queue::DecisionOutcome;
 
-/// A GitLab username as plain text (without `@`, so no mention). GitLab allows only
-/// letters, digits, `_`, `-` and `.` in usernames; anything else is neutralised.
+/// A GitLab username as plain text (without `@`, so no mention) when it is only letters,
+/// digits, `_` and `-`; anything else (a dot could read as a host name) is neutralised.
 fn who(username: &str) -> String {
     let plain = !username.is_empty()
         && username.len() <= 60
         && username
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'));
     if plain {
         username.to_string()
     } else {

@@ -38,6 +38,8 @@ const SQLITE_MAX_CONNECTIONS: u32 = 4;
 const POSTGRES_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Enough for a handful of workers plus intake and the admin endpoints.
 const POSTGRES_MAX_CONNECTIONS: u32 = 10;
+/// The shortest time an intake key is kept (the poller's seen keys last 14 days).
+const INTAKE_KEY_HORIZON: Duration = Duration::from_secs(14 * 24 * 3600);
 /// Rounds a transition retries when a concurrent enqueue wins the pending-slot race.
 const UNIQUE_RACE_ROUNDS: u32 = 3;
 
@@ -222,7 +224,9 @@ const RAISE_ALARM: &str =
 const ALARMS: &str =
     "SELECT name, detail, raised_at_ms, raised_by FROM alarms ORDER BY raised_at_ms, name";
 
-const CLEAR_ALARMS: &str = "DELETE FROM alarms";
+/// Every alarm but a public note still waiting to be deleted: that one goes when it is gone.
+const CLEAR_ALARMS: &str = "DELETE FROM alarms
+    WHERE name NOT LIKE 'undeleted-public-note:%' OR detail LIKE 'deleted%'";
 
 const BEGIN_POST: &str =
     "INSERT INTO post_intents (project_id, issue_iid, revision, job_id, started_at_ms)
@@ -231,6 +235,10 @@ const BEGIN_POST: &str =
 
 const POST_INTENT: &str = "SELECT started_at_ms FROM post_intents
     WHERE project_id = $1 AND issue_iid = $2 AND revision = $3";
+
+/// PostgreSQL: the same, locking the row so two attempts cannot both renew a stale intent.
+const POST_INTENT_FOR_UPDATE: &str = "SELECT started_at_ms FROM post_intents
+    WHERE project_id = $1 AND issue_iid = $2 AND revision = $3 FOR UPDATE";
 
 const RENEW_POST: &str = "UPDATE post_intents SET started_at_ms = $4, job_id = $5
     WHERE project_id = $1 AND issue_iid = $2 AND revision = $3";
@@ -275,7 +283,9 @@ const RECORD_SUGGESTION: &str = "INSERT INTO suggestions
     (project_id, issue_iid, revision, note_id, job_id, posted_at_ms)
     VALUES ($1, $2, $3, $4, $5, $6)
     ON CONFLICT (project_id, issue_iid, revision) DO UPDATE
-    SET note_id = excluded.note_id, job_id = excluded.job_id, posted_at_ms = excluded.posted_at_ms";
+    SET posted_at_ms = CASE WHEN suggestions.note_id = excluded.note_id
+                            THEN suggestions.posted_at_ms ELSE excluded.posted_at_ms END,
+        note_id = excluded.note_id, job_id = excluded.job_id";
 
 const SUGGESTION: &str =
     "SELECT note_id FROM suggestions WHERE project_id = $1 AND issue_iid = $2 AND revision = $3";
@@ -996,7 +1006,9 @@ impl Queue {
         let project = to_db("project id", project_id)?;
         let iid = to_db("issue iid", issue_iid)?;
         let now = now_ms();
-        let cutoff = now.saturating_sub(duration_ms(ttl));
+        // Keys live at least as long as the longest intake TTL, so a caller with a short TTL
+        // (the decision sweep) cannot prune the poller's and the webhook's keys.
+        let cutoff = now.saturating_sub(duration_ms(ttl.max(INTAKE_KEY_HORIZON)));
         let key_hash = hex_sha256(key);
         with_write_tx!(self, OP, tx => {
             sqlx::query(PRUNE_DELIVERIES)
@@ -1162,7 +1174,11 @@ impl Queue {
             let intent = if inserted {
                 PostIntent::Fresh
             } else {
-                let (started,): (i64,) = sqlx::query_as(POST_INTENT)
+                let select = match self.pool {
+                    Pool::Sqlite(_) => POST_INTENT,
+                    Pool::Postgres(_) => POST_INTENT_FOR_UPDATE,
+                };
+                let (started,): (i64,) = sqlx::query_as(select)
                     .bind(project)
                     .bind(iid)
                     .bind(revision)

@@ -47,6 +47,9 @@ const RECORD_LABEL: &str =
     "INSERT INTO applied_labels (project_id, issue_iid, label, applied_at_ms)
     VALUES ($1, $2, $3, $4) ON CONFLICT (project_id, issue_iid, label) DO NOTHING";
 
+const FORGET_LABEL: &str =
+    "DELETE FROM applied_labels WHERE project_id = $1 AND issue_iid = $2 AND label = $3";
+
 const APPLIED_LABELS: &str =
     "SELECT label FROM applied_labels WHERE project_id = $1 AND issue_iid = $2 ORDER BY label";
 
@@ -334,7 +337,34 @@ impl Queue {
         Ok(())
     }
 
-    /// Labels sectriage ever added to the issue.
+    /// Forgets labels sectriage itself removed again.
+    ///
+    /// # Errors
+    /// [`QueueError::OutOfRange`]; [`QueueError::Database`].
+    pub async fn forget_applied_labels(
+        &self,
+        project_id: u64,
+        issue_iid: u64,
+        labels: &[&str],
+    ) -> Result<(), QueueError> {
+        let project = to_db("project id", project_id)?;
+        let iid = to_db("issue iid", issue_iid)?;
+        for label in labels {
+            with_pool!(self, pool => {
+                sqlx::query(FORGET_LABEL)
+                    .bind(project)
+                    .bind(iid)
+                    .bind(*label)
+                    .execute(pool)
+                    .await
+                    .map(|r| r.rows_affected())
+            })
+            .map_err(db_err("forget_applied_labels"))?;
+        }
+        Ok(())
+    }
+
+    /// Labels sectriage added to the issue and did not remove since.
     ///
     /// # Errors
     /// [`QueueError::OutOfRange`]; [`QueueError::Database`].
