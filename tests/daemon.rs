@@ -1531,8 +1531,7 @@ async fn planted_private_data_holds_publishing_back_until_scrubbed(backend: Back
     run.stop().await.unwrap();
     let second = bot_notes(&s, iid)
         .into_iter()
-        .filter(|n| n.body.contains("Not published"))
-        .next_back()
+        .rfind(|n| n.body.contains("Not published"))
         .unwrap();
     assert!(second.body.contains("history"), "{}", second.body);
     assert!(
