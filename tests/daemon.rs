@@ -85,6 +85,7 @@ on_both_backends!(
     a_rediscovered_bug_is_flagged_as_a_likely_duplicate,
     minimal_embargo_reminders_come_once_per_window,
     a_rejection_cancels_an_earlier_confirmation_for_publishing,
+    a_lagging_notes_list_gets_one_acknowledgement_per_reply,
 );
 
 struct Setup {
@@ -1915,4 +1916,42 @@ async fn minimal_embargo_reminders_come_once_per_window(backend: Backend) {
     assert!(
         reminders(decided, "inactive").is_empty() && reminders(decided, "fix-posted").is_empty()
     );
+}
+
+/// With a lagging notes list, the job that runs after an acknowledgement (posting it bumps
+/// the issue) does not see it yet: the reply must still be handled once.
+async fn a_lagging_notes_list_gets_one_acknowledgement_per_reply(backend: Backend) {
+    let s = setup(20, backend).await;
+    let (maintainer, _) = s.fake.add_user("maint", PROJECT, 20);
+    let iid = create(&s, XHCI);
+    let run = Running::start(daemon_with(&s, confirm_config(false)).await);
+    wait_suggested(&s, &[iid]).await;
+    s.fake.inject(Fault::NotesListLag(Duration::from_secs(3)));
+    s.fake.add_note_as(
+        PROJECT,
+        iid,
+        maintainer,
+        "sectriage confirm virtualization",
+        true,
+    );
+    s.fake
+        .add_note_as(PROJECT, iid, maintainer, "sectriage ask", true);
+    wait_until("the acknowledgement", Duration::from_secs(30), || {
+        bot_notes(&s, iid)
+            .iter()
+            .any(|n| n.body.contains("Decision by maint"))
+    })
+    .await;
+    // Polls, sweeps and the jobs the bot's own notes trigger, while the list lags and after.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    run.stop().await.unwrap();
+    let count = |what: &str| {
+        bot_notes(&s, iid)
+            .iter()
+            .filter(|n| n.body.contains(what))
+            .count()
+    };
+    assert_eq!(count("Decision by maint"), 1);
+    assert!(count("question(s) were posted") + count("lists no questions") <= 1);
+    assert!(bot_notes(&s, iid).iter().filter(|n| !n.internal).count() <= 1);
 }

@@ -144,10 +144,24 @@ fn ack_marker(kind: &str, id: u64) -> String {
     format!("<!-- sectriage:ack {kind}={id} -->")
 }
 
-fn acknowledged(notes: &[Note], bot: u64, marker: &str) -> bool {
-    notes
-        .iter()
-        .any(|n| n.author.id == bot && n.body.contains(marker))
+/// The queue key remembering that an acknowledgement with `marker` was posted on the issue:
+/// GitLab's notes list can lag behind a note it stored, and the reply must not be handled twice.
+fn ack_key(issue: &Issue, marker: &str) -> String {
+    format!("acked:{}:{}:{marker}", issue.project_id, issue.iid)
+}
+
+impl Context<'_> {
+    async fn acknowledged(
+        &self,
+        issue: &Issue,
+        notes: &[Note],
+        marker: &str,
+    ) -> Result<bool, QueueError> {
+        let listed = notes
+            .iter()
+            .any(|n| n.author.id == self.bot_user_id && n.body.contains(marker));
+        Ok(listed || self.queue.is_remembered(&ack_key(issue, marker)).await?)
+    }
 }
 
 /// The latest suggestion note we posted on the issue, and what it suggests.
@@ -196,6 +210,22 @@ impl Context<'_> {
         self.gitlab
             .create_internal_note(issue.project_id, issue.iid, body)
             .await?;
+        if let Some(marker) = body
+            .lines()
+            .next()
+            .filter(|l| l.starts_with("<!-- sectriage:ack "))
+        {
+            if let Err(e) = self
+                .queue
+                .remember_delivery(
+                    &ack_key(issue, marker),
+                    std::time::Duration::from_secs(365 * 24 * 3600),
+                )
+                .await
+            {
+                tracing::warn!(error = %e, "acknowledgement posted but not remembered locally");
+            }
+        }
         Ok(())
     }
 
@@ -417,7 +447,7 @@ pub async fn handle(
             continue;
         }
         let marker = ack_marker("note", note.id);
-        if acknowledged(notes, bot, &marker) {
+        if ctx.acknowledged(issue, notes, &marker).await? {
             continue;
         }
         let actor = Actor {
@@ -556,7 +586,7 @@ pub async fn handle(
             _ => continue,
         };
         let marker = ack_marker("award", award.id);
-        if acknowledged(notes, bot, &marker) {
+        if ctx.acknowledged(issue, notes, &marker).await? {
             continue;
         }
         let actor = Actor {

@@ -276,6 +276,8 @@ const SET_CURSOR: &str = "INSERT INTO cursors (name, value, updated_at_ms) VALUE
 
 const PRUNE_DELIVERIES: &str = "DELETE FROM deliveries WHERE seen_at_ms < $1";
 
+const IS_REMEMBERED: &str = "SELECT 1 FROM deliveries WHERE key_hash = $1";
+
 const REMEMBER_DELIVERY: &str = "INSERT INTO deliveries (key_hash, seen_at_ms) VALUES ($1, $2)
     ON CONFLICT (key_hash) DO NOTHING";
 
@@ -881,6 +883,21 @@ impl Queue {
         })
         .map_err(db_err("remember_delivery"))?;
         Ok(inserted == 1)
+    }
+
+    /// True when `key` was remembered (by [`remember_delivery`](Queue::remember_delivery) or
+    /// intake) and not pruned yet. Keys are pruned after 14 days at the earliest.
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::Database`].
+    pub async fn is_remembered(&self, key: &str) -> Result<bool, QueueError> {
+        let key_hash = hex_sha256(key);
+        let row: Option<(i32,)> = with_pool!(self, pool => {
+            sqlx::query_as(IS_REMEMBERED).bind(&key_hash).fetch_optional(pool).await
+        })
+        .map_err(db_err("is_remembered"))?;
+        Ok(row.is_some())
     }
 
     /// Records that note `note_id` carries the suggestion for this issue revision, posted by
