@@ -7,11 +7,12 @@
 //! two planted e-mails need two findings).
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::process::{Command, Stdio};
 
 use sectriage::publish::scrub::{scrub, Kind, Place};
 use serde::Deserialize;
+use support::run;
+
+mod support;
 
 /// Thresholds: a miss can publish private data while a false alarm costs a
 /// maintainer a glance, so recall matters more; both sit just under the
@@ -147,23 +148,6 @@ fn no_description_repeats_what_it_found() {
             assert!(!json.contains(secret.trim()), "{json} ({})", c.note);
         }
     }
-}
-
-fn run(args: &[&str], stdin: &[u8]) -> (i32, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sectriage"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 #[test]

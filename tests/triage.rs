@@ -3,8 +3,6 @@
 
 mod support;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use sectriage::engine::Engine;
@@ -13,24 +11,7 @@ use sectriage::kb::{Kb, UseCase};
 use sectriage::llm::{Adjudicator, LlmConfig, PromptKind};
 use sectriage::publish::{check_note, render_note};
 use sectriage::triage::hygiene::Limits;
-use support::{answer, FakeLlm, Reply};
-
-fn run(args: &[&str], stdin: &[u8]) -> (i32, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sectriage"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use support::{answer, run, FakeLlm, Reply};
 
 #[test]
 fn bundled_example_gives_a_virtualization_note() {

@@ -126,6 +126,20 @@ pub enum ConfirmOutcome {
     },
 }
 
+impl ConfirmOutcome {
+    /// Published when the scrub check found nothing, else held back.
+    fn of_publish(source_id: u64, findings: usize) -> ConfirmOutcome {
+        if findings == 0 {
+            ConfirmOutcome::Published { source_id }
+        } else {
+            ConfirmOutcome::HeldBack {
+                source_id,
+                findings,
+            }
+        }
+    }
+}
+
 /// Who acted, as GitLab says.
 struct Actor<'a> {
     id: u64,
@@ -397,14 +411,7 @@ impl Context<'_> {
             let findings = self
                 .publish(issue, notes, actor, &ack_marker("publish-of", source_id))
                 .await?;
-            out.push(if findings == 0 {
-                ConfirmOutcome::Published { source_id }
-            } else {
-                ConfirmOutcome::HeldBack {
-                    source_id,
-                    findings,
-                }
-            });
+            out.push(ConfirmOutcome::of_publish(source_id, findings));
         }
         // The acknowledgement comes last: if publishing failed, the reply is not yet marked
         // handled and the retry tries again (labels and the decision row are idempotent).
@@ -474,7 +481,11 @@ pub async fn handle(
                     .await?;
                 out.push(ConfirmOutcome::Explained { source_id: note.id });
             }
-            Parsed::Command(Command::Confirm(class)) => {
+            Parsed::Command(cmd @ (Command::Confirm(_) | Command::Reject)) => {
+                let final_class = match cmd {
+                    Command::Confirm(class) => Some(class),
+                    _ => None,
+                };
                 out.extend(
                     ctx.decide(
                         issue,
@@ -483,22 +494,7 @@ pub async fn handle(
                         &actor,
                         Via::Reply,
                         note.id,
-                        Some(class),
-                        &marker,
-                    )
-                    .await?,
-                );
-            }
-            Parsed::Command(Command::Reject) => {
-                out.extend(
-                    ctx.decide(
-                        issue,
-                        notes,
-                        Some(&suggestion),
-                        &actor,
-                        Via::Reply,
-                        note.id,
-                        None,
+                        final_class,
                         &marker,
                     )
                     .await?,
@@ -508,14 +504,7 @@ pub async fn handle(
                 let decided = ctx.decided_class(issue).await?;
                 if decided == Some(UseCase::NonVirtualization) && ctx.policy.publish_on_confirm {
                     let findings = ctx.publish(issue, notes, &actor, &marker).await?;
-                    out.push(if findings == 0 {
-                        ConfirmOutcome::Published { source_id: note.id }
-                    } else {
-                        ConfirmOutcome::HeldBack {
-                            source_id: note.id,
-                            findings,
-                        }
-                    });
+                    out.push(ConfirmOutcome::of_publish(note.id, findings));
                 } else {
                     ctx.post(
                         issue,

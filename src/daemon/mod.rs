@@ -562,7 +562,7 @@ impl Daemon {
             .await?
         {
             PostIntent::Fresh => {}
-            PostIntent::Stale { age, .. } => {
+            PostIntent::Stale { age } => {
                 tracing::info!(
                     project_id = p,
                     issue_iid = iid,
@@ -580,18 +580,10 @@ impl Daemon {
         match post_internal(&self.gitlab, p, iid, &body).await {
             Ok(note) => {
                 self.metrics.notes_posted.inc();
-                let recorded = match &details {
-                    Some(d) => {
-                        self.queue
-                            .record_suggestion_with(p, iid, &revision, note.id, job.id, d)
-                            .await
-                    }
-                    None => {
-                        self.queue
-                            .record_suggestion(p, iid, &revision, note.id, job.id)
-                            .await
-                    }
-                };
+                let recorded = self
+                    .queue
+                    .record_suggestion_with(p, iid, &revision, note.id, job.id, details.as_ref())
+                    .await;
                 if let Err(e) = recorded {
                     // GitLab's marker remains the source of truth; the intent makes a retry
                     // wait for it instead of posting again.

@@ -277,9 +277,9 @@ pub enum PostIntent {
     /// No earlier attempt: this caller may post now.
     Fresh,
     /// An earlier attempt started this long ago and did not record a note: GitLab may have
-    /// stored it (an unclear answer, or a notes list that lags). The intent was renewed when
-    /// `renewed` is true, and the caller may post.
-    Stale { age: Duration, renewed: bool },
+    /// stored it (an unclear answer, or a notes list that lags). The intent was renewed for
+    /// this caller, which may post.
+    Stale { age: Duration },
     /// An earlier attempt started this long ago, too recently to tell whether GitLab stored
     /// its note: look again later instead of posting.
     Recent { age: Duration },

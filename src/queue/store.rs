@@ -282,12 +282,17 @@ const REMEMBER_DELIVERY: &str = "INSERT INTO deliveries (key_hash, seen_at_ms) V
     ON CONFLICT (key_hash) DO NOTHING";
 
 const RECORD_SUGGESTION: &str = "INSERT INTO suggestions
-    (project_id, issue_iid, revision, note_id, job_id, posted_at_ms)
-    VALUES ($1, $2, $3, $4, $5, $6)
+    (project_id, issue_iid, revision, note_id, job_id, posted_at_ms,
+     use_case, confidence, engine_version, questions)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
     ON CONFLICT (project_id, issue_iid, revision) DO UPDATE
     SET posted_at_ms = CASE WHEN suggestions.note_id = excluded.note_id
                             THEN suggestions.posted_at_ms ELSE excluded.posted_at_ms END,
-        note_id = excluded.note_id, job_id = excluded.job_id";
+        note_id = excluded.note_id, job_id = excluded.job_id,
+        use_case = COALESCE(excluded.use_case, suggestions.use_case),
+        confidence = COALESCE(excluded.confidence, suggestions.confidence),
+        engine_version = COALESCE(excluded.engine_version, suggestions.engine_version),
+        questions = COALESCE(excluded.questions, suggestions.questions)";
 
 const SUGGESTION: &str =
     "SELECT note_id FROM suggestions WHERE project_id = $1 AND issue_iid = $2 AND revision = $3";
@@ -409,40 +414,11 @@ impl Queue {
         issue_iid: u64,
         reason: &str,
     ) -> Result<Enqueued, QueueError> {
-        let project = to_db("project id", project_id)?;
-        let iid = to_db("issue iid", issue_iid)?;
-        // Between our insert losing the race and our lookup, a worker may claim the pending
-        // job; then the slot is free and the next round inserts.
-        for _ in 0..UNIQUE_RACE_ROUNDS {
-            let now = now_ms();
-            let created: Option<(i64,)> = with_pool!(self, pool => {
-                sqlx::query_as(ENQUEUE)
-                    .bind(project)
-                    .bind(iid)
-                    .bind(reason)
-                    .bind(now)
-                    .fetch_optional(pool)
-                    .await
-            })
-            .map_err(db_err("enqueue"))?;
-            if let Some((id,)) = created {
-                tracing::debug!(job = id, project_id, issue_iid, reason, "job enqueued");
-                return Ok(Enqueued::Created(id));
-            }
-            let pending: Option<(i64,)> = with_pool!(self, pool => {
-                sqlx::query_as(PENDING_OF_ISSUE)
-                    .bind(project)
-                    .bind(iid)
-                    .fetch_optional(pool)
-                    .await
-            })
-            .map_err(db_err("enqueue"))?;
-            if let Some((id,)) = pending {
-                tracing::debug!(job = id, project_id, issue_iid, reason, "job coalesced");
-                return Ok(Enqueued::Coalesced(id));
-            }
-        }
-        Err(QueueError::Database {
+        let done = self
+            .intake_once(None, project_id, issue_iid, reason, None)
+            .await?;
+        // Without a key there is no "seen before": intake always yields a job.
+        done.ok_or(QueueError::Database {
             op: "enqueue",
             hint: "the issue's pending job kept changing under heavy contention; retry",
             source: sqlx::Error::RowNotFound,
@@ -915,7 +891,28 @@ impl Queue {
         note_id: u64,
         job_id: JobId,
     ) -> Result<(), QueueError> {
+        self.record_suggestion_with(project_id, issue_iid, revision, note_id, job_id, None)
+            .await
+    }
+
+    /// [`record_suggestion`](Queue::record_suggestion) with what the suggestion said (kept
+    /// from an earlier record when `None`), in the same statement.
+    ///
+    /// # Errors
+    ///
+    /// As [`record_suggestion`](Queue::record_suggestion).
+    pub async fn record_suggestion_with(
+        &self,
+        project_id: u64,
+        issue_iid: u64,
+        revision: &str,
+        note_id: u64,
+        job_id: JobId,
+        details: Option<&crate::queue::SuggestionDetails>,
+    ) -> Result<(), QueueError> {
         const OP: &str = "record_suggestion";
+        let questions =
+            details.map(|d| serde_json::to_string(&d.questions).unwrap_or_else(|_| "[]".into()));
         let project = to_db("project id", project_id)?;
         let iid = to_db("issue iid", issue_iid)?;
         let note = to_db("note id", note_id)?;
@@ -928,6 +925,10 @@ impl Queue {
                 .bind(note)
                 .bind(job_id)
                 .bind(now_ms())
+                .bind(details.map(|d| d.use_case.as_str()))
+                .bind(details.map(|d| d.confidence.as_str()))
+                .bind(details.map(|d| d.engine_version.as_str()))
+                .bind(questions.as_deref())
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err(OP))?;
@@ -984,7 +985,7 @@ impl Queue {
         issue_iid: u64,
         reason: &str,
     ) -> Result<Option<Enqueued>, QueueError> {
-        self.intake_once(key, ttl, project_id, issue_iid, reason, None)
+        self.intake_once(Some((key, ttl)), project_id, issue_iid, reason, None)
             .await
     }
 
@@ -1005,45 +1006,47 @@ impl Queue {
         error: &str,
     ) -> Result<Option<JobId>, QueueError> {
         Ok(self
-            .intake_once(key, ttl, project_id, issue_iid, reason, Some(error))
+            .intake_once(Some((key, ttl)), project_id, issue_iid, reason, Some(error))
             .await?
             .map(Enqueued::id))
     }
 
+    /// Remembers `key` (unless `None`) and creates the issue's job (dead with `dead` as its
+    /// reason, or pending / coalesced) in one write transaction; `None` when `key` was known.
     async fn intake_once(
         &self,
-        key: &str,
-        ttl: Duration,
+        key: Option<(&str, Duration)>,
         project_id: u64,
         issue_iid: u64,
         reason: &str,
         dead: Option<&str>,
     ) -> Result<Option<Enqueued>, QueueError> {
-        const OP: &str = "enqueue_once";
+        const OP: &str = "enqueue";
         let project = to_db("project id", project_id)?;
         let iid = to_db("issue iid", issue_iid)?;
         let now = now_ms();
-        // Keys live at least as long as the longest intake TTL, so a caller with a short TTL
-        // (the decision sweep) cannot prune the poller's and the webhook's keys.
-        let cutoff = now.saturating_sub(duration_ms(ttl.max(INTAKE_KEY_HORIZON)));
-        let key_hash = hex_sha256(key);
         with_write_tx!(self, OP, tx => {
-            sqlx::query(PRUNE_DELIVERIES)
-                .bind(cutoff)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err(OP))?;
-            let fresh = sqlx::query(REMEMBER_DELIVERY)
-                .bind(&key_hash)
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err(OP))?
-                .rows_affected()
-                == 1;
-            if !fresh {
-                // Dropping the transaction rolls the pruning back too; that is harmless.
-                return Ok(None);
+            if let Some((key, ttl)) = key {
+                // Keys live at least as long as the longest intake TTL, so a caller with a
+                // short TTL (the decision sweep) cannot prune the poller's and webhook's keys.
+                let cutoff = now.saturating_sub(duration_ms(ttl.max(INTAKE_KEY_HORIZON)));
+                sqlx::query(PRUNE_DELIVERIES)
+                    .bind(cutoff)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err(OP))?;
+                let fresh = sqlx::query(REMEMBER_DELIVERY)
+                    .bind(hex_sha256(key))
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err(OP))?
+                    .rows_affected()
+                    == 1;
+                if !fresh {
+                    // Dropping the transaction rolls the pruning back too; that is harmless.
+                    return Ok(None);
+                }
             }
             let mut done = None;
             if let Some(error) = dead {
@@ -1215,7 +1218,7 @@ impl Queue {
                         .execute(&mut *tx)
                         .await
                         .map_err(db_err(OP))?;
-                    PostIntent::Stale { age, renewed: true }
+                    PostIntent::Stale { age }
                 }
             };
             tx.commit().await.map_err(db_err(OP))?;

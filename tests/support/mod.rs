@@ -137,3 +137,23 @@ pub fn postgres_url() -> Option<String> {
         "export SECTRIAGE_TEST_POSTGRES_URL=$(scripts/ci-postgres)",
     )
 }
+
+/// Runs the `sectriage` binary with `args`, feeding `stdin`: (exit code, stdout, stderr).
+pub fn run(args: &[&str], stdin: &[u8]) -> (i32, String, String) {
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sectriage"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}

@@ -4,12 +4,8 @@ use super::{Pool, Queue};
 
 use crate::queue::error::{db_err, from_db, to_db};
 use crate::queue::{
-    now_ms, Decision, DecisionOutcome, JobId, QueueError, SuggestionDetails, SuggestionRow, Via,
+    now_ms, Decision, DecisionOutcome, QueueError, SuggestionDetails, SuggestionRow, Via,
 };
-
-const RECORD_DETAILS: &str = "UPDATE suggestions
-    SET use_case = $4, confidence = $5, engine_version = $6, questions = $7
-    WHERE project_id = $1 AND issue_iid = $2 AND revision = $3";
 
 const LATEST_SUGGESTION: &str = "SELECT revision, note_id, posted_at_ms, use_case, confidence,
     engine_version, questions FROM suggestions WHERE project_id = $1 AND issue_iid = $2
@@ -47,8 +43,9 @@ const RECORD_LABEL: &str =
     "INSERT INTO applied_labels (project_id, issue_iid, label, applied_at_ms)
     VALUES ($1, $2, $3, $4) ON CONFLICT (project_id, issue_iid, label) DO NOTHING";
 
-const FORGET_LABEL: &str =
-    "DELETE FROM applied_labels WHERE project_id = $1 AND issue_iid = $2 AND label = $3";
+/// Rows recorded up to now (`$4`: [`Queue::per_label`] binds the time for every statement).
+const FORGET_LABEL: &str = "DELETE FROM applied_labels
+    WHERE project_id = $1 AND issue_iid = $2 AND label = $3 AND applied_at_ms <= $4";
 
 const APPLIED_LABELS: &str =
     "SELECT label FROM applied_labels WHERE project_id = $1 AND issue_iid = $2 ORDER BY label";
@@ -98,41 +95,6 @@ fn decision_from(t: DecisionTuple) -> Result<Decision, QueueError> {
 }
 
 impl Queue {
-    /// Records a posted suggestion (see [`Queue::record_suggestion`]), then what it said.
-    ///
-    /// # Errors
-    /// As [`Queue::record_suggestion`].
-    pub async fn record_suggestion_with(
-        &self,
-        project_id: u64,
-        issue_iid: u64,
-        revision: &str,
-        note_id: u64,
-        job_id: JobId,
-        details: &SuggestionDetails,
-    ) -> Result<(), QueueError> {
-        self.record_suggestion(project_id, issue_iid, revision, note_id, job_id)
-            .await?;
-        let project = to_db("project id", project_id)?;
-        let iid = to_db("issue iid", issue_iid)?;
-        let questions = serde_json::to_string(&details.questions).unwrap_or_else(|_| "[]".into());
-        with_pool!(self, pool => {
-            sqlx::query(RECORD_DETAILS)
-                .bind(project)
-                .bind(iid)
-                .bind(revision)
-                .bind(details.use_case.as_str())
-                .bind(&details.confidence)
-                .bind(&details.engine_version)
-                .bind(&questions)
-                .execute(pool)
-                .await
-                .map(|d| d.rows_affected())
-        })
-        .map_err(db_err("record_suggestion"))?;
-        Ok(())
-    }
-
     /// The issue's most recently posted suggestion.
     ///
     /// # Errors
@@ -318,23 +280,14 @@ impl Queue {
         issue_iid: u64,
         labels: &[&str],
     ) -> Result<(), QueueError> {
-        let project = to_db("project id", project_id)?;
-        let iid = to_db("issue iid", issue_iid)?;
-        let now = now_ms();
-        for label in labels {
-            with_pool!(self, pool => {
-                sqlx::query(RECORD_LABEL)
-                    .bind(project)
-                    .bind(iid)
-                    .bind(*label)
-                    .bind(now)
-                    .execute(pool)
-                    .await
-                    .map(|r| r.rows_affected())
-            })
-            .map_err(db_err("record_applied_labels"))?;
-        }
-        Ok(())
+        self.per_label(
+            RECORD_LABEL,
+            "record_applied_labels",
+            project_id,
+            issue_iid,
+            labels,
+        )
+        .await
     }
 
     /// Forgets labels sectriage itself removed again.
@@ -347,19 +300,40 @@ impl Queue {
         issue_iid: u64,
         labels: &[&str],
     ) -> Result<(), QueueError> {
+        self.per_label(
+            FORGET_LABEL,
+            "forget_applied_labels",
+            project_id,
+            issue_iid,
+            labels,
+        )
+        .await
+    }
+
+    /// Runs `sql` (`$1` project, `$2` issue, `$3` label, `$4` now) once per label.
+    async fn per_label(
+        &self,
+        sql: &str,
+        op: &'static str,
+        project_id: u64,
+        issue_iid: u64,
+        labels: &[&str],
+    ) -> Result<(), QueueError> {
         let project = to_db("project id", project_id)?;
         let iid = to_db("issue iid", issue_iid)?;
+        let now = now_ms();
         for label in labels {
             with_pool!(self, pool => {
-                sqlx::query(FORGET_LABEL)
+                sqlx::query(sql)
                     .bind(project)
                     .bind(iid)
                     .bind(*label)
+                    .bind(now)
                     .execute(pool)
                     .await
                     .map(|r| r.rows_affected())
             })
-            .map_err(db_err("forget_applied_labels"))?;
+            .map_err(db_err(op))?;
         }
         Ok(())
     }
