@@ -156,6 +156,27 @@ pub struct ConfigFile {
     pub gitlab: GitLabFile,
     #[serde(default)]
     pub daemon: DaemonFile,
+    #[serde(default)]
+    pub review: ReviewFile,
+}
+
+/// `[review]`: the maintainers' review pages under `/review`, behind GitLab sign-in.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewFile {
+    /// Serve the review pages (default false).
+    pub enabled: Option<bool>,
+    /// Where maintainers reach this daemon, e.g. `https://sectriage.example.org`: the
+    /// OAuth redirect URI is `<public_url>/review/oauth/callback`.
+    pub public_url: Option<String>,
+    /// Environment variable holding the OAuth application's id (default
+    /// `SECTRIAGE_OAUTH_CLIENT_ID`).
+    pub oauth_client_id_env: Option<String>,
+    /// Environment variable holding the OAuth application's secret (default
+    /// `SECTRIAGE_OAUTH_CLIENT_SECRET`).
+    pub oauth_client_secret_env: Option<String>,
+    /// How long a sign-in lasts (default 8 hours, at most 168).
+    pub session_hours: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]

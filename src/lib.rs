@@ -28,4 +28,5 @@ pub mod llm;
 pub mod output;
 pub mod publish;
 pub mod queue;
+pub mod review;
 pub mod triage;

@@ -420,6 +420,7 @@ impl Context<'_> {
             &notes::decision_ack(
                 marker,
                 actor.username,
+                via,
                 final_class,
                 outcome,
                 &labels,
@@ -600,6 +601,74 @@ pub async fn handle(
         );
     }
     Ok(out)
+}
+
+/// What a review-page button did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReviewOutcome {
+    /// Decided (and, for non-virtualization with `publish_on_confirm`, published or held back).
+    Done(Vec<ConfirmOutcome>),
+    /// This form was submitted before: nothing was done again.
+    AlreadyDone,
+    /// sectriage has posted no suggestion on the issue.
+    NoSuggestion,
+    /// The member may not decide (access level, allow-list).
+    Refused { access_level: Option<u32> },
+}
+
+/// A decision from the review page: the same authorisation, labels, decision record,
+/// publish rules and internal audit note as a reply. `action_id` comes from the form, so a
+/// form submitted twice decides once.
+///
+/// # Errors
+/// GitLab or queue errors; the alarm.
+pub async fn decide_from_review(
+    ctx: &Context<'_>,
+    project_id: u64,
+    issue_iid: u64,
+    member: (u64, &str),
+    final_class: Option<UseCase>,
+    action_id: u64,
+) -> Result<ReviewOutcome, ConfirmError> {
+    let issue = ctx.gitlab.issue(project_id, issue_iid).await?;
+    let notes = ctx.gitlab.notes(project_id, issue_iid).await?;
+    let Some((_, suggestion)) = latest_suggestion(&notes, ctx.bot_user_id) else {
+        return Ok(ReviewOutcome::NoSuggestion);
+    };
+    let actor = Actor {
+        id: member.0,
+        username: member.1,
+    };
+    let (ok, level) = ctx.authorised(project_id, &actor).await?;
+    if !ok {
+        return Ok(ReviewOutcome::Refused {
+            access_level: level,
+        });
+    }
+    let marker = ack_marker("review", action_id);
+    // Claimed before acting, so two submissions racing each other decide once.
+    let claim = format!("review-action:{project_id}:{issue_iid}:{action_id}");
+    if ctx.acknowledged(&issue, &notes, &marker).await?
+        || !ctx
+            .queue
+            .remember_delivery(&claim, std::time::Duration::from_secs(365 * 24 * 3600))
+            .await?
+    {
+        return Ok(ReviewOutcome::AlreadyDone);
+    }
+    let out = ctx
+        .decide(
+            &issue,
+            &notes,
+            Some(&suggestion),
+            &actor,
+            Via::Review,
+            action_id,
+            final_class,
+            &marker,
+        )
+        .await?;
+    Ok(ReviewOutcome::Done(out))
 }
 
 /// A decision a human made without sectriage: configured labels present that sectriage

@@ -53,6 +53,8 @@ pub struct DaemonConfig {
     /// bump an issue's `updated_at`); the Emoji webhook makes it immediate.
     pub decision_sweep: Duration,
     pub reminders: ReminderPolicy,
+    /// The review pages under `/review`; `None` serves none.
+    pub review: Option<crate::review::ReviewConfig>,
 }
 
 /// The minimal-embargo clocks; `None` turns one off.
@@ -108,6 +110,7 @@ impl DaemonConfig {
             post_settle: DEFAULT_POST_SETTLE,
             decision_sweep: Duration::from_secs(300),
             reminders: ReminderPolicy::default(),
+            review: None,
         }
     }
 }
@@ -529,6 +532,7 @@ impl Daemon {
                             _ => s.engine_version.clone(),
                         },
                         questions: s.questions.iter().map(|q| q.as_str().to_string()).collect(),
+                        summary: Some(crate::publish::summary_of(&s, &duplicates)),
                     });
                     (note, Some(s.use_case))
                 }
@@ -1160,6 +1164,10 @@ pub fn router(daemon: &Daemon) -> Router {
         )
         .layer(axum::extract::DefaultBodyLimit::max(5 * 1024 * 1024))
         .with_state(())
+        .merge(match &daemon.config.review {
+            Some(config) => crate::review::router(daemon, config.clone()),
+            None => Router::new(),
+        })
 }
 
 /// Looks up the bot user, retrying with backoff while GitLab is unreachable (readiness says
@@ -1219,6 +1227,7 @@ pub async fn run(
     let mut http_stop = stop_rx.clone();
     let app = router(&daemon);
     let http = tokio::spawn(async move {
+        let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
         let _ = axum::serve(listener, app)
             .with_graceful_shutdown(async move {
                 let _ = http_stop.changed().await;

@@ -324,7 +324,85 @@ pub fn check(
             }
         }
     }
+    if let Err(problems_of_review) = review_config(cfg, env) {
+        for (key, message) in problems_of_review {
+            add(error, &key, message);
+        }
+    }
     problems
+}
+
+/// Default environment variables of `review.oauth_client_id_env` / `_secret_env`.
+pub const ENV_OAUTH_CLIENT_ID: &str = "SECTRIAGE_OAUTH_CLIENT_ID";
+pub const ENV_OAUTH_CLIENT_SECRET: &str = "SECTRIAGE_OAUTH_CLIENT_SECRET";
+
+/// The `[review]` table resolved; `Ok(None)` when the pages are off, else every problem as
+/// `(key, message)`.
+pub fn review_config(
+    cfg: &ConfigFile,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<crate::review::ReviewConfig>, Vec<(String, String)>> {
+    let r = &cfg.review;
+    if !r.enabled.unwrap_or(false) {
+        return Ok(None);
+    }
+    let mut problems = Vec::new();
+    let public_url = match r.public_url.as_deref().map(url::Url::parse) {
+        None => {
+            problems.push(("review.public_url".into(), "missing: set where maintainers reach this daemon, e.g. \"https://sectriage.example.org\"; the OAuth redirect URI is <public_url>/review/oauth/callback".into()));
+            None
+        }
+        Some(Err(e)) => {
+            problems.push(("review.public_url".into(), format!("not a URL ({e}): use e.g. \"https://sectriage.example.org\"")));
+            None
+        }
+        Some(Ok(u)) => {
+            let loopback = matches!(u.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+            if u.scheme() != "https" && !(u.scheme() == "http" && loopback) {
+                problems.push(("review.public_url".into(), format!("{:?} is not https: session cookies would travel in clear; use https (plain http only for loopback)", u.as_str())));
+            }
+            if u.query().is_some() || u.fragment().is_some() || !u.username().is_empty() {
+                problems.push(("review.public_url".into(), "must not carry credentials, a query or a fragment".into()));
+            }
+            Some(u)
+        }
+    };
+    let secret = |key: &str, default: &str, what: &str, problems: &mut Vec<(String, String)>| {
+        let var = match key {
+            "review.oauth_client_id_env" => r.oauth_client_id_env.as_deref(),
+            _ => r.oauth_client_secret_env.as_deref(),
+        }
+        .unwrap_or(default);
+        match env(var).filter(|v| !v.trim().is_empty()) {
+            Some(v) => Some(v.trim().to_string()),
+            None => {
+                problems.push((key.to_string(), format!("the environment variable {var} is empty or unset: register an OAuth application on GitLab (scope read_user) and put its {what} there")));
+                None
+            }
+        }
+    };
+    let client_id = secret("review.oauth_client_id_env", ENV_OAUTH_CLIENT_ID, "Application ID", &mut problems);
+    let client_secret = secret("review.oauth_client_secret_env", ENV_OAUTH_CLIENT_SECRET, "Secret", &mut problems);
+    let hours = r.session_hours.unwrap_or(8);
+    if !(1..=168).contains(&hours) {
+        problems.push(("review.session_hours".into(), format!("{hours} is out of range: use 1..168 (a sign-in lasts that many hours)")));
+    }
+    let gitlab_url = cfg.gitlab.url.as_deref().and_then(|u| url::Url::parse(u).ok());
+    if gitlab_url.is_none() {
+        problems.push(("review.enabled".into(), "the review pages sign in through gitlab.url, which is missing or invalid".into()));
+    }
+    match (public_url, client_id, client_secret, gitlab_url) {
+        (Some(public_url), Some(client_id), Some(client_secret), Some(gitlab_url)) if problems.is_empty() => {
+            Ok(Some(crate::review::ReviewConfig {
+                public_url,
+                gitlab_url,
+                client_id,
+                client_secret,
+                session: Duration::from_secs(hours * 3600),
+            }))
+        }
+        _ => Err(problems),
+    }
 }
 
 /// A GitLab client from the config's `[gitlab]` table and token, for commands other than
@@ -464,6 +542,7 @@ pub async fn build(
             .post_settle_secs
             .map_or(super::DEFAULT_POST_SETTLE, Duration::from_secs),
         decision_sweep: Duration::from_secs(300),
+        review: review_config(cfg, env).unwrap_or(None),
         reminders: {
             let r = &cfg.daemon.reminders;
             let hours = |h: u64| (h > 0).then(|| Duration::from_secs(h * 3600));

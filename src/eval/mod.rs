@@ -8,6 +8,7 @@
 //! gates ([`gate`]) and the chart ([`svg`]) are pure; IO stays in [`run`] and here.
 
 pub mod case;
+pub mod chart;
 pub mod compare;
 pub mod gate;
 pub mod metrics;

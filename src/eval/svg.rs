@@ -24,7 +24,7 @@ fn y(accuracy: f64) -> f64 {
     H - BOTTOM - accuracy.clamp(0.0, 1.0) * (H - TOP - BOTTOM)
 }
 
-fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -36,6 +36,8 @@ use super::client::{Issue, Note, User};
 use super::time::{format_hook_utc, format_iso_ms, parse_to_unix_ms};
 use super::webhook::sign_webhook;
 
+mod oauth;
+
 /// Lowest role that may read confidential issues and internal notes, create internal notes
 /// and run label/state quick actions (GitLab's Planner; Reporter is 20).
 pub const PLANNER: u32 = 15;
@@ -148,6 +150,7 @@ impl FakeGitLab {
             TokenRec {
                 user_id: id,
                 revoked: false,
+                read_user_only: false,
             },
         );
         if access_level > 0 {
@@ -432,6 +435,7 @@ struct FakeState {
     webhook: Option<HookConfig>,
     hook_tx: mpsc::UnboundedSender<Delivery>,
     requests: u64,
+    oauth: oauth::OAuthState,
 }
 
 struct UserRec {
@@ -442,6 +446,8 @@ struct UserRec {
 struct TokenRec {
     user_id: u64,
     revoked: bool,
+    /// An OAuth token with the `read_user` scope: it reads `/api/v4/user` and nothing else.
+    read_user_only: bool,
 }
 
 struct Project {
@@ -523,6 +529,7 @@ impl FakeState {
             webhook: None,
             hook_tx,
             requests: 0,
+            oauth: oauth::OAuthState::default(),
         }
     }
 
@@ -1177,7 +1184,8 @@ fn router(shared: Shared) -> Router {
         .fallback(|| async { error(StatusCode::NOT_FOUND, json!({"error": "404 Not Found"})) })
         .layer(middleware::from_fn_with_state(shared.clone(), gate))
         .layer(middleware::map_response(lone_surrogates))
-        .with_state(shared)
+        .with_state(shared.clone())
+        .merge(oauth::routes(shared))
 }
 
 /// Serves [`LONE_SURROGATE`] as the JSON escape `\ud800`, which no Rust string can hold.
@@ -1226,6 +1234,12 @@ async fn gate(State(shared): State<Shared>, mut request: Request, next: Next) ->
             ))
         } else {
             match token.as_deref().and_then(|t| state.tokens.get(t)) {
+                Some(rec) if rec.read_user_only && request.uri().path() != "/api/v4/user" => {
+                    Err(error(
+                        StatusCode::FORBIDDEN,
+                        json!({"error": "insufficient_scope", "error_description": "The request requires higher privileges than provided by the access token.", "scope": "api read_api"}),
+                    ))
+                }
                 Some(rec) if !rec.revoked => Ok(AuthUser(rec.user_id)),
                 Some(_) => Err(unauthorized(
                     "Token was revoked. You have to re-authorize from the user.",

@@ -33,10 +33,18 @@ fn class_phrase(class: UseCase) -> &'static str {
     }
 }
 
-/// The acknowledgement of a decision (reply or emoji).
+fn via_phrase(via: crate::queue::Via) -> &'static str {
+    match via {
+        crate::queue::Via::Review => " on sectriage's review page",
+        _ => "",
+    }
+}
+
+/// The acknowledgement of a decision (reply, emoji or review-page button).
 pub fn decision_ack(
     marker: &str,
     username: &str,
+    via: crate::queue::Via,
     class: Option<UseCase>,
     outcome: DecisionOutcome,
     labels_added: &[String],
@@ -47,8 +55,9 @@ pub fn decision_ack(
         Some(class) => {
             let _ = write!(
                 n,
-                "Decision by {}: {} ({} the suggestion).",
+                "Decision by {}{}: {} ({} the suggestion).",
                 who(username),
+                via_phrase(via),
                 class_phrase(class),
                 match outcome {
                     DecisionOutcome::Accepted => "accepting",
@@ -74,8 +83,9 @@ pub fn decision_ack(
         None => {
             let _ = write!(
                 n,
-                "Suggestion rejected by {}: no labels changed; a maintainer must decide the use case (reply with one of the confirm commands).",
-                who(username)
+                "Suggestion rejected by {}{}: no labels changed; a maintainer must decide the use case (reply with one of the confirm commands).",
+                who(username),
+                via_phrase(via)
             );
         }
     }

@@ -156,6 +156,36 @@ pub struct SuggestionDetails {
     pub engine_version: String,
     /// Question codes for the reporter (fixed enum names).
     pub questions: Vec<String>,
+    /// What the review pages show; `None` for suggestions recorded before it was kept.
+    pub summary: Option<SuggestionSummary>,
+}
+
+/// A suggestion's review facts, in sectriage's own words or knowledge-base terms (never the
+/// report's text beyond the located subjects the note shows too).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SuggestionSummary {
+    pub security_relevant: bool,
+    /// Declared automated tools, as kinds (`AI/LLM`, `fuzzer`, ...).
+    pub declared_tools: Vec<String>,
+    /// The reporter asks for an embargo or a disclosure date.
+    pub embargo_request: bool,
+    /// Likely duplicates: `(project id, issue iid)`.
+    pub duplicates: Vec<(u64, u64)>,
+    /// The decisive fact (our own sentence).
+    pub decisive: String,
+    pub evidence: Vec<EvidenceRow>,
+}
+
+/// One row of a suggestion's evidence table.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct EvidenceRow {
+    /// The located file, function, machine or accelerator.
+    pub subject: String,
+    /// How it was found (`Stack frame`, `command line`, ...).
+    pub found_as: String,
+    pub use_case: crate::kb::UseCase,
+    /// Knowledge-base facts, each shown once per table.
+    pub facts: Vec<String>,
 }
 
 /// A recorded suggestion: the latest one of an issue, for confirmations.

@@ -283,8 +283,8 @@ const REMEMBER_DELIVERY: &str = "INSERT INTO deliveries (key_hash, seen_at_ms) V
 
 const RECORD_SUGGESTION: &str = "INSERT INTO suggestions
     (project_id, issue_iid, revision, note_id, job_id, posted_at_ms,
-     use_case, confidence, engine_version, questions)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+     use_case, confidence, engine_version, questions, summary)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
     ON CONFLICT (project_id, issue_iid, revision) DO UPDATE
     SET posted_at_ms = CASE WHEN suggestions.note_id = excluded.note_id
                             THEN suggestions.posted_at_ms ELSE excluded.posted_at_ms END,
@@ -292,7 +292,8 @@ const RECORD_SUGGESTION: &str = "INSERT INTO suggestions
         use_case = COALESCE(excluded.use_case, suggestions.use_case),
         confidence = COALESCE(excluded.confidence, suggestions.confidence),
         engine_version = COALESCE(excluded.engine_version, suggestions.engine_version),
-        questions = COALESCE(excluded.questions, suggestions.questions)";
+        questions = COALESCE(excluded.questions, suggestions.questions),
+        summary = COALESCE(excluded.summary, suggestions.summary)";
 
 const SUGGESTION: &str =
     "SELECT note_id FROM suggestions WHERE project_id = $1 AND issue_iid = $2 AND revision = $3";
@@ -913,6 +914,9 @@ impl Queue {
         const OP: &str = "record_suggestion";
         let questions =
             details.map(|d| serde_json::to_string(&d.questions).unwrap_or_else(|_| "[]".into()));
+        let summary = details
+            .and_then(|d| d.summary.as_ref())
+            .and_then(|s| serde_json::to_string(s).ok());
         let project = to_db("project id", project_id)?;
         let iid = to_db("issue iid", issue_iid)?;
         let note = to_db("note id", note_id)?;
@@ -929,6 +933,7 @@ impl Queue {
                 .bind(details.map(|d| d.confidence.as_str()))
                 .bind(details.map(|d| d.engine_version.as_str()))
                 .bind(questions.as_deref())
+                .bind(summary.as_deref())
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err(OP))?;

@@ -7,8 +7,11 @@ use crate::queue::{
     now_ms, Decision, DecisionOutcome, QueueError, SuggestionDetails, SuggestionRow, Via,
 };
 
+const SUGGESTION_COLUMNS: &str =
+    "revision, note_id, posted_at_ms, use_case, confidence, engine_version, questions, summary";
+
 const LATEST_SUGGESTION: &str = "SELECT revision, note_id, posted_at_ms, use_case, confidence,
-    engine_version, questions FROM suggestions WHERE project_id = $1 AND issue_iid = $2
+    engine_version, questions, summary FROM suggestions WHERE project_id = $1 AND issue_iid = $2
     ORDER BY posted_at_ms DESC LIMIT 1";
 
 const RECORD_DECISION: &str = "INSERT INTO decisions
@@ -106,40 +109,32 @@ impl Queue {
     ) -> Result<Option<SuggestionRow>, QueueError> {
         let project = to_db("project id", project_id)?;
         let iid = to_db("issue iid", issue_iid)?;
-        type Row = (
-            String,
-            i64,
-            i64,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-        );
-        let row: Option<Row> = with_pool!(self, pool => {
+        let row: Option<SuggestionDbRow> = with_pool!(self, pool => {
             sqlx::query_as(LATEST_SUGGESTION).bind(project).bind(iid).fetch_optional(pool).await
         })
         .map_err(db_err("latest_suggestion"))?;
-        let Some((revision, note_id, posted_at_ms, use_case, confidence, engine, questions)) = row
-        else {
-            return Ok(None);
-        };
-        let details = match (use_case, confidence, engine) {
-            (Some(u), Some(confidence), Some(engine_version)) => Some(SuggestionDetails {
-                use_case: u.parse().map_err(|_| corrupt(format!("use case {u:?}")))?,
-                confidence,
-                engine_version,
-                questions: questions
-                    .and_then(|q| serde_json::from_str(&q).ok())
-                    .unwrap_or_default(),
-            }),
-            _ => None,
-        };
-        Ok(Some(SuggestionRow {
-            revision,
-            note_id: from_db("note id", note_id)?,
-            posted_at_ms,
-            details,
-        }))
+        row.map(suggestion_row).transpose()
+    }
+
+    /// Every suggestion recorded for an issue, oldest first: its revision history.
+    ///
+    /// # Errors
+    /// [`QueueError::Database`]; [`QueueError::Corrupt`].
+    pub async fn suggestions_of(
+        &self,
+        project_id: u64,
+        issue_iid: u64,
+    ) -> Result<Vec<SuggestionRow>, QueueError> {
+        let project = to_db("project id", project_id)?;
+        let iid = to_db("issue iid", issue_iid)?;
+        let sql = format!(
+            "SELECT {SUGGESTION_COLUMNS} FROM suggestions WHERE project_id = $1 AND issue_iid = $2 ORDER BY posted_at_ms, revision"
+        );
+        let rows: Vec<SuggestionDbRow> = with_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(project).bind(iid).fetch_all(pool).await
+        })
+        .map_err(db_err("suggestions_of"))?;
+        rows.into_iter().map(suggestion_row).collect()
     }
 
     /// Records a decision; false when this note, award or action was recorded already.
@@ -355,4 +350,40 @@ impl Queue {
         .map_err(db_err("applied_labels"))?;
         Ok(rows.into_iter().map(|(l,)| l).collect())
     }
+}
+
+type SuggestionDbRow = (
+    String,
+    i64,
+    i64,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+fn suggestion_row(row: SuggestionDbRow) -> Result<SuggestionRow, QueueError> {
+    let (revision, note_id, posted_at_ms, use_case, confidence, engine, questions, summary) = row;
+    let details = match (use_case, confidence, engine) {
+        (Some(u), Some(confidence), Some(engine_version)) => Some(SuggestionDetails {
+            use_case: u
+                .parse()
+                .map_err(|_| corrupt(format!("use case {u:?}")))?,
+            confidence,
+            engine_version,
+            questions: questions
+                .and_then(|q| serde_json::from_str(&q).ok())
+                .unwrap_or_default(),
+            // A summary that no longer parses (an older layout) only hides review facts.
+            summary: summary.and_then(|s| serde_json::from_str(&s).ok()),
+        }),
+        _ => None,
+    };
+    Ok(SuggestionRow {
+        revision,
+        note_id: from_db("note id", note_id)?,
+        posted_at_ms,
+        details,
+    })
 }
