@@ -31,7 +31,11 @@ const USER_MODE_BODY: &str = "Running a crafted static binary under the qemu-x86
 ///
 /// # Errors
 /// When the fake GitLab, the queue or the daemon cannot start.
-pub async fn run(llm: Option<Adjudicator>, timeout: Duration) -> anyhow::Result<()> {
+pub async fn run(
+    llm: Option<Adjudicator>,
+    timeout: Duration,
+    keep_running: bool,
+) -> anyhow::Result<()> {
     let fake = FakeGitLab::start().await;
     fake.add_project(PROJECT);
     let (bot_id, bot_token) = fake.add_user("sectriage-bot", PROJECT, 20);
@@ -97,9 +101,23 @@ pub async fn run(llm: Option<Adjudicator>, timeout: Duration) -> anyhow::Result<
         max_retries: 3,
         notes_per_minute: 600,
     })?;
+    // The review pages need their address before the daemon starts (the OAuth redirect URI).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let public_url = format!("http://127.0.0.1:{port}");
+    fake.add_user("demo-guest", PROJECT, 10);
+    let (client_id, client_secret) =
+        fake.register_oauth_app(&format!("{public_url}{}", crate::review::CALLBACK_PATH));
+    let review = crate::review::ReviewConfig {
+        public_url: url::Url::parse(&public_url)?,
+        gitlab_url: url::Url::parse(&fake.base_url)?,
+        client_id,
+        client_secret,
+        session: Duration::from_secs(8 * 3600),
+    };
     let daemon = Daemon::new(
         DaemonConfig {
-            listen: "127.0.0.1:0".into(),
+            listen: format!("127.0.0.1:{port}"),
+            review: Some(review),
             webhook_secret: Some("demo-secret".into()),
             poll_interval: Duration::from_millis(500),
             lease: Duration::from_secs(60),
@@ -226,6 +244,13 @@ pub async fn run(llm: Option<Adjudicator>, timeout: Duration) -> anyhow::Result<
             }
         }
         output::println(&text)?;
+    }
+    if keep_running {
+        output::println(&format!(
+            "\n=== review pages: {public_url}/review\n    Sign in on the fake GitLab as demo-maintainer (Reporter: may review and decide) or demo-guest (Guest: refused).\n    The fake GitLab's issues: {}/api/v4/projects/{PROJECT}/issues (needs a token; the pages show them).\n    Press Ctrl-C to stop.",
+            fake.base_url
+        ))?;
+        let _ = tokio::signal::ctrl_c().await;
     }
     let _ = stop_tx.send(());
     running.await??;

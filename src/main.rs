@@ -66,6 +66,9 @@ enum Command {
         /// Give up after this many seconds.
         #[arg(long, default_value_t = 120)]
         timeout_secs: u64,
+        /// Keep the fake GitLab and the daemon up afterwards and print the review pages' URL.
+        #[arg(long)]
+        keep_running: bool,
     },
     /// Inspect the job queue and retry dead jobs.
     Queue {
@@ -305,7 +308,11 @@ fn try_main(cli: Cli) -> anyhow::Result<ExitCode> {
             })?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Demo { llm, timeout_secs } => {
+        Command::Demo {
+            llm,
+            timeout_secs,
+            keep_running,
+        } => {
             let runtime =
                 tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
             warn_unchosen_model(&file_config, llm);
@@ -323,6 +330,7 @@ fn try_main(cli: Cli) -> anyhow::Result<ExitCode> {
             runtime.block_on(sectriage::demo::run(
                 adjudicator,
                 std::time::Duration::from_secs(timeout_secs),
+                keep_running,
             ))?;
             Ok(ExitCode::SUCCESS)
         }
