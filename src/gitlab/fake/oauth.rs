@@ -46,6 +46,8 @@ pub(super) struct OAuthState {
     codes: HashMap<String, CodeRec>,
     /// Codes the token endpoint refused, by reason (for tests).
     pub(super) refusals: Vec<String>,
+    /// Every code issued, oldest first (for replay tests).
+    issued: Vec<String>,
 }
 
 impl FakeGitLab {
@@ -63,6 +65,11 @@ impl FakeGitLab {
             },
         );
         (id, secret)
+    }
+
+    /// Every authorization code issued so far, oldest first (used ones included).
+    pub fn oauth_codes(&self) -> Vec<String> {
+        self.state().oauth.issued.clone()
     }
 
     /// Why the token endpoint refused each refused exchange, oldest first.
@@ -202,6 +209,7 @@ async fn authorize(State(shared): State<Shared>, Form(form): Form<AuthorizeForm>
         );
     };
     let code = format!("{:064x}", rand::rng().random::<u128>());
+    state.oauth.issued.push(code.clone());
     state.oauth.codes.insert(
         code.clone(),
         CodeRec {
