@@ -102,7 +102,9 @@ pub async fn run(
         notes_per_minute: 600,
     })?;
     // The review pages need their address before the daemon starts (the OAuth redirect URI).
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
     let public_url = format!("http://127.0.0.1:{port}");
     fake.add_user("demo-guest", PROJECT, 10);
     let (client_id, client_secret) =

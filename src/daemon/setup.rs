@@ -353,7 +353,10 @@ pub fn review_config(
             None
         }
         Some(Err(e)) => {
-            problems.push(("review.public_url".into(), format!("not a URL ({e}): use e.g. \"https://sectriage.example.org\"")));
+            problems.push((
+                "review.public_url".into(),
+                format!("not a URL ({e}): use e.g. \"https://sectriage.example.org\""),
+            ));
             None
         }
         Some(Ok(u)) => {
@@ -362,7 +365,10 @@ pub fn review_config(
                 problems.push(("review.public_url".into(), format!("{:?} is not https: session cookies would travel in clear; use https (plain http only for loopback)", u.as_str())));
             }
             if u.query().is_some() || u.fragment().is_some() || !u.username().is_empty() {
-                problems.push(("review.public_url".into(), "must not carry credentials, a query or a fragment".into()));
+                problems.push((
+                    "review.public_url".into(),
+                    "must not carry credentials, a query or a fragment".into(),
+                ));
             }
             Some(u)
         }
@@ -381,18 +387,40 @@ pub fn review_config(
             }
         }
     };
-    let client_id = secret("review.oauth_client_id_env", ENV_OAUTH_CLIENT_ID, "Application ID", &mut problems);
-    let client_secret = secret("review.oauth_client_secret_env", ENV_OAUTH_CLIENT_SECRET, "Secret", &mut problems);
+    let client_id = secret(
+        "review.oauth_client_id_env",
+        ENV_OAUTH_CLIENT_ID,
+        "Application ID",
+        &mut problems,
+    );
+    let client_secret = secret(
+        "review.oauth_client_secret_env",
+        ENV_OAUTH_CLIENT_SECRET,
+        "Secret",
+        &mut problems,
+    );
     let hours = r.session_hours.unwrap_or(8);
     if !(1..=168).contains(&hours) {
-        problems.push(("review.session_hours".into(), format!("{hours} is out of range: use 1..168 (a sign-in lasts that many hours)")));
+        problems.push((
+            "review.session_hours".into(),
+            format!("{hours} is out of range: use 1..168 (a sign-in lasts that many hours)"),
+        ));
     }
-    let gitlab_url = cfg.gitlab.url.as_deref().and_then(|u| url::Url::parse(u).ok());
+    let gitlab_url = cfg
+        .gitlab
+        .url
+        .as_deref()
+        .and_then(|u| url::Url::parse(u).ok());
     if gitlab_url.is_none() {
-        problems.push(("review.enabled".into(), "the review pages sign in through gitlab.url, which is missing or invalid".into()));
+        problems.push((
+            "review.enabled".into(),
+            "the review pages sign in through gitlab.url, which is missing or invalid".into(),
+        ));
     }
     match (public_url, client_id, client_secret, gitlab_url) {
-        (Some(public_url), Some(client_id), Some(client_secret), Some(gitlab_url)) if problems.is_empty() => {
+        (Some(public_url), Some(client_id), Some(client_secret), Some(gitlab_url))
+            if problems.is_empty() =>
+        {
             Ok(Some(crate::review::ReviewConfig {
                 public_url,
                 gitlab_url,

@@ -476,6 +476,71 @@ pub fn render_note_with(
     Ok(n)
 }
 
+/// What the review pages keep of a suggestion: the same facts as the note's table, each
+/// fact once, and only sectriage's own sentences or knowledge-base terms.
+pub fn summary_of(
+    s: &Suggestion,
+    duplicates: &[LikelyDuplicate],
+) -> crate::queue::SuggestionSummary {
+    let decisive = s
+        .rationale
+        .strip_prefix("Rules only: ")
+        .unwrap_or(&s.rationale);
+    let mut shown = std::collections::HashSet::new();
+    let mut evidence = Vec::new();
+    let mut row = |subject: &str, found_as: String, use_case: UseCase, facts: Vec<String>| {
+        let facts = facts
+            .into_iter()
+            .filter(|f| shown.insert(f.clone()))
+            .collect();
+        evidence.push(crate::queue::EvidenceRow {
+            subject: subject.chars().take(120).collect(),
+            found_as,
+            use_case,
+            facts,
+        });
+    };
+    let e = &s.evidence;
+    for c in e.components.iter().take(6) {
+        let facts = c
+            .finding
+            .facts
+            .iter()
+            .take(3)
+            .map(|f| f.text.clone())
+            .collect();
+        row(
+            &c.finding.subject,
+            format!("{:?}", c.role),
+            c.finding.class,
+            facts,
+        );
+    }
+    for m in e.machines.iter().chain(e.accels.iter()) {
+        let facts = m.facts.iter().map(|f| f.text.clone()).collect();
+        row(&m.subject, "command line".into(), m.class, facts);
+    }
+    let mut declared_tools: Vec<String> = s
+        .provenance
+        .declarations
+        .iter()
+        .map(|d| kind_word(d.kind).to_string())
+        .collect();
+    declared_tools.dedup();
+    crate::queue::SuggestionSummary {
+        security_relevant: s.security_relevant,
+        declared_tools,
+        embargo_request: s.embargo_request.is_some(),
+        duplicates: duplicates
+            .iter()
+            .take(3)
+            .map(|d| (d.project_id, d.issue_iid))
+            .collect(),
+        decisive: decisive.chars().take(600).collect(),
+        evidence,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -525,56 +590,5 @@ mod tests {
             ..m
         };
         assert_eq!(NoteMarker::parse(&old.render()), Some(old));
-    }
-}
-
-/// What the review pages keep of a suggestion: the same facts as the note's table, each
-/// fact once, and only sectriage's own sentences or knowledge-base terms.
-pub fn summary_of(
-    s: &Suggestion,
-    duplicates: &[LikelyDuplicate],
-) -> crate::queue::SuggestionSummary {
-    let decisive = s
-        .rationale
-        .strip_prefix("Rules only: ")
-        .unwrap_or(&s.rationale);
-    let mut shown = std::collections::HashSet::new();
-    let mut evidence = Vec::new();
-    let mut row = |subject: &str, found_as: String, use_case: UseCase, facts: Vec<String>| {
-        let facts = facts.into_iter().filter(|f| shown.insert(f.clone())).collect();
-        evidence.push(crate::queue::EvidenceRow {
-            subject: subject.chars().take(120).collect(),
-            found_as,
-            use_case,
-            facts,
-        });
-    };
-    let e = &s.evidence;
-    for c in e.components.iter().take(6) {
-        let facts = c.finding.facts.iter().take(3).map(|f| f.text.clone()).collect();
-        row(&c.finding.subject, format!("{:?}", c.role), c.finding.class, facts);
-    }
-    for m in e.machines.iter().chain(e.accels.iter()) {
-        let facts = m.facts.iter().map(|f| f.text.clone()).collect();
-        row(&m.subject, "command line".into(), m.class, facts);
-    }
-    let mut declared_tools: Vec<String> = s
-        .provenance
-        .declarations
-        .iter()
-        .map(|d| kind_word(d.kind).to_string())
-        .collect();
-    declared_tools.dedup();
-    crate::queue::SuggestionSummary {
-        security_relevant: s.security_relevant,
-        declared_tools,
-        embargo_request: s.embargo_request.is_some(),
-        duplicates: duplicates
-            .iter()
-            .take(3)
-            .map(|d| (d.project_id, d.issue_iid))
-            .collect(),
-        decisive: decisive.chars().take(600).collect(),
-        evidence,
     }
 }

@@ -70,34 +70,40 @@ fn random_token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// oauth2's client with the authorize and token endpoints set.
+type OAuthClient = oauth2::Client<
+    oauth2::basic::BasicErrorResponse,
+    oauth2::basic::BasicTokenResponse,
+    oauth2::basic::BasicTokenIntrospectionResponse,
+    oauth2::StandardRevocableToken,
+    oauth2::basic::BasicRevocationErrorResponse,
+    oauth2::EndpointSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointSet,
+>;
+
 impl Review {
-    fn oauth_client(
-        &self,
-    ) -> Result<
-        oauth2::Client<
-            oauth2::basic::BasicErrorResponse,
-            oauth2::basic::BasicTokenResponse,
-            oauth2::basic::BasicTokenIntrospectionResponse,
-            oauth2::StandardRevocableToken,
-            oauth2::basic::BasicRevocationErrorResponse,
-            oauth2::EndpointSet,
-            oauth2::EndpointNotSet,
-            oauth2::EndpointNotSet,
-            oauth2::EndpointNotSet,
-            oauth2::EndpointSet,
-        >,
-        String,
-    > {
+    fn oauth_client(&self) -> Result<OAuthClient, String> {
         let c = self.config();
         let root = c.gitlab_url.as_str().trim_end_matches('/');
         Ok(BasicClient::new(ClientId::new(c.client_id.clone()))
             .set_client_secret(ClientSecret::new(c.client_secret.clone()))
-            .set_auth_uri(AuthUrl::new(format!("{root}/oauth/authorize")).map_err(|e| e.to_string())?)
+            .set_auth_uri(
+                AuthUrl::new(format!("{root}/oauth/authorize")).map_err(|e| e.to_string())?,
+            )
             .set_token_uri(TokenUrl::new(format!("{root}/oauth/token")).map_err(|e| e.to_string())?)
             .set_redirect_uri(RedirectUrl::new(c.redirect_uri()).map_err(|e| e.to_string())?))
     }
 
-    fn cookie<'c>(&self, name: &'c str, value: String, path: &'c str, max_age: Duration) -> Cookie<'c> {
+    fn cookie<'c>(
+        &self,
+        name: &'c str,
+        value: String,
+        path: &'c str,
+        max_age: Duration,
+    ) -> Cookie<'c> {
         Cookie::build((name, value))
             .path(path)
             .http_only(true)
@@ -127,7 +133,11 @@ impl Review {
         }
         let client = match self.oauth_client() {
             Ok(c) => c,
-            Err(e) => return pages::server_error(&format!("the review sign-in is misconfigured ({e}); check [review] and gitlab.url")),
+            Err(e) => {
+                return pages::server_error(&format!(
+                    "the review sign-in is misconfigured ({e}); check [review] and gitlab.url"
+                ))
+            }
         };
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let (url, state) = client
@@ -184,12 +194,17 @@ impl Review {
             .await
             .map_err(|e| format!("GitLab could not be reached ({})", e.without_url()))?;
         if !resp.status().is_success() {
-            return Err(format!("GitLab answered {} to the user lookup", resp.status()));
+            return Err(format!(
+                "GitLab answered {} to the user lookup",
+                resp.status()
+            ));
         }
-        let user: User = resp
-            .json()
-            .await
-            .map_err(|e| format!("GitLab's user answer was not understood ({})", e.without_url()))?;
+        let user: User = resp.json().await.map_err(|e| {
+            format!(
+                "GitLab's user answer was not understood ({})",
+                e.without_url()
+            )
+        })?;
         Ok((user.id, user.username))
     }
 }
@@ -248,10 +263,22 @@ pub(super) async fn callback(
     let cookie_state = jar.get(STATE_COOKIE).map(|c| c.value().to_string());
     let jar = jar.remove(Cookie::build(STATE_COOKIE).path("/review/oauth").build());
     if params.error.is_some() {
-        return (jar, pages::refused_sign_in("GitLab did not authorise the sign-in (it was denied or cancelled).")).into_response();
+        return (
+            jar,
+            pages::refused_sign_in(
+                "GitLab did not authorise the sign-in (it was denied or cancelled).",
+            ),
+        )
+            .into_response();
     }
     let (Some(code), Some(state)) = (params.code, params.state) else {
-        return (jar, pages::bad_sign_in("The sign-in answer lacks its code or state. Start again from the review page.")).into_response();
+        return (
+            jar,
+            pages::bad_sign_in(
+                "The sign-in answer lacks its code or state. Start again from the review page.",
+            ),
+        )
+            .into_response();
     };
     // The state must be this browser's and still unused: a forged, replayed or foreign
     // callback is refused before any code is exchanged.
@@ -259,7 +286,11 @@ pub(super) async fn callback(
         .as_deref()
         .is_some_and(|c| bool::from(c.as_bytes().ct_eq(state.as_bytes())));
     let pending = {
-        let mut map = review.inner.pending.lock().unwrap_or_else(|p| p.into_inner());
+        let mut map = review
+            .inner
+            .pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         map.remove(&state)
     };
     let pending = match pending {
@@ -271,7 +302,9 @@ pub(super) async fn callback(
     };
     let client = match review.oauth_client() {
         Ok(c) => c,
-        Err(e) => return pages::server_error(&format!("the review sign-in is misconfigured ({e})")),
+        Err(e) => {
+            return pages::server_error(&format!("the review sign-in is misconfigured ({e})"))
+        }
     };
     let http = review.inner.http.clone();
     let hook = move |req: oauth2::HttpRequest| send(http.clone(), req);
@@ -289,7 +322,13 @@ pub(super) async fn callback(
                 _ => "an answer that was not understood".into(),
             };
             tracing::warn!(reason = %why, "review sign-in refused: GitLab did not exchange the code");
-            return (jar, pages::bad_sign_in(&format!("GitLab refused the sign-in code ({why}). Start again from the review page."))).into_response();
+            return (
+                jar,
+                pages::bad_sign_in(&format!(
+                    "GitLab refused the sign-in code ({why}). Start again from the review page."
+                )),
+            )
+                .into_response();
         }
     };
     let user = review.gitlab_user(&access).await;
@@ -297,7 +336,13 @@ pub(super) async fn callback(
     drop(access);
     let (user_id, username) = match user {
         Ok(u) => u,
-        Err(why) => return (jar, pages::bad_sign_in(&format!("{why}. Try again in a moment."))).into_response(),
+        Err(why) => {
+            return (
+                jar,
+                pages::bad_sign_in(&format!("{why}. Try again in a moment.")),
+            )
+                .into_response()
+        }
     };
     let daemon = review.daemon();
     let policy = &daemon.config.confirm;
@@ -319,7 +364,9 @@ pub(super) async fn callback(
                 }
                 Err(e) => {
                     tracing::warn!(project_id = p, error = %e, "review sign-in: membership lookup failed");
-                    return pages::server_error("GitLab did not answer the membership lookup; try again in a moment");
+                    return pages::server_error(
+                        "GitLab did not answer the membership lookup; try again in a moment",
+                    );
                 }
             }
         }

@@ -24,7 +24,12 @@ impl PendingItem {
     }
 
     pub fn confidence_rank(&self) -> u8 {
-        match self.suggestion.details.as_ref().map(|d| d.confidence.as_str()) {
+        match self
+            .suggestion
+            .details
+            .as_ref()
+            .map(|d| d.confidence.as_str())
+        {
             Some("high") => 3,
             Some("medium") => 2,
             Some("low") => 1,
@@ -174,7 +179,11 @@ pub(super) async fn declared_share_by_week(
     Ok(weeks
         .into_iter()
         .map(|((y, w), (declared, all))| {
-            (format!("{y}-W{w:02}"), declared as f64 / all.max(1) as f64, all)
+            (
+                format!("{y}-W{w:02}"),
+                declared as f64 / all.max(1) as f64,
+                all,
+            )
         })
         .collect())
 }

@@ -127,11 +127,7 @@ impl Review {
 
     /// False when `ip` made too many sign-in attempts in the last minute.
     fn allow_sign_in(&self, ip: IpAddr) -> bool {
-        let mut map = self
-            .inner
-            .limiter
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+        let mut map = self.inner.limiter.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
         map.retain(|_, (start, _)| now.duration_since(*start) < Duration::from_secs(60));
         let slot = map.entry(ip).or_insert((now, 0));

@@ -148,7 +148,12 @@ pub(super) fn signed_out() -> Response {
 }
 
 pub(super) async fn not_found() -> Response {
-    message(StatusCode::NOT_FOUND, "Not found", "No such review page.", false)
+    message(
+        StatusCode::NOT_FOUND,
+        "Not found",
+        "No such review page.",
+        false,
+    )
 }
 
 /// The session, or the response that starts a sign-in (anonymous GET) or refuses.
@@ -157,14 +162,14 @@ fn require(
     jar: PrivateCookieJar,
     uri: &axum::http::Uri,
     ip: std::net::IpAddr,
-) -> Result<(Session, PrivateCookieJar), Response> {
+) -> Result<Session, Box<Response>> {
     match review.session(&jar) {
-        Some(s) => Ok((s, jar)),
+        Some(s) => Ok(s),
         None => {
             let path = uri
                 .path_and_query()
                 .map_or("/review".to_string(), |p| p.as_str().to_string());
-            Err(review.start_sign_in(jar, &path, ip))
+            Err(Box::new(review.start_sign_in(jar, &path, ip)))
         }
     }
 }
@@ -217,9 +222,9 @@ pub(super) async fn pending(
     OriginalUri(uri): OriginalUri,
     Query(q): Query<PendingQuery>,
 ) -> Response {
-    let (session, _jar) = match require(&review, jar, &uri, ip) {
+    let session = match require(&review, jar, &uri, ip) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let projects: Vec<u64> = session
         .projects
@@ -236,7 +241,12 @@ pub(super) async fn pending(
         items.retain(|i| i.use_case() == Some(c));
     }
     match q.sort.as_deref() {
-        Some("confidence") => items.sort_by_key(|i| (std::cmp::Reverse(i.confidence_rank()), i.suggestion.posted_at_ms)),
+        Some("confidence") => items.sort_by_key(|i| {
+            (
+                std::cmp::Reverse(i.confidence_rank()),
+                i.suggestion.posted_at_ms,
+            )
+        }),
         Some("newest") => items.sort_by_key(|i| std::cmp::Reverse(i.suggestion.posted_at_ms)),
         _ => items.sort_by_key(|i| i.suggestion.posted_at_ms),
     }
@@ -315,16 +325,28 @@ pub(super) async fn issue(
     Path((project, iid)): Path<(u64, u64)>,
     Query(q): Query<DoneQuery>,
 ) -> Response {
-    let (session, _jar) = match require(&review, jar, &uri, ip) {
+    let session = match require(&review, jar, &uri, ip) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if !session.projects.contains(&project) {
-        return message(REFUSED, "Access denied", "You may not review issues of this project.", false);
+        return message(
+            REFUSED,
+            "Access denied",
+            "You may not review issues of this project.",
+            false,
+        );
     }
     let view = match data::issue(review.daemon(), project, iid).await {
         Ok(Some(v)) => v,
-        Ok(None) => return message(StatusCode::NOT_FOUND, "Not found", "sectriage has posted no suggestion on this issue.", false),
+        Ok(None) => {
+            return message(
+                StatusCode::NOT_FOUND,
+                "Not found",
+                "sectriage has posted no suggestion on this issue.",
+                false,
+            )
+        }
         Err(e) => return server_error(&e),
     };
     let latest = view.history.last();
@@ -432,20 +454,37 @@ pub(super) async fn decide(
     Form(form): Form<DecideForm>,
 ) -> Response {
     let Some(session) = review.session(&jar) else {
-        return message(REFUSED, "Signed out", "Your session has expired or you are not signed in. Sign in again; nothing was done.", true);
+        return message(
+            REFUSED,
+            "Signed out",
+            "Your session has expired or you are not signed in. Sign in again; nothing was done.",
+            true,
+        );
     };
     if !post_allowed(&review, &session, &headers, form.csrf.as_deref()) {
         return csrf_refused();
     }
     if !session.projects.contains(&project) {
-        return message(REFUSED, "Access denied", "You may not decide on issues of this project.", false);
+        return message(
+            REFUSED,
+            "Access denied",
+            "You may not decide on issues of this project.",
+            false,
+        );
     }
     let final_class = match form.action.as_str() {
         "confirm-virtualization" => Some(UseCase::Virtualization),
         "confirm-non-virtualization" => Some(UseCase::NonVirtualization),
         "confirm-needs-judgement" => Some(UseCase::NeedsJudgement),
         "reject" => None,
-        _ => return message(StatusCode::BAD_REQUEST, "Unknown action", "The form asked for an action sectriage does not know; nothing was done.", false),
+        _ => {
+            return message(
+                StatusCode::BAD_REQUEST,
+                "Unknown action",
+                "The form asked for an action sectriage does not know; nothing was done.",
+                false,
+            )
+        }
     };
     let daemon = review.daemon();
     let Some(bot) = daemon.bot_user_id() else {
@@ -468,10 +507,21 @@ pub(super) async fn decide(
     .await;
     let code = match outcome {
         Ok(ReviewOutcome::Done(out)) => {
-            tracing::info!(project_id = project, issue_iid = iid, user_id = session.user_id, "decision from the review page");
-            if out.iter().any(|o| matches!(o, confirm::ConfirmOutcome::Published { .. })) {
+            tracing::info!(
+                project_id = project,
+                issue_iid = iid,
+                user_id = session.user_id,
+                "decision from the review page"
+            );
+            if out
+                .iter()
+                .any(|o| matches!(o, confirm::ConfirmOutcome::Published { .. }))
+            {
                 "published"
-            } else if out.iter().any(|o| matches!(o, confirm::ConfirmOutcome::HeldBack { .. })) {
+            } else if out
+                .iter()
+                .any(|o| matches!(o, confirm::ConfirmOutcome::HeldBack { .. }))
+            {
                 "held-back"
             } else {
                 "decided"
@@ -494,9 +544,9 @@ pub(super) async fn decided(
     jar: PrivateCookieJar,
     OriginalUri(uri): OriginalUri,
 ) -> Response {
-    let (session, _jar) = match require(&review, jar, &uri, ip) {
+    let session = match require(&review, jar, &uri, ip) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let all = match review.daemon().queue.decisions(None).await {
         Ok(d) => d,
@@ -520,7 +570,10 @@ pub(super) async fn decided(
         }
         @if latest.is_empty() { p { "No decisions yet." } }
     };
-    html_response(StatusCode::OK, layout("Decided", Some(&session), "decided", body))
+    html_response(
+        StatusCode::OK,
+        layout("Decided", Some(&session), "decided", body),
+    )
 }
 
 pub(super) async fn stats(
@@ -529,9 +582,9 @@ pub(super) async fn stats(
     jar: PrivateCookieJar,
     OriginalUri(uri): OriginalUri,
 ) -> Response {
-    let (session, _jar) = match require(&review, jar, &uri, ip) {
+    let session = match require(&review, jar, &uri, ip) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let daemon = review.daemon();
     let all = match daemon.queue.decisions(None).await {
@@ -548,14 +601,26 @@ pub(super) async fn stats(
         .by_engine
         .iter()
         .map(|(engine, (acc, all))| {
-            (engine.clone(), *acc as f64 / (*all).max(1) as f64, format!("{acc}/{all}"))
+            (
+                engine.clone(),
+                *acc as f64 / (*all).max(1) as f64,
+                format!("{acc}/{all}"),
+            )
         })
         .collect();
     let mut waits: Vec<(String, f64, String)> = Vec::new();
-    for (name, lo, hi) in [("< 1 h", 0.0, 3600.0), ("1–24 h", 3600.0, 86400.0), ("1–7 d", 86400.0, 604800.0), ("> 7 d", 604800.0, f64::MAX)] {
+    for (name, lo, hi) in [
+        ("< 1 h", 0.0, 3600.0),
+        ("1–24 h", 3600.0, 86400.0),
+        ("1–7 d", 86400.0, 604800.0),
+        ("> 7 d", 604800.0, f64::MAX),
+    ] {
         let n = confirm::stats::latest_per_issue(&mine)
             .iter()
-            .filter_map(|d| d.suggested_at_ms.map(|s| (d.decided_at_ms - s).max(0) as f64 / 1000.0))
+            .filter_map(|d| {
+                d.suggested_at_ms
+                    .map(|s| (d.decided_at_ms - s).max(0) as f64 / 1000.0)
+            })
             .filter(|w| *w >= lo && *w < hi)
             .count();
         waits.push((name.to_string(), n as f64, n.to_string()));
@@ -564,7 +629,12 @@ pub(super) async fn stats(
         .iter()
         .map(|(w, s, n)| (w.clone(), *s, format!("{:.0} % of {n}", s * 100.0)))
         .collect();
-    let classes = ["virtualization", "non-virtualization", "needs-judgement", "none"];
+    let classes = [
+        "virtualization",
+        "non-virtualization",
+        "needs-judgement",
+        "none",
+    ];
     let body = html! {
         h1 { "Statistics" }
         p { (stats.issues) " decided issue(s). Acceptance rate: "
@@ -582,7 +652,10 @@ pub(super) async fn stats(
         figure id="waits" { (PreEscaped(crate::eval::chart::bar_chart("Time from suggestion to decision", &waits, None))) }
         figure id="declared" { (PreEscaped(crate::eval::chart::bar_chart("Suggestions with a declared automated tool, per week", &share, Some(1.0)))) }
     };
-    html_response(StatusCode::OK, layout("Stats", Some(&session), "stats", body))
+    html_response(
+        StatusCode::OK,
+        layout("Stats", Some(&session), "stats", body),
+    )
 }
 
 async fn daemon_weeks(review: &Review, session: &Session) -> Vec<(String, f64, usize)> {

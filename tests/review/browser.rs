@@ -118,7 +118,12 @@ async fn sign_in(c: &Client, env: &Env, username: &str) -> String {
     c.goto(&format!("{}/review", env.base)).await.unwrap();
     let field = c.wait().for_element(Locator::Id("username")).await.unwrap();
     field.send_keys(username).await.unwrap();
-    c.find(Locator::Id("authorize")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Id("authorize"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     c.wait().for_element(Locator::Css("main")).await.unwrap();
     text(c).await
 }
@@ -134,7 +139,14 @@ async fn a_maintainer_confirms_a_suggestion_from_the_page() {
 
     c.goto(&format!("{}/review", env.base)).await.unwrap();
     c.wait().for_element(Locator::Id("username")).await.unwrap();
-    assert!(c.current_url().await.unwrap().as_str().starts_with(&env.fake.base_url), "anonymous /review goes to GitLab's sign-in");
+    assert!(
+        c.current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .starts_with(&env.fake.base_url),
+        "anonymous /review goes to GitLab's sign-in"
+    );
     screenshot(c, "0-gitlab-sign-in").await;
     let body = sign_in(c, &env, &env.maintainer).await;
     assert!(body.contains("Pending suggestions"), "{body}");
@@ -143,9 +155,14 @@ async fn a_maintainer_confirms_a_suggestion_from_the_page() {
     screenshot(c, "1-pending").await;
 
     // Sorting and filtering keep working without JavaScript.
-    c.goto(&format!("{}/review?class=non-virtualization", env.base)).await.unwrap();
+    c.goto(&format!("{}/review?class=non-virtualization", env.base))
+        .await
+        .unwrap();
     let filtered = text(c).await;
-    assert!(!filtered.contains("virtio-net: heap buffer overflow"), "{filtered}");
+    assert!(
+        !filtered.contains("virtio-net: heap buffer overflow"),
+        "{filtered}"
+    );
 
     c.goto(&format!("{}/review", env.base)).await.unwrap();
     c.find(Locator::LinkText(&format!("{PROJECT}#{}", env.virtio_iid)))
@@ -156,19 +173,38 @@ async fn a_maintainer_confirms_a_suggestion_from_the_page() {
         .unwrap();
     c.wait().for_element(Locator::Id("evidence")).await.unwrap();
     let issue = text(c).await;
-    assert!(issue.contains("Revision history") && issue.contains("Decisive fact"), "{issue}");
+    assert!(
+        issue.contains("Revision history") && issue.contains("Decisive fact"),
+        "{issue}"
+    );
     screenshot(c, "2-issue").await;
 
-    c.find(Locator::Id("confirm-virtualization")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Id("confirm-virtualization"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     if c.wait().for_element(Locator::Id("outcome")).await.is_err() {
         screenshot(c, "3-decide-failed").await;
-        panic!("no outcome after the button: {} at {}", text(c).await, c.current_url().await.unwrap());
+        panic!(
+            "no outcome after the button: {} at {}",
+            text(c).await,
+            c.current_url().await.unwrap()
+        );
     }
     let after = text(c).await;
     assert!(after.contains("Decision recorded"), "{after}");
-    assert!(after.contains("review"), "the decision lists its source: {after}");
+    assert!(
+        after.contains("review"),
+        "the decision lists its source: {after}"
+    );
     screenshot(c, "3-decided-on-issue").await;
-    assert_eq!(env.labels(env.virtio_iid), vec!["cve::required".to_string()], "the label is on GitLab");
+    assert_eq!(
+        env.labels(env.virtio_iid),
+        vec!["cve::required".to_string()],
+        "the label is on GitLab"
+    );
     let audit = env
         .fake
         .notes(PROJECT, env.virtio_iid)
@@ -178,14 +214,23 @@ async fn a_maintainer_confirms_a_suggestion_from_the_page() {
     assert_eq!(audit.len(), 1);
     assert!(audit[0].internal && audit[0].body.contains("maint"));
 
-    c.goto(&format!("{}/review/decided", env.base)).await.unwrap();
+    c.goto(&format!("{}/review/decided", env.base))
+        .await
+        .unwrap();
     let decided = text(c).await;
-    assert!(decided.contains(&format!("{PROJECT}#{}", env.virtio_iid)), "{decided}");
+    assert!(
+        decided.contains(&format!("{PROJECT}#{}", env.virtio_iid)),
+        "{decided}"
+    );
     assert!(decided.contains("accepted"), "{decided}");
     screenshot(c, "4-decided").await;
     c.goto(&format!("{}/review", env.base)).await.unwrap();
     let pending = text(c).await;
-    assert!(!pending.contains(&format!("{PROJECT}#{} ", env.virtio_iid)) && !pending.contains("virtio-net: heap buffer overflow"), "the decided issue left Pending: {pending}");
+    assert!(
+        !pending.contains(&format!("{PROJECT}#{} ", env.virtio_iid))
+            && !pending.contains("virtio-net: heap buffer overflow"),
+        "the decided issue left Pending: {pending}"
+    );
 
     c.goto(&format!("{}/review/stats", env.base)).await.unwrap();
     let stats = text(c).await;
@@ -193,7 +238,12 @@ async fn a_maintainer_confirms_a_suggestion_from_the_page() {
     assert!(c.find(Locator::Css("figure svg")).await.is_ok());
     screenshot(c, "5-stats").await;
 
-    c.find(Locator::Id("sign-out")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Id("sign-out"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     c.wait().for_element(Locator::Css("main")).await.unwrap();
     assert!(text(c).await.contains("Signed out"));
     d.stop().await;
@@ -208,16 +258,33 @@ async fn the_browser_is_refused_for_guests_strangers_and_forged_or_replayed_stat
     let env = Env::start(Duration::from_secs(3600)).await;
     let d = Driver::start(&driver, &chrome).await;
     let c = &d.client;
-    for (who, shot) in [(env.guest.clone(), "6-guest-refused"), (env.outsider.clone(), "7-stranger-refused")] {
+    for (who, shot) in [
+        (env.guest.clone(), "6-guest-refused"),
+        (env.outsider.clone(), "7-stranger-refused"),
+    ] {
         let body = sign_in(c, &env, &who).await;
         assert!(body.contains("Access denied"), "{who}: {body}");
         screenshot(c, shot).await;
-        c.goto(&format!("{}/review/decided", env.base)).await.unwrap();
+        c.goto(&format!("{}/review/decided", env.base))
+            .await
+            .unwrap();
         c.wait().for_element(Locator::Id("username")).await.unwrap();
-        assert!(c.current_url().await.unwrap().as_str().starts_with(&env.fake.base_url), "{who} has no session");
+        assert!(
+            c.current_url()
+                .await
+                .unwrap()
+                .as_str()
+                .starts_with(&env.fake.base_url),
+            "{who} has no session"
+        );
     }
     // Forged state.
-    c.goto(&format!("{}/review/oauth/callback?code=x&state=forged", env.base)).await.unwrap();
+    c.goto(&format!(
+        "{}/review/oauth/callback?code=x&state=forged",
+        env.base
+    ))
+    .await
+    .unwrap();
     let forged = text(c).await;
     assert!(forged.contains("could not be verified"), "{forged}");
     screenshot(c, "8-forged-state").await;
@@ -233,11 +300,21 @@ async fn the_browser_is_refused_for_guests_strangers_and_forged_or_replayed_stat
         .unwrap()
         .unwrap();
     field.send_keys(&env.maintainer).await.unwrap();
-    c.find(Locator::Id("authorize")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Id("authorize"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     c.wait().for_element(Locator::Css("main")).await.unwrap();
     assert!(text(c).await.contains("Pending suggestions"));
     let code = env.fake.oauth_codes().last().cloned().unwrap();
-    c.goto(&format!("{}/review/oauth/callback?code={code}&state={state}", env.base)).await.unwrap();
+    c.goto(&format!(
+        "{}/review/oauth/callback?code={code}&state={state}",
+        env.base
+    ))
+    .await
+    .unwrap();
     let replayed = text(c).await;
     assert!(replayed.contains("could not be verified"), "{replayed}");
     screenshot(c, "9-replayed-state").await;

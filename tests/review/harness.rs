@@ -6,12 +6,12 @@ use std::time::{Duration, Instant};
 
 use sectriage::daemon::{Daemon, DaemonConfig};
 use sectriage::engine::Engine;
-use sectriage::triage::hygiene::Limits;
 use sectriage::gitlab::fake::FakeGitLab;
 use sectriage::gitlab::{Client, GitLabConfig, Token};
 use sectriage::kb::Kb;
 use sectriage::queue::{Queue, QueueConfig};
 use sectriage::review::{ReviewConfig, CALLBACK_PATH};
+use sectriage::triage::hygiene::Limits;
 
 pub const PROJECT: u64 = 4242;
 pub const OTHER_PROJECT: u64 = 777;
@@ -68,8 +68,7 @@ impl Env {
             .unwrap()
             .port();
         let base = format!("http://127.0.0.1:{port}");
-        let (client_id, client_secret) =
-            fake.register_oauth_app(&format!("{base}{CALLBACK_PATH}"));
+        let (client_id, client_secret) = fake.register_oauth_app(&format!("{base}{CALLBACK_PATH}"));
         let config = DaemonConfig {
             listen: format!("127.0.0.1:{port}"),
             poll_interval: Duration::from_millis(200),
@@ -234,7 +233,10 @@ impl Browser {
     /// redirects to (not yet followed).
     pub async fn authorize(&mut self, env: &Env, username: &str) -> String {
         let start = self.get(&format!("{}/review", env.base)).await;
-        assert_eq!(start.status, 303, "anonymous /review must redirect to GitLab");
+        assert_eq!(
+            start.status, 303,
+            "anonymous /review must redirect to GitLab"
+        );
         let authorize = url::Url::parse(&start.location()).unwrap();
         let mut form: Vec<(String, String)> = authorize
             .query_pairs()
@@ -244,7 +246,11 @@ impl Browser {
         form.push(("decision".into(), "authorize".into()));
         let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let answer = self
-            .post(&format!("{}/oauth/authorize", env.fake.base_url), &pairs, None)
+            .post(
+                &format!("{}/oauth/authorize", env.fake.base_url),
+                &pairs,
+                None,
+            )
             .await;
         assert!(
             (300..400).contains(&answer.status),

@@ -15,9 +15,16 @@ fn assert_hardened(page: &crate::harness::Page, what: &str) {
     assert_eq!(h("cache-control"), "no-store", "{what}: Cache-Control");
     let csp = h("content-security-policy");
     assert!(csp.contains("default-src 'self'"), "{what}: CSP {csp:?}");
-    assert!(csp.contains("frame-ancestors 'none'"), "{what}: CSP {csp:?}");
+    assert!(
+        csp.contains("frame-ancestors 'none'"),
+        "{what}: CSP {csp:?}"
+    );
     assert_eq!(h("x-frame-options"), "DENY", "{what}: X-Frame-Options");
-    assert_eq!(h("referrer-policy"), "no-referrer", "{what}: Referrer-Policy");
+    assert_eq!(
+        h("referrer-policy"),
+        "no-referrer",
+        "{what}: Referrer-Policy"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -28,15 +35,27 @@ async fn anonymous_review_redirects_to_gitlab_with_pkce_and_state() {
     assert_eq!(page.status, 303);
     assert_hardened(&page, "the redirect");
     let to = url::Url::parse(&page.location()).unwrap();
-    assert_eq!(to.as_str().split('?').next().unwrap(), format!("{}/oauth/authorize", env.fake.base_url));
+    assert_eq!(
+        to.as_str().split('?').next().unwrap(),
+        format!("{}/oauth/authorize", env.fake.base_url)
+    );
     let q: std::collections::HashMap<_, _> = to.query_pairs().into_owned().collect();
-    assert_eq!(q.get("code_challenge_method").map(String::as_str), Some("S256"));
+    assert_eq!(
+        q.get("code_challenge_method").map(String::as_str),
+        Some("S256")
+    );
     assert!(q.get("code_challenge").is_some_and(|c| c.len() >= 43));
     assert!(q.get("state").is_some_and(|s| s.len() >= 16));
     assert_eq!(q.get("scope").map(String::as_str), Some("read_user"));
     assert_eq!(q.get("response_type").map(String::as_str), Some("code"));
     // A second visit gets a different state and challenge.
-    let again = url::Url::parse(&Browser::default().get(&format!("{}/review", env.base)).await.location()).unwrap();
+    let again = url::Url::parse(
+        &Browser::default()
+            .get(&format!("{}/review", env.base))
+            .await
+            .location(),
+    )
+    .unwrap();
     let q2: std::collections::HashMap<_, _> = again.query_pairs().into_owned().collect();
     assert_ne!(q.get("state"), q2.get("state"));
     assert_ne!(q.get("code_challenge"), q2.get("code_challenge"));
@@ -59,7 +78,10 @@ async fn every_page_is_hardened_and_shows_escaped_titles() {
         .map(|v| v.to_str().unwrap().to_string())
         .find(|c| c.starts_with("sectriage_session="))
         .expect("a session cookie");
-    assert!(session.contains("HttpOnly") && session.contains("SameSite=Lax"), "{session}");
+    assert!(
+        session.contains("HttpOnly") && session.contains("SameSite=Lax"),
+        "{session}"
+    );
     // The cookie is encrypted: the username is not readable in it.
     assert!(!session.contains("maint"), "{session}");
     for path in [
@@ -71,17 +93,38 @@ async fn every_page_is_hardened_and_shows_escaped_titles() {
         "/review/nonexistent".into(),
     ] {
         let page = b.get(&format!("{}{path}", env.base)).await;
-        assert!(page.status == 200 || page.status == 404, "{path}: {}", page.status);
+        assert!(
+            page.status == 200 || page.status == 404,
+            "{path}: {}",
+            page.status
+        );
         assert_hardened(&page, &path);
         assert!(!page.body.contains("<script"), "{path} carries a script");
     }
     let pending = b.get(&format!("{}/review", env.base)).await;
-    assert!(pending.body.contains("virtio-net: heap buffer overflow"), "{}", pending.body);
+    assert!(
+        pending.body.contains("virtio-net: heap buffer overflow"),
+        "{}",
+        pending.body
+    );
     assert!(pending.body.contains("virtualization"));
-    let user_mode = b.get(&format!("{}/review?class=non-virtualization", env.base)).await;
-    assert!(user_mode.body.contains("linux-user: crash in the ELF loader"), "{}", user_mode.body);
+    let user_mode = b
+        .get(&format!("{}/review?class=non-virtualization", env.base))
+        .await;
+    assert!(
+        user_mode
+            .body
+            .contains("linux-user: crash in the ELF loader"),
+        "{}",
+        user_mode.body
+    );
     assert!(!user_mode.body.contains("virtio-net: heap buffer overflow"));
-    let issue = b.get(&format!("{}/review/issue/{PROJECT}/{}", env.base, env.user_mode_iid)).await;
+    let issue = b
+        .get(&format!(
+            "{}/review/issue/{PROJECT}/{}",
+            env.base, env.user_mode_iid
+        ))
+        .await;
     assert!(issue.body.contains("non-virtualization"), "{}", issue.body);
     env.stop().await;
 }
@@ -92,7 +135,10 @@ async fn forged_replayed_and_foreign_states_and_a_wrong_verifier_are_refused() {
     // Forged: a state this server never issued.
     let mut b = Browser::default();
     let forged = b
-        .get(&format!("{}/review/oauth/callback?code=abc&state=forged", env.base))
+        .get(&format!(
+            "{}/review/oauth/callback?code=abc&state=forged",
+            env.base
+        ))
         .await;
     assert_eq!(forged.status, 400);
     assert!(forged.body.contains("could not be verified"));
@@ -117,10 +163,19 @@ async fn forged_replayed_and_foreign_states_and_a_wrong_verifier_are_refused() {
         .1
         .into_owned();
     let mut attacker = Browser::default();
-    let attacker_callback = url::Url::parse(&attacker.authorize(&env, &env.maintainer).await).unwrap();
-    let code = attacker_callback.query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned();
+    let attacker_callback =
+        url::Url::parse(&attacker.authorize(&env, &env.maintainer).await).unwrap();
+    let code = attacker_callback
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
     let injected = victim
-        .get(&format!("{}/review/oauth/callback?code={code}&state={victim_state}", env.base))
+        .get(&format!(
+            "{}/review/oauth/callback?code={code}&state={victim_state}",
+            env.base
+        ))
         .await;
     assert_eq!(injected.status, 400, "{}", injected.body);
     assert!(
@@ -140,7 +195,10 @@ async fn guests_and_non_members_are_refused() {
         let page = b.sign_in(&env, &who).await;
         assert_eq!(page.status, 403, "{who}: {}", page.body);
         assert!(page.body.contains("Access denied"));
-        assert!(!b.cookies.contains_key("sectriage_session"), "{who} got a session");
+        assert!(
+            !b.cookies.contains_key("sectriage_session"),
+            "{who} got a session"
+        );
         assert_eq!(b.get(&format!("{}/review", env.base)).await.status, 303);
     }
     env.stop().await;
@@ -151,27 +209,75 @@ async fn a_post_without_csrf_or_from_another_origin_changes_nothing() {
     let env = Env::start(Duration::from_secs(3600)).await;
     let mut b = Browser::default();
     b.sign_in(&env, &env.maintainer).await;
-    let url = format!("{}/review/issue/{PROJECT}/{}/decide", env.base, env.virtio_iid);
-    let missing = b.post(&url, &[("action", "confirm-virtualization"), ("action_id", "7")], None).await;
+    let url = format!(
+        "{}/review/issue/{PROJECT}/{}/decide",
+        env.base, env.virtio_iid
+    );
+    let missing = b
+        .post(
+            &url,
+            &[("action", "confirm-virtualization"), ("action_id", "7")],
+            None,
+        )
+        .await;
     assert_eq!(missing.status, 403);
-    let page = b.get(&format!("{}/review/issue/{PROJECT}/{}", env.base, env.virtio_iid)).await;
+    let page = b
+        .get(&format!(
+            "{}/review/issue/{PROJECT}/{}",
+            env.base, env.virtio_iid
+        ))
+        .await;
     let csrf = csrf_of(&page.body);
     let foreign = b
-        .post(&url, &[("csrf", &csrf), ("action", "confirm-virtualization"), ("action_id", "8")], Some("http://evil.example"))
+        .post(
+            &url,
+            &[
+                ("csrf", &csrf),
+                ("action", "confirm-virtualization"),
+                ("action_id", "8"),
+            ],
+            Some("http://evil.example"),
+        )
         .await;
     assert_eq!(foreign.status, 403);
-    assert!(env.labels(env.virtio_iid).is_empty(), "labels changed by a refused POST");
+    assert!(
+        env.labels(env.virtio_iid).is_empty(),
+        "labels changed by a refused POST"
+    );
     // The genuine form works, and a second submission of it does nothing twice.
     let ok = b
-        .post(&url, &[("csrf", &csrf), ("action", "confirm-virtualization"), ("action_id", "9")], Some(&env.base))
+        .post(
+            &url,
+            &[
+                ("csrf", &csrf),
+                ("action", "confirm-virtualization"),
+                ("action_id", "9"),
+            ],
+            Some(&env.base),
+        )
         .await;
     assert_eq!(ok.status, 303, "{}", ok.body);
     assert!(ok.location().ends_with("done=decided"), "{}", ok.location());
     let twice = b
-        .post(&url, &[("csrf", &csrf), ("action", "confirm-virtualization"), ("action_id", "9")], Some(&env.base))
+        .post(
+            &url,
+            &[
+                ("csrf", &csrf),
+                ("action", "confirm-virtualization"),
+                ("action_id", "9"),
+            ],
+            Some(&env.base),
+        )
         .await;
-    assert!(twice.location().ends_with("done=again"), "{}", twice.location());
-    assert_eq!(env.labels(env.virtio_iid), vec!["cve::required".to_string()]);
+    assert!(
+        twice.location().ends_with("done=again"),
+        "{}",
+        twice.location()
+    );
+    assert_eq!(
+        env.labels(env.virtio_iid),
+        vec!["cve::required".to_string()]
+    );
     let acks: Vec<_> = env
         .fake
         .notes(PROJECT, env.virtio_iid)
@@ -180,7 +286,10 @@ async fn a_post_without_csrf_or_from_another_origin_changes_nothing() {
         .collect();
     assert_eq!(acks.len(), 1, "one audit note");
     assert!(acks[0].internal, "the audit note is internal");
-    assert!(acks[0].body.contains("maint"), "the audit note names the member");
+    assert!(
+        acks[0].body.contains("maint"),
+        "the audit note names the member"
+    );
     env.stop().await;
 }
 
@@ -189,13 +298,31 @@ async fn an_expired_session_is_refused_and_sign_out_ends_one() {
     let env = Env::start(Duration::from_secs(2)).await;
     let mut b = Browser::default();
     b.sign_in(&env, &env.maintainer).await;
-    let page = b.get(&format!("{}/review/issue/{PROJECT}/{}", env.base, env.virtio_iid)).await;
+    let page = b
+        .get(&format!(
+            "{}/review/issue/{PROJECT}/{}",
+            env.base, env.virtio_iid
+        ))
+        .await;
     assert_eq!(page.status, 200);
     let csrf = csrf_of(&page.body);
     tokio::time::sleep(Duration::from_millis(3100)).await;
-    assert_eq!(b.get(&format!("{}/review", env.base)).await.status, 303, "an expired session must sign in again");
-    let url = format!("{}/review/issue/{PROJECT}/{}/decide", env.base, env.virtio_iid);
-    let late = b.post(&url, &[("csrf", &csrf), ("action", "reject"), ("action_id", "1")], None).await;
+    assert_eq!(
+        b.get(&format!("{}/review", env.base)).await.status,
+        303,
+        "an expired session must sign in again"
+    );
+    let url = format!(
+        "{}/review/issue/{PROJECT}/{}/decide",
+        env.base, env.virtio_iid
+    );
+    let late = b
+        .post(
+            &url,
+            &[("csrf", &csrf), ("action", "reject"), ("action_id", "1")],
+            None,
+        )
+        .await;
     assert_eq!(late.status, 403);
     assert!(env.labels(env.virtio_iid).is_empty());
     // Sign-out.
@@ -203,9 +330,36 @@ async fn an_expired_session_is_refused_and_sign_out_ends_one() {
     b.sign_in(&env, &env.maintainer).await;
     let page = b.get(&format!("{}/review", env.base)).await;
     let csrf = csrf_of(&page.body);
-    let out = b.post(&format!("{}/review/logout", env.base), &[("csrf", &csrf)], None).await;
+    let out = b
+        .post(
+            &format!("{}/review/logout", env.base),
+            &[("csrf", &csrf)],
+            None,
+        )
+        .await;
     assert_eq!(out.status, 200);
     assert!(!b.cookies.contains_key("sectriage_session"));
     assert_eq!(b.get(&format!("{}/review", env.base)).await.status, 303);
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_attempts_are_rate_limited_per_address() {
+    let env = Env::start(Duration::from_secs(3600)).await;
+    let mut statuses = Vec::new();
+    for _ in 0..25 {
+        statuses.push(
+            Browser::default()
+                .get(&format!("{}/review", env.base))
+                .await
+                .status,
+        );
+    }
+    assert!(statuses[..20].iter().all(|s| *s == 303), "{statuses:?}");
+    let limited = Browser::default()
+        .get(&format!("{}/review", env.base))
+        .await;
+    assert_eq!(limited.status, 429);
+    assert_eq!(limited.headers.get("retry-after").unwrap(), "60");
     env.stop().await;
 }

@@ -367,9 +367,7 @@ fn suggestion_row(row: SuggestionDbRow) -> Result<SuggestionRow, QueueError> {
     let (revision, note_id, posted_at_ms, use_case, confidence, engine, questions, summary) = row;
     let details = match (use_case, confidence, engine) {
         (Some(u), Some(confidence), Some(engine_version)) => Some(SuggestionDetails {
-            use_case: u
-                .parse()
-                .map_err(|_| corrupt(format!("use case {u:?}")))?,
+            use_case: u.parse().map_err(|_| corrupt(format!("use case {u:?}")))?,
             confidence,
             engine_version,
             questions: questions
