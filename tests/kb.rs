@@ -187,7 +187,14 @@ fn machines_are_matched_by_target_and_name_not_by_file() {
     let Some(kb) = real_kb() else { return };
     let on = |t: &str, m: &str| kb.machine_on(&[t.to_string()], m).class;
     // pc_piix.c defines pc, pc-i440fx-* and isapc; only the first two are the listed `pc`.
-    for m in ["pc", "pc-i440fx-9.2", "pc-i440fx-10.0", "q35", "pc-q35-10.0", "pc-q35-2.12"] {
+    for m in [
+        "pc",
+        "pc-i440fx-9.2",
+        "pc-i440fx-10.0",
+        "q35",
+        "pc-q35-10.0",
+        "pc-q35-2.12",
+    ] {
         assert_eq!(on("x86_64", m), UseCase::Virtualization, "{m}");
         assert_eq!(on("i386", m), UseCase::Virtualization, "{m}");
     }
@@ -298,7 +305,12 @@ fn kconfig_chains_are_never_empty() {
             );
         }
     }
-    for p in ["hw/display/ati.c", "hw/9pfs/9p.c", "hw/usb/hcd-xhci.c", "system/vl.c"] {
+    for p in [
+        "hw/display/ati.c",
+        "hw/9pfs/9p.c",
+        "hw/usb/hcd-xhci.c",
+        "system/vl.c",
+    ] {
         let f = kb.explain(p).unwrap();
         for fact in f.facts.iter().filter(|f| f.text.contains("reaches it")) {
             let chain = fact.text.split("): ").nth(1).unwrap_or("");
@@ -336,7 +348,11 @@ fn per_target_source_sets_are_built_for_their_target_only() {
     // Unconditional per-target files: built for every machine of that target only.
     let s390 = kb.path("hw/s390x/ipl.c").unwrap();
     assert_eq!(s390.class, UseCase::Virtualization);
-    assert!(texts(&s390).contains("s390x/s390-ccw-virtio"), "{:?}", s390.facts);
+    assert!(
+        texts(&s390).contains("s390x/s390-ccw-virtio"),
+        "{:?}",
+        s390.facts
+    );
     let or1k = kb.path("hw/openrisc/cputimer.c").unwrap();
     assert_eq!(or1k.class, UseCase::NonVirtualization, "{:?}", or1k.facts);
     // A core file really is built for every target.
@@ -375,10 +391,7 @@ fn directories_sum_the_per_file_classes() {
     assert!(kb.directory("target/arm/").is_none());
     // With or without the trailing slash.
     assert_eq!(kb.explain("hw/usb"), kb.explain("hw/usb/"));
-    assert_eq!(
-        kb.explain("hw/usb").unwrap().class,
-        UseCase::Virtualization
-    );
+    assert_eq!(kb.explain("hw/usb").unwrap().class, UseCase::Virtualization);
 }
 
 #[test]
@@ -395,7 +408,11 @@ fn host_tools_are_known_by_their_sources() {
             .unwrap_or_else(|| panic!("nothing for {path}"));
         // Disk images and NBD clients are untrusted inputs of the virtualization use case.
         assert_eq!(f.class, UseCase::Virtualization, "{path}: {:?}", f.facts);
-        assert!(texts(&f).contains(&format!("executable('{tool}')")), "{:?}", f.facts);
+        assert!(
+            texts(&f).contains(&format!("executable('{tool}')")),
+            "{:?}",
+            f.facts
+        );
     }
     let nbd = kb.explain("qemu-nbd.c").unwrap();
     assert!(texts(&nbd).contains("NBD"), "{:?}", nbd.facts);
@@ -412,24 +429,43 @@ fn kb_explain_cli_takes_command_line_machines() {
             .args(args)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     };
     let isapc = run(&["-M", "isapc"]);
-    assert!(isapc.starts_with("machine isapc: non-virtualization"), "{isapc}");
+    assert!(
+        isapc.starts_with("machine isapc: non-virtualization"),
+        "{isapc}"
+    );
     let m68k = run(&["qemu-system-m68k", "-M", "virt"]);
-    assert!(m68k.starts_with("machine virt on m68k: non-virtualization"), "{m68k}");
+    assert!(
+        m68k.starts_with("machine virt on m68k: non-virtualization"),
+        "{m68k}"
+    );
     assert!(m68k.contains("hw/m68k/virt.c"), "{m68k}");
     let q35 = run(&["qemu-system-x86_64 -M pc-q35-9.2,accel=kvm"]);
     assert!(q35.contains(": virtualization"), "{q35}");
     let tcg = run(&["accel/tcg/cpu-exec.c"]);
-    assert!(tcg.contains("MAINTAINERS section \"Overall TCG CPUs\""), "{tcg}");
+    assert!(
+        tcg.contains("MAINTAINERS section \"Overall TCG CPUs\""),
+        "{tcg}"
+    );
     let ati = run(&["hw/display/ati.c"]);
     assert!(!ati.contains("All patches CC here"), "{ati}");
     assert!(!ati.contains("): ;") && !ati.contains("): ["), "{ati}");
     let img = run(&["qemu-img.c"]);
     assert!(img.starts_with("qemu-img.c: virtualization"), "{img}");
     assert_eq!(run(&["hw/usb"]), run(&["hw/usb/"]));
+    let json = run(&["qemu-system-m68k", "-M", "virt", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["class"], "non-virtualization", "{json}");
     let arm = run(&["target/arm/"]);
-    assert!(arm.contains("non-virtualization") && arm.contains("needs-judgement"), "{arm}");
+    assert!(
+        arm.contains("non-virtualization") && arm.contains("needs-judgement"),
+        "{arm}"
+    );
 }

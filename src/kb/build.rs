@@ -332,7 +332,8 @@ fn closure(
                  chain: Vec<String>| {
         // Stronger first, then a path from the machine over one from a host
         // feature (`[XEN] -select-> FSDEV_9P` explains nothing about virt), then shorter.
-        let rank = |r: Reach, c: &[String]| (r, c.first().is_some_and(|x| x.starts_with('[')), c.len());
+        let rank =
+            |r: Reach, c: &[String]| (r, c.first().is_some_and(|x| x.starts_with('[')), c.len());
         let better = match best.get(sym) {
             None => true,
             Some((r, c)) => rank(reach, &chain) < rank(*r, c),
@@ -662,9 +663,19 @@ fn parse_meson_tree(
             let args = balanced(&text[start..]);
             let files: Vec<String> = files_in(args)
                 .into_iter()
-                .map(|f| if dir.is_empty() { f } else { format!("{dir}/{f}") })
+                .map(|f| {
+                    if dir.is_empty() {
+                        f
+                    } else {
+                        format!("{dir}/{f}")
+                    }
+                })
                 .collect();
-            index.tools.entry(cap[1].to_string()).or_default().extend(files);
+            index
+                .tools
+                .entry(cap[1].to_string())
+                .or_default()
+                .extend(files);
         }
         for (set, method, args) in meson_calls(text) {
             let set = set_key(&set, dir, &assigned);
@@ -746,11 +757,15 @@ fn parse_meson_tree(
             }
             targets.sort();
             targets.dedup();
-            index.files.entry(file.clone()).or_default().insert(BuildRule {
-                set,
-                symbols: w,
-                targets,
-            });
+            index
+                .files
+                .entry(file.clone())
+                .or_default()
+                .insert(BuildRule {
+                    set,
+                    symbols: w,
+                    targets,
+                });
         }
     }
     Ok(index)
@@ -924,8 +939,7 @@ fn parse_maintainers(text: &str, root: &Path) -> Vec<Section> {
                     !t.is_empty() && t.chars().all(|c| c == '-' || c == '=')
                 };
                 let heading = lines.get(i + 1).is_some_and(|next| underline(next));
-                if !underline(line) && !heading && !line.trim().is_empty() && patterns.is_empty()
-                {
+                if !underline(line) && !heading && !line.trim().is_empty() && patterns.is_empty() {
                     // The last plain line before the tags names the section.
                     title = Some(line.trim().to_string());
                 }

@@ -418,15 +418,22 @@ impl Kb {
                     d.targets.is_empty() || d.targets.iter().any(|t| !listed_for.contains(t))
                 })
                 .map(|d| {
-                    let unlisted: Vec<&String> =
-                        d.targets.iter().filter(|t| !listed_for.contains(t)).collect();
+                    let unlisted: Vec<&String> = d
+                        .targets
+                        .iter()
+                        .filter(|t| !listed_for.contains(t))
+                        .collect();
                     if unlisted.is_empty() {
                         format!("{} (every target)", d.file)
                     } else {
                         format!(
                             "{} ({})",
                             d.file,
-                            unlisted.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(", ")
+                            unlisted
+                                .iter()
+                                .map(|t| t.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         )
                     }
                 })
@@ -666,9 +673,10 @@ impl Kb {
         if let Some(p) = path {
             finding.subject = p.to_string();
         }
-        finding.file = Some(path.map(str::to_string).unwrap_or_else(|| {
-            sources.first().cloned().unwrap_or_else(|| tool.to_string())
-        }));
+        finding.file = Some(
+            path.map(str::to_string)
+                .unwrap_or_else(|| sources.first().cloned().unwrap_or_else(|| tool.to_string())),
+        );
         if finding.from_overlay {
             finding.facts.push(built);
         } else {
@@ -688,7 +696,10 @@ impl Kb {
     /// The directory's class and whether its files mostly (two thirds) agree;
     /// when they do not, the finding is needs-judgement with the counts.
     fn directory_summary(&self, dir: &str) -> Option<(Finding, bool)> {
-        let dir = format!("{}/", dir.trim().trim_start_matches("./").trim_end_matches('/'));
+        let dir = format!(
+            "{}/",
+            dir.trim().trim_start_matches("./").trim_end_matches('/')
+        );
         if let Some(mut f) = self.overlay.find(&OverlayMatch::Path(dir.clone())) {
             f.file = Some(dir);
             return Some((f, true));
@@ -713,7 +724,10 @@ impl Kb {
             }
         }
         let total: usize = counts.values().sum();
-        let (majority, n) = counts.iter().max_by_key(|(_, n)| **n).map(|(c, n)| (*c, *n))?;
+        let (majority, n) = counts
+            .iter()
+            .max_by_key(|(_, n)| **n)
+            .map(|(c, n)| (*c, *n))?;
         let breakdown = counts
             .iter()
             .rev()
@@ -733,7 +747,11 @@ impl Kb {
         Some((
             Finding {
                 subject: dir.clone(),
-                class: if agreed { majority } else { UseCase::NeedsJudgement },
+                class: if agreed {
+                    majority
+                } else {
+                    UseCase::NeedsJudgement
+                },
                 from_overlay: false,
                 surface: None,
                 facts: vec![Fact {
@@ -751,9 +769,8 @@ impl Kb {
     fn machine_subject(&self, s: &str) -> Option<(Vec<String>, String)> {
         static TARGET: LazyLock<regex::Regex> =
             LazyLock::new(|| regex::Regex::new(r"qemu-system-([A-Za-z0-9_]+)").unwrap());
-        static OPTION: LazyLock<regex::Regex> = LazyLock::new(|| {
-            regex::Regex::new(r"(?:^|\s)--?(?:M|machine)(?:\s+|=)(\S+)").unwrap()
-        });
+        static OPTION: LazyLock<regex::Regex> =
+            LazyLock::new(|| regex::Regex::new(r"(?:^|\s)--?(?:M|machine)(?:\s+|=)(\S+)").unwrap());
         let targets: Vec<String> = TARGET
             .captures_iter(s)
             .map(|c| c[1].to_ascii_lowercase())
@@ -790,7 +807,9 @@ impl Kb {
             return Some(f);
         }
         let file_like = s.contains('/')
-            || [".c", ".h", ".rs", ".inc", ".py"].iter().any(|e| s.ends_with(e));
+            || [".c", ".h", ".rs", ".inc", ".py"]
+                .iter()
+                .any(|e| s.ends_with(e));
         if file_like {
             if let Some(f) = self.path(s) {
                 return Some(f);
