@@ -124,10 +124,16 @@ enum KbCommand {
         out: PathBuf,
     },
     /// Print the evidence chain for a path, directory, device, machine, accelerator or function.
+    ///
+    /// A machine may come with its target, as on a command line
+    /// (`qemu-system-m68k -M virt`, `-M isapc`, `m68k/virt`); options of the
+    /// command (`--format`) may come before or after it.
     Explain {
-        subject: String,
         #[arg(long, value_enum, default_value_t = Format::Markdown)]
         format: Format,
+        /// What to explain; several words are joined with spaces.
+        #[arg(required = true, num_args = 1.., allow_hyphen_values = true, trailing_var_arg = true)]
+        subject: Vec<String>,
     },
 }
 
@@ -695,9 +701,29 @@ fn kb_command(command: KbCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         KbCommand::Explain { subject, format } => {
+            // The subject takes every word after it (a command line has `-M`),
+            // so a `--format` given after it is read here.
+            let mut format = format;
+            let mut words = Vec::new();
+            let mut it = subject.into_iter();
+            while let Some(w) = it.next() {
+                let value = if w == "--format" {
+                    it.next()
+                } else {
+                    w.strip_prefix("--format=").map(str::to_string)
+                };
+                match value {
+                    Some(v) => {
+                        format = <Format as ValueEnum>::from_str(&v, true)
+                            .map_err(|e| anyhow::anyhow!("--format {v}: {e} (markdown or json)"))?
+                    }
+                    None => words.push(w),
+                }
+            }
+            let subject = words.join(" ");
             let kb = Kb::embedded();
             let Some(finding) = kb.explain(&subject) else {
-                bail!("nothing in the knowledge base matches '{subject}'; try a source path (hw/usb/hcd-xhci.c), a directory (linux-user/), a device (e1000e), a machine (q35), an accelerator (kvm) or a function (xhci_kick_epctx)");
+                bail!("nothing in the knowledge base matches '{subject}'; try a source path (hw/usb/hcd-xhci.c), a directory (linux-user/), a device (e1000e), a machine (q35, qemu-system-m68k -M virt), an accelerator (kvm), a tool (qemu-img) or a function (xhci_kick_epctx)");
             };
             match format {
                 Format::Json => output::println(&serde_json::to_string_pretty(&finding)?)?,

@@ -76,9 +76,10 @@ fn fixture_tree_builds_the_expected_classes() {
         "one-line inline is not QEMU style"
     );
     assert_eq!(
-        data.other_machines
+        data.machines
             .get("xilinx-zynq-a9")
-            .map(String::as_str),
+            .and_then(|d| d.first())
+            .map(|d| d.file.as_str()),
         Some("hw/arm/xilinx_zynq.c")
     );
 }
@@ -159,4 +160,312 @@ fn kb_explain_cli_prints_the_chain() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("try a source path"));
+}
+
+/// The knowledge base rebuilt from the real tree, with the committed overlay
+/// (what `kb explain` answers from), or `None` when the tree is absent.
+fn real_kb() -> Option<Kb> {
+    let src = support::require(
+        "SECTRIAGE_QEMU_SRC",
+        "a QEMU source tree",
+        "export SECTRIAGE_QEMU_SRC=$(scripts/fetch-qemu-src)",
+    )?;
+    let data = build::build(Path::new(&src), SECURITY_RST).unwrap();
+    Some(Kb::from_parts(&build::to_json(&data), sectriage::kb::EMBEDDED_OVERLAY).unwrap())
+}
+
+fn texts(f: &sectriage::kb::Finding) -> String {
+    f.facts
+        .iter()
+        .map(|f| f.text.as_str())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn machines_are_matched_by_target_and_name_not_by_file() {
+    let Some(kb) = real_kb() else { return };
+    let on = |t: &str, m: &str| kb.machine_on(&[t.to_string()], m).class;
+    // pc_piix.c defines pc, pc-i440fx-* and isapc; only the first two are the listed `pc`.
+    for m in [
+        "pc",
+        "pc-i440fx-9.2",
+        "pc-i440fx-10.0",
+        "q35",
+        "pc-q35-10.0",
+        "pc-q35-2.12",
+    ] {
+        assert_eq!(on("x86_64", m), UseCase::Virtualization, "{m}");
+        assert_eq!(on("i386", m), UseCase::Virtualization, "{m}");
+    }
+    assert_eq!(on("x86_64", "isapc"), UseCase::NonVirtualization);
+    assert_eq!(kb.machine("isapc").class, UseCase::NonVirtualization);
+    assert!(kb
+        .data
+        .listed_machines
+        .iter()
+        .all(|m| !m.aliases.iter().any(|a| a == "isapc")));
+    let pc = kb.listed_machine_on(Some("x86_64"), "pc").unwrap();
+    assert_eq!(pc.aliases, ["pc-i440fx"]);
+    // `virt` is listed for aarch64, riscv and loongarch only.
+    for t in ["aarch64", "riscv32", "riscv64", "loongarch64"] {
+        assert_eq!(on(t, "virt"), UseCase::Virtualization, "{t}");
+        assert_eq!(on(t, "virt-9.2"), on(t, "virt"), "{t}");
+    }
+    for t in ["m68k", "xtensa", "or1k"] {
+        let f = kb.machine_on(&[t.to_string()], "virt");
+        assert_eq!(f.class, UseCase::NonVirtualization, "{t}: {:?}", f.facts);
+        assert!(
+            f.file.as_deref().is_some_and(|p| p.starts_with("hw/")
+                && !p.starts_with("hw/arm/")
+                && !p.starts_with("hw/riscv/")),
+            "{t}: {:?}",
+            f.file
+        );
+    }
+    // `none` and unlisted boards sharing a target with listed ones.
+    assert_eq!(on("x86_64", "none"), UseCase::NonVirtualization);
+    assert_eq!(on("aarch64", "sabrelite"), UseCase::NonVirtualization);
+    assert_eq!(on("ppc64", "pseries-9.2"), UseCase::Virtualization);
+    assert_eq!(on("ppc64", "powernv"), UseCase::NonVirtualization);
+    assert_eq!(on("s390x", "s390-ccw-virtio-10.0"), UseCase::Virtualization);
+    // A name that is no machine type of the named target falls back to the name alone.
+    assert_eq!(on("aarch64", "q35"), UseCase::Virtualization);
+    // The same through `kb explain`, in command-line form.
+    let m68k = kb.explain("qemu-system-m68k -M virt,accel=tcg").unwrap();
+    assert_eq!(m68k.class, UseCase::NonVirtualization);
+    assert!(texts(&m68k).contains("hw/m68k/virt.c"), "{:?}", m68k.facts);
+    assert_eq!(
+        kb.explain("qemu-system-aarch64 -machine virt,accel=kvm")
+            .unwrap()
+            .class,
+        UseCase::Virtualization
+    );
+    assert_eq!(
+        kb.explain("-M isapc").unwrap().class,
+        UseCase::NonVirtualization
+    );
+    assert_eq!(
+        kb.explain("m68k/virt").unwrap().class,
+        UseCase::NonVirtualization
+    );
+}
+
+#[test]
+fn maintainers_sections_are_the_specific_section_not_the_heading() {
+    let Some(kb) = real_kb() else { return };
+    let section = |p: &str| {
+        kb.data.files[p]
+            .maintainers
+            .first()
+            .map(|m| m.section.clone())
+    };
+    assert_eq!(
+        section("accel/tcg/cpu-exec.c").as_deref(),
+        Some("Overall TCG CPUs")
+    );
+    // Two sections name hw/s390x/ equally specifically; both are reported, not the heading.
+    let s390: Vec<&str> = kb.data.files["hw/s390x/s390-virtio-ccw.c"]
+        .maintainers
+        .iter()
+        .map(|m| m.section.as_str())
+        .collect();
+    assert!(
+        s390.contains(&"S390 Virtio-ccw") && s390.contains(&"S390 general architecture support"),
+        "{s390:?}"
+    );
+    // ati.c has no section of its own: the catch-all is not reported as one.
+    assert_eq!(section("hw/display/ati.c"), None);
+    let ati = kb.explain("hw/display/ati.c").unwrap();
+    assert!(
+        texts(&ati).contains("no MAINTAINERS section of its own"),
+        "{:?}",
+        ati.facts
+    );
+    // Neither group headings nor the catch-all are ever a file's section.
+    for (path, facts) in &kb.data.files {
+        for m in &facts.maintainers {
+            assert_ne!(m.section, "All patches CC here", "{path}");
+            assert_ne!(m.section, "Guest CPU cores (TCG)", "{path}");
+            assert_ne!(m.section, "General Project Administration", "{path}");
+        }
+    }
+}
+
+#[test]
+fn kconfig_chains_are_never_empty() {
+    let Some(kb) = real_kb() else { return };
+    for (path, facts) in &kb.data.files {
+        for r in &facts.listed {
+            assert!(
+                !r.chain.is_empty() && !r.chain.iter().all(|c| c.starts_with('[')),
+                "{path}: {} has the chain {:?}",
+                r.machine,
+                r.chain
+            );
+        }
+    }
+    for p in [
+        "hw/display/ati.c",
+        "hw/9pfs/9p.c",
+        "hw/usb/hcd-xhci.c",
+        "system/vl.c",
+    ] {
+        let f = kb.explain(p).unwrap();
+        for fact in f.facts.iter().filter(|f| f.text.contains("reaches it")) {
+            let chain = fact.text.split("): ").nth(1).unwrap_or("");
+            assert!(chain.trim().len() > 1, "{p}: {}", fact.text);
+        }
+    }
+    let ati = kb.explain("hw/display/ati.c").unwrap();
+    assert!(
+        texts(&ati).contains("Q35 -select-> PC_PCI -select-> PC -imply-> PCI_DEVICES"),
+        "{:?}",
+        ati.facts
+    );
+}
+
+#[test]
+fn per_target_source_sets_are_built_for_their_target_only() {
+    let Some(kb) = real_kb() else { return };
+    let ccw = &kb.data.files["hw/s390x/s390-virtio-ccw.c"];
+    assert!(
+        ccw.built_by.iter().all(|b| b.contains("(target s390x)")),
+        "{:?}",
+        ccw.built_by
+    );
+    for (path, facts) in &kb.data.files {
+        let per_target = facts.built_by.iter().all(|b| b.contains("(target "));
+        if per_target {
+            assert!(!facts.common, "{path}: {:?}", facts.built_by);
+            assert!(
+                !facts.reason.contains("every system-emulation target"),
+                "{path}: {}",
+                facts.reason
+            );
+        }
+    }
+    // Unconditional per-target files: built for every machine of that target only.
+    let s390 = kb.path("hw/s390x/ipl.c").unwrap();
+    assert_eq!(s390.class, UseCase::Virtualization);
+    assert!(
+        texts(&s390).contains("s390x/s390-ccw-virtio"),
+        "{:?}",
+        s390.facts
+    );
+    let or1k = kb.path("hw/openrisc/cputimer.c").unwrap();
+    assert_eq!(or1k.class, UseCase::NonVirtualization, "{:?}", or1k.facts);
+    // A core file really is built for every target.
+    assert!(kb.data.files["system/vl.c"].common);
+    // The virtio-ccw proxies are s390x's own `virtio_ss`, not hw/virtio's.
+    let proxy = &kb.data.files["hw/s390x/virtio-ccw-net.c"];
+    assert!(
+        proxy.built_by.iter().all(|b| b.contains("(target s390x)")),
+        "{:?}",
+        proxy.built_by
+    );
+}
+
+#[test]
+fn directories_sum_the_per_file_classes() {
+    let Some(kb) = real_kb() else { return };
+    for dir in ["target/arm/", "target/i386/", "hw/usb/", "hw/net/"] {
+        let mut counts = std::collections::BTreeMap::new();
+        for p in kb.data.files.keys().filter(|p| p.starts_with(dir)) {
+            *counts.entry(kb.path(p).unwrap().class).or_insert(0usize) += 1;
+        }
+        let f = kb.explain(dir).unwrap();
+        for (class, n) in &counts {
+            assert!(
+                texts(&f).contains(&format!("{n} {class}")),
+                "{dir}: {counts:?} vs {:?}",
+                f.facts
+            );
+        }
+    }
+    // target/arm mixes TCG-only and KVM code: it does not speak for its files.
+    assert_eq!(
+        kb.explain("target/arm/").unwrap().class,
+        UseCase::NeedsJudgement
+    );
+    assert!(kb.directory("target/arm/").is_none());
+    // With or without the trailing slash.
+    assert_eq!(kb.explain("hw/usb"), kb.explain("hw/usb/"));
+    assert_eq!(kb.explain("hw/usb").unwrap().class, UseCase::Virtualization);
+}
+
+#[test]
+fn host_tools_are_known_by_their_sources() {
+    let Some(kb) = real_kb() else { return };
+    for (path, tool) in [
+        ("qemu-img.c", "qemu-img"),
+        ("qemu-nbd.c", "qemu-nbd"),
+        ("qemu-io.c", "qemu-io"),
+    ] {
+        assert_eq!(kb.tool_of(path), Some(tool));
+        let f = kb
+            .explain(path)
+            .unwrap_or_else(|| panic!("nothing for {path}"));
+        // Disk images and NBD clients are untrusted inputs of the virtualization use case.
+        assert_eq!(f.class, UseCase::Virtualization, "{path}: {:?}", f.facts);
+        assert!(
+            texts(&f).contains(&format!("executable('{tool}')")),
+            "{:?}",
+            f.facts
+        );
+    }
+    let nbd = kb.explain("qemu-nbd.c").unwrap();
+    assert!(texts(&nbd).contains("NBD"), "{:?}", nbd.facts);
+    assert!(kb.data.tools.contains_key("qemu-storage-daemon"));
+    assert!(kb.data.tools.contains_key("qemu-pr-helper"));
+    assert!(kb.explain("scsi/qemu-pr-helper.c").is_some());
+}
+
+#[test]
+fn kb_explain_cli_takes_command_line_machines() {
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_sectriage"))
+            .args(["kb", "explain"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let isapc = run(&["-M", "isapc"]);
+    assert!(
+        isapc.starts_with("machine isapc: non-virtualization"),
+        "{isapc}"
+    );
+    let m68k = run(&["qemu-system-m68k", "-M", "virt"]);
+    assert!(
+        m68k.starts_with("machine virt on m68k: non-virtualization"),
+        "{m68k}"
+    );
+    assert!(m68k.contains("hw/m68k/virt.c"), "{m68k}");
+    let q35 = run(&["qemu-system-x86_64 -M pc-q35-9.2,accel=kvm"]);
+    assert!(q35.contains(": virtualization"), "{q35}");
+    let tcg = run(&["accel/tcg/cpu-exec.c"]);
+    assert!(
+        tcg.contains("MAINTAINERS section \"Overall TCG CPUs\""),
+        "{tcg}"
+    );
+    let ati = run(&["hw/display/ati.c"]);
+    assert!(!ati.contains("All patches CC here"), "{ati}");
+    assert!(!ati.contains("): ;") && !ati.contains("): ["), "{ati}");
+    let img = run(&["qemu-img.c"]);
+    assert!(img.starts_with("qemu-img.c: virtualization"), "{img}");
+    assert_eq!(run(&["hw/usb"]), run(&["hw/usb/"]));
+    let json = run(&["qemu-system-m68k", "-M", "virt", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["class"], "non-virtualization", "{json}");
+    let arm = run(&["target/arm/"]);
+    assert!(
+        arm.contains("non-virtualization") && arm.contains("needs-judgement"),
+        "{arm}"
+    );
 }

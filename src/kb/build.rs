@@ -15,7 +15,9 @@ use globset::{GlobBuilder, GlobMatcher};
 use regex::Regex;
 use sha2::{Digest, Sha256};
 
-use super::{FileFacts, KbData, ListedMachine, MachineReach, Maintainers, Reach, UseCase};
+use super::{
+    FileFacts, KbData, ListedMachine, MachineDef, MachineReach, Maintainers, Reach, UseCase,
+};
 
 /// Directories never scanned: firmware, vendored projects, build output.
 const SKIPPED_DIRS: &[&str] = &[
@@ -39,6 +41,9 @@ const PLUGGABLE_PARENTS: &[&str] = &[
     "INTERFACE_CONVENTIONAL_PCI_DEVICE",
     "TYPE_USB_DEVICE",
 ];
+
+/// The target list of a rule scoped to targets none of which builds it.
+const NO_TARGET: &str = "none";
 
 /// Unlisted boards named per file in the output (the list is only an illustration).
 const MAX_OTHER_BOARDS: usize = 6;
@@ -325,9 +330,13 @@ fn closure(
                  sym: &str,
                  reach: Reach,
                  chain: Vec<String>| {
+        // Stronger first, then a path from the machine over one from a host
+        // feature (`[XEN] -select-> FSDEV_9P` explains nothing about virt), then shorter.
+        let rank =
+            |r: Reach, c: &[String]| (r, c.first().is_some_and(|x| x.starts_with('[')), c.len());
         let better = match best.get(sym) {
             None => true,
-            Some((r, c)) => reach < *r || (reach == *r && chain.len() < c.len()),
+            Some((r, c)) => rank(reach, &chain) < rank(*r, c),
         };
         if better {
             best.insert(sym.to_string(), (reach, chain));
@@ -438,11 +447,14 @@ fn closure(
 
 // === meson ===
 
-/// One way a file gets built: a source set and the symbols that must all hold.
+/// One way a file gets built: a source set, the symbols that must all hold,
+/// and the system-emulation targets whose binaries it goes into.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct BuildRule {
     set: String,
     symbols: Vec<String>,
+    /// `qemu-system-*` targets (`s390x`); empty means every target.
+    targets: Vec<String>,
 }
 
 /// Finds `IDENT.add(...)` / `IDENT.add_all(...)` calls and returns (ident, method, args).
@@ -521,12 +533,96 @@ fn files_in(value: &str) -> Vec<String> {
 struct MesonIndex {
     /// File path to the rules that build it.
     files: BTreeMap<String, BTreeSet<BuildRule>>,
+    /// Host tools (`executable('qemu-img', files(...))`) to their source files.
+    tools: BTreeMap<String, Vec<String>>,
 }
 
-fn parse_meson_tree(root: &Path, meson_files: &[PathBuf]) -> Result<MesonIndex, BuildError> {
-    // Direct additions: set -> (file, symbols); nested sets: child set -> (parent set, symbols).
-    let mut direct: Vec<(String, String, Vec<String>)> = Vec::new();
-    let mut nested: Vec<(String, String, Vec<String>)> = Vec::new();
+/// The system-emulation targets (`configs/targets/*-softmmu.mak`) with their
+/// base architecture, and how meson groups them.
+struct Targets {
+    /// Target (`x86_64`) to base architecture (`i386`).
+    base: BTreeMap<String, String>,
+}
+
+impl Targets {
+    /// Targets that a per-architecture dictionary entry reaches. `hw_arch` is
+    /// keyed by hardware directory (the base architecture, but `sparc64` for
+    /// that target), the `target_*arch` dictionaries by base architecture
+    /// (see the top-level `meson.build`).
+    fn of_key(&self, dict: &str, key: &str) -> Vec<String> {
+        self.base
+            .iter()
+            .filter(|(t, b)| {
+                if dict == "hw_arch" {
+                    let hw_dir = if t.as_str() == "sparc64" {
+                        "sparc64"
+                    } else {
+                        b.as_str()
+                    };
+                    hw_dir == key
+                } else {
+                    b.as_str() == key
+                }
+            })
+            .map(|(t, _)| t.clone())
+            .collect()
+    }
+
+    /// Targets a `when: 'TARGET_X'` condition allows: that target, or every
+    /// target of that base architecture (`TARGET_I386` holds for x86_64 too).
+    fn of_condition(&self, symbol: &str) -> Option<Vec<String>> {
+        let arch = symbol.strip_prefix("TARGET_")?.to_ascii_lowercase();
+        let out: Vec<String> = self
+            .base
+            .iter()
+            .filter(|(t, b)| **t == arch || **b == arch)
+            .map(|(t, _)| t.clone())
+            .collect();
+        (!out.is_empty()).then_some(out)
+    }
+}
+
+/// Intersects target lists, where an empty list means every target.
+fn narrow(a: &[String], b: &[String]) -> Vec<String> {
+    match (a.is_empty(), b.is_empty()) {
+        (true, _) => b.to_vec(),
+        (_, true) => a.to_vec(),
+        _ => a.iter().filter(|t| b.contains(t)).cloned().collect(),
+    }
+}
+
+/// A source set's identity: meson variables are global, but subdirectories
+/// reuse names (`virtio_ss` in `hw/s390x` is not `hw/virtio`'s), so a name
+/// means the set assigned in the same file, else in the nearest enclosing
+/// directory, else the only one assigned anywhere.
+fn set_key(name: &str, dir: &str, assigned: &BTreeMap<String, Vec<String>>) -> String {
+    let Some(dirs) = assigned.get(name) else {
+        return format!(":{name}");
+    };
+    let enclosing = dirs
+        .iter()
+        .filter(|d| d.is_empty() || *d == dir || dir.starts_with(&format!("{d}/")))
+        .max_by_key(|d| d.len());
+    match (enclosing, dirs.len()) {
+        (Some(d), _) => format!("{d}:{name}"),
+        (None, 1) => format!("{}:{name}", dirs[0]),
+        (None, _) => format!(":{name}"),
+    }
+}
+
+fn parse_meson_tree(
+    root: &Path,
+    meson_files: &[PathBuf],
+    targets: &Targets,
+) -> Result<MesonIndex, BuildError> {
+    static ASSIGN: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(?m)^\s*(\w+)\s*=\s*ss\.source_set\(\)").unwrap());
+    static REGISTER: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\b(hw_arch|target_arch|target_system_arch|target_user_arch)\s*\+=\s*\{\s*'(\w+)'\s*:\s*(\w+)\s*\}").unwrap()
+    });
+    static EXECUTABLE: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"\bexecutable\(\s*'(qemu-[\w-]+)'").unwrap());
+    let mut texts = Vec::new();
     for path in meson_files {
         let text = read(path)?;
         let dir = path
@@ -534,16 +630,68 @@ fn parse_meson_tree(root: &Path, meson_files: &[PathBuf]) -> Result<MesonIndex, 
             .and_then(|p| p.strip_prefix(root).ok())
             .map(|p| p.to_string_lossy().replace('\\', "/"))
             .unwrap_or_default();
-        for (set, method, args) in meson_calls(&text) {
+        texts.push((dir, text));
+    }
+    let mut assigned: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (dir, text) in &texts {
+        for cap in ASSIGN.captures_iter(text) {
+            let dirs = assigned.entry(cap[1].to_string()).or_default();
+            if !dirs.contains(dir) {
+                dirs.push(dir.clone());
+            }
+        }
+    }
+    // Per-architecture sets: set key -> targets; user-mode sets are left out.
+    let mut scoped: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut user_sets: BTreeSet<String> = BTreeSet::new();
+    let mut index = MesonIndex::default();
+    // Direct additions: set -> (file, symbols, targets); nested: child -> (parent, symbols, targets).
+    type Addition = (String, String, Vec<String>, Vec<String>);
+    let mut direct: Vec<Addition> = Vec::new();
+    let mut nested: Vec<Addition> = Vec::new();
+    for (dir, text) in &texts {
+        for cap in REGISTER.captures_iter(text) {
+            let key = set_key(&cap[3], dir, &assigned);
+            if &cap[1] == "target_user_arch" {
+                user_sets.insert(key);
+            } else {
+                scoped.insert(key, targets.of_key(&cap[1], &cap[2]));
+            }
+        }
+        for cap in EXECUTABLE.captures_iter(text) {
+            let start = cap.get(0).expect("match").end();
+            let args = balanced(&text[start..]);
+            let files: Vec<String> = files_in(args)
+                .into_iter()
+                .map(|f| {
+                    if dir.is_empty() {
+                        f
+                    } else {
+                        format!("{dir}/{f}")
+                    }
+                })
+                .collect();
+            index
+                .tools
+                .entry(cap[1].to_string())
+                .or_default()
+                .extend(files);
+        }
+        for (set, method, args) in meson_calls(text) {
+            let set = set_key(&set, dir, &assigned);
             let mut when = Vec::new();
+            let mut only = Vec::new();
             let mut if_true = Vec::new();
             for arg in split_args(&args) {
                 let arg = arg.trim();
                 if let Some(v) = arg.strip_prefix("when:") {
-                    when = quoted(v)
-                        .into_iter()
-                        .filter_map(|s| s.strip_prefix("CONFIG_").map(str::to_string))
-                        .collect();
+                    for q in quoted(v) {
+                        if let Some(sym) = q.strip_prefix("CONFIG_") {
+                            when.push(sym.to_string());
+                        } else if let Some(t) = targets.of_condition(&q) {
+                            only = narrow(&only, &t);
+                        }
+                    }
                 } else if let Some(v) = arg.strip_prefix("if_true:") {
                     if_true.push(v.trim().to_string());
                 } else if arg.starts_with("if_false:") {
@@ -557,7 +705,12 @@ fn parse_meson_tree(root: &Path, meson_files: &[PathBuf]) -> Result<MesonIndex, 
                 if files.is_empty() && method == "add_all" {
                     let child = value.trim().trim_matches(['[', ']']).trim().to_string();
                     if child.chars().all(|c| c.is_alphanumeric() || c == '_') && !child.is_empty() {
-                        nested.push((child, set.clone(), when.clone()));
+                        nested.push((
+                            set_key(&child, dir, &assigned),
+                            set.clone(),
+                            when.clone(),
+                            only.clone(),
+                        ));
                     }
                 }
                 for f in files {
@@ -566,41 +719,76 @@ fn parse_meson_tree(root: &Path, meson_files: &[PathBuf]) -> Result<MesonIndex, 
                     } else {
                         format!("{dir}/{f}")
                     };
-                    direct.push((set.clone(), full, when.clone()));
+                    direct.push((set.clone(), full, when.clone(), only.clone()));
                 }
             }
         }
     }
     // A file added to a nested set is built under the parent's conditions too.
-    let mut index = MesonIndex::default();
-    for (set, file, when) in direct {
-        let mut rules = vec![(set.clone(), when.clone())];
-        let mut depth = 0;
+    for (set, file, when, only) in direct {
+        let mut rules = vec![(set.clone(), when.clone(), only.clone(), 0)];
         let mut expanded = Vec::new();
-        while let Some((s, w)) = rules.pop() {
-            let parents: Vec<_> = nested.iter().filter(|(child, _, _)| *child == s).collect();
+        while let Some((s, w, t, depth)) = rules.pop() {
+            let parents: Vec<_> = nested.iter().filter(|(child, ..)| *child == s).collect();
             if parents.is_empty() || depth > 8 {
-                expanded.push((s, w));
+                expanded.push((s, w, t));
                 continue;
             }
-            depth += 1;
-            for (_, parent, pw) in parents {
+            for (_, parent, pw, pt) in parents {
                 let mut merged = w.clone();
                 merged.extend(pw.iter().cloned());
-                rules.push((parent.clone(), merged));
+                rules.push((parent.clone(), merged, narrow(&t, pt), depth + 1));
             }
         }
-        for (s, mut w) in expanded {
+        for (s, mut w, t) in expanded {
             w.sort();
             w.dedup();
+            let name = s.rsplit(':').next().unwrap_or(&s).to_string();
+            // A user-mode set is named so (`*_user_ss`), whatever its variable.
+            let set = if user_sets.contains(&s) && !name.contains("user") {
+                format!("{name} (user)")
+            } else {
+                name
+            };
+            let mut targets = narrow(scoped.get(&s).map(Vec::as_slice).unwrap_or(&[]), &t);
+            if targets.is_empty() && (scoped.contains_key(&s) || !t.is_empty()) {
+                // Scoped to targets none of which remain: never built for system emulation.
+                targets = vec![NO_TARGET.to_string()];
+            }
+            targets.sort();
+            targets.dedup();
             index
                 .files
                 .entry(file.clone())
                 .or_default()
-                .insert(BuildRule { set: s, symbols: w });
+                .insert(BuildRule {
+                    set,
+                    symbols: w,
+                    targets,
+                });
         }
     }
     Ok(index)
+}
+
+/// The text of a call's arguments, up to its closing parenthesis.
+fn balanced(text: &str) -> &str {
+    let mut depth = 1;
+    let mut quote = false;
+    for (i, c) in text.char_indices() {
+        match c {
+            '\'' => quote = !quote,
+            '(' | '[' if !quote => depth += 1,
+            ')' | ']' if !quote => {
+                depth -= 1;
+                if depth == 0 {
+                    return &text[..i];
+                }
+            }
+            _ => {}
+        }
+    }
+    text
 }
 
 // === C sources ===
@@ -648,13 +836,69 @@ fn machine_names(text: &str) -> Vec<String> {
     out
 }
 
+/// `(family, alias)` pairs of a file's machine definitions: a
+/// `DEFINE_*_MACHINE(...)` call names the machine type (or a versioned
+/// family, `pc-i440fx`) in its first string argument, and any later string
+/// argument is the alias its latest version registers (`"pc"`).
+fn machine_aliases(text: &str) -> Vec<(String, String)> {
+    static CALL: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"\bDEFINE_\w*MACHINE\w*\(").unwrap());
+    static LITERAL: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r#""([a-z][a-z0-9.-]*)""#).unwrap());
+    let mut out = Vec::new();
+    for m in CALL.find_iter(text) {
+        let args = balanced(&text[m.end()..]);
+        let literals: Vec<&str> = LITERAL
+            .captures_iter(args)
+            .map(|c| c.get(1).expect("group").as_str())
+            .collect();
+        if let Some((family, rest)) = literals.split_first() {
+            for alias in rest {
+                let pair = (family.to_string(), alias.to_string());
+                if family != alias && !out.contains(&pair) {
+                    out.push(pair);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `pc-q35-9.2` → `pc-q35`, `pseries-10.0` → `pseries`.
+pub(crate) fn strip_version(name: &str) -> String {
+    let mut parts: Vec<&str> = name.split('-').collect();
+    while parts.len() > 1
+        && parts
+            .last()
+            .is_some_and(|p| p.chars().all(|c| c.is_ascii_digit() || c == '.'))
+    {
+        parts.pop();
+    }
+    parts.join("-")
+}
+
 // === MAINTAINERS ===
 
 struct Section {
     title: String,
     status: Option<String>,
-    patterns: Vec<(GlobMatcher, usize)>,
+    /// Each `F:` pattern with its specificity (see [`pattern_depth`]) and length.
+    patterns: Vec<(GlobMatcher, (usize, usize))>,
     excludes: Vec<GlobMatcher>,
+    /// Every `F:` pattern is only wildcards (`F: *`, `F: */`): the section
+    /// every patch is copied to, which says nothing about who owns a file.
+    catch_all: bool,
+}
+
+/// How specific an `F:` pattern is, as `scripts/get_maintainer.pl` ranks
+/// sections: the number of `/` in it, plus one unless it names a directory.
+fn pattern_depth(pattern: &str) -> usize {
+    let slashes = pattern.matches('/').count();
+    if pattern.ends_with('/') {
+        slashes
+    } else {
+        slashes + 1
+    }
 }
 
 fn pattern_matcher(pattern: &str) -> Option<GlobMatcher> {
@@ -671,22 +915,32 @@ fn pattern_matcher(pattern: &str) -> Option<GlobMatcher> {
         .map(|g| g.compile_matcher())
 }
 
-fn parse_maintainers(text: &str) -> Vec<Section> {
+/// Parses `MAINTAINERS`. A section is a paragraph of `X:` lines; its name is
+/// the line just before them. A line underlined with `---` is a group heading
+/// ("Guest CPU cores (TCG)"), never a section name. `F:` patterns naming a
+/// directory of `root` without the trailing slash cover it, as in
+/// `get_maintainer.pl`.
+fn parse_maintainers(text: &str, root: &Path) -> Vec<Section> {
     let mut sections = Vec::new();
     for block in text.split("\n\n") {
+        let lines: Vec<&str> = block.lines().collect();
         let mut title = None;
         let mut status = None;
         let mut patterns = Vec::new();
         let mut excludes = Vec::new();
-        for line in block.lines() {
-            if line.starts_with("---") || line.starts_with("===") {
-                continue;
-            }
+        let mut wildcards_only = true;
+        for (i, line) in lines.iter().enumerate() {
             let tagged = line.len() > 2
                 && line.as_bytes()[1] == b':'
                 && line.as_bytes()[0].is_ascii_uppercase();
             if !tagged {
-                if title.is_none() && !line.trim().is_empty() {
+                let underline = |l: &str| {
+                    let t = l.trim();
+                    !t.is_empty() && t.chars().all(|c| c == '-' || c == '=')
+                };
+                let heading = lines.get(i + 1).is_some_and(|next| underline(next));
+                if !underline(line) && !heading && !line.trim().is_empty() && patterns.is_empty() {
+                    // The last plain line before the tags names the section.
                     title = Some(line.trim().to_string());
                 }
                 continue;
@@ -695,8 +949,17 @@ fn parse_maintainers(text: &str) -> Vec<Section> {
             match &line[..1] {
                 "S" => status = Some(value.to_string()),
                 "F" => {
-                    if let Some(m) = pattern_matcher(value) {
-                        patterns.push((m, value.len()));
+                    let value = if !value.ends_with('/')
+                        && !value.contains(['*', '?', '['])
+                        && root.join(value).is_dir()
+                    {
+                        format!("{value}/")
+                    } else {
+                        value.to_string()
+                    };
+                    if let Some(m) = pattern_matcher(&value) {
+                        wildcards_only &= value.chars().all(|c| matches!(c, '*' | '/' | '?'));
+                        patterns.push((m, (pattern_depth(&value), value.len())));
                     }
                 }
                 "X" => excludes.extend(pattern_matcher(value)),
@@ -709,29 +972,34 @@ fn parse_maintainers(text: &str) -> Vec<Section> {
                 status,
                 patterns,
                 excludes,
+                catch_all: wildcards_only,
             });
         }
     }
     sections
 }
 
+/// The sections covering `path`, most specific first (deepest, then longest
+/// matching `F:` pattern, as `get_maintainer.pl` orders them). The catch-all
+/// section is left out: it covers every file and owns none.
 fn maintainers_of(path: &str, sections: &[Section]) -> Vec<Maintainers> {
-    let mut hits: Vec<(usize, &Section)> = sections
+    let mut hits: Vec<((usize, usize), usize, &Section)> = sections
         .iter()
-        .filter(|s| !s.excludes.iter().any(|x| x.is_match(path)))
-        .filter_map(|s| {
+        .enumerate()
+        .filter(|(_, s)| !s.catch_all && !s.excludes.iter().any(|x| x.is_match(path)))
+        .filter_map(|(i, s)| {
             s.patterns
                 .iter()
                 .filter(|(g, _)| g.is_match(path))
-                .map(|(_, len)| *len)
+                .map(|(_, rank)| *rank)
                 .max()
-                .map(|len| (len, s))
+                .map(|rank| (rank, i, s))
         })
         .collect();
-    hits.sort_by_key(|h| std::cmp::Reverse(h.0));
+    hits.sort_by_key(|h| (std::cmp::Reverse(h.0), h.1));
     hits.into_iter()
         .take(3)
-        .map(|(_, s)| Maintainers {
+        .map(|(_, _, s)| Maintainers {
             section: s.title.clone(),
             status: s.status.clone(),
         })
@@ -778,7 +1046,7 @@ fn rel(root: &Path, path: &Path) -> String {
 pub fn build(qemu_src: &Path, security_rst: &str) -> Result<KbData, BuildError> {
     let doc = parse_security_rst(security_rst)?;
     let version = read(&qemu_src.join("VERSION"))?.trim().to_string();
-    let maintainers = parse_maintainers(&read(&qemu_src.join("MAINTAINERS"))?);
+    let maintainers = parse_maintainers(&read(&qemu_src.join("MAINTAINERS"))?, qemu_src);
 
     let mut all_files = Vec::new();
     walk(qemu_src, qemu_src, &mut all_files)?;
@@ -792,9 +1060,10 @@ pub fn build(qemu_src: &Path, security_rst: &str) -> Result<KbData, BuildError> 
             .and_then(|n| n.strip_suffix("-softmmu.mak"))
         {
             let text = read(p)?;
-            let base = text
-                .lines()
-                .find_map(|l| l.strip_prefix("TARGET_BASE_ARCH="))
+            // `TARGET_BASE_ARCH` when it differs, else `TARGET_ARCH` (or1k builds target/openrisc).
+            let field = |key: &str| text.lines().find_map(|l| l.strip_prefix(key));
+            let base = field("TARGET_BASE_ARCH=")
+                .or_else(|| field("TARGET_ARCH="))
                 .unwrap_or(name)
                 .trim()
                 .to_string();
@@ -841,7 +1110,10 @@ pub fn build(qemu_src: &Path, security_rst: &str) -> Result<KbData, BuildError> 
             meson_files.push(p.clone());
         }
     }
-    let meson = parse_meson_tree(qemu_src, &meson_files)?;
+    let targets = Targets {
+        base: base_arch.clone(),
+    };
+    let meson = parse_meson_tree(qemu_src, &meson_files, &targets)?;
 
     // QOM types and machine names from the C sources that meson builds.
     let mut type_macros: HashMap<String, String> = HashMap::new();
@@ -864,6 +1136,7 @@ pub fn build(qemu_src: &Path, security_rst: &str) -> Result<KbData, BuildError> 
     let mut qom_types: BTreeMap<String, String> = BTreeMap::new();
     let mut file_types: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut machines_by_file: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut aliases_by_file: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
     for path in meson.files.keys() {
         if !path.ends_with(".c") {
             continue;
@@ -899,8 +1172,29 @@ pub fn build(qemu_src: &Path, security_rst: &str) -> Result<KbData, BuildError> 
         }
         if !machines.is_empty() {
             machines_by_file.insert(path.clone(), machines);
+            aliases_by_file.insert(path.clone(), machine_aliases(&text));
         }
     }
+    // The targets whose binaries build a file (empty: every target).
+    let targets_of = |file: &str| -> Vec<String> {
+        let Some(rules) = meson.files.get(file) else {
+            return Vec::new();
+        };
+        if rules.iter().any(|r| r.targets.is_empty()) {
+            return Vec::new();
+        }
+        let mut out: Vec<String> = rules
+            .iter()
+            .flat_map(|r| r.targets.iter().cloned())
+            .filter(|t| t != NO_TARGET)
+            .collect();
+        out.sort();
+        out.dedup();
+        if out.is_empty() {
+            out.push(NO_TARGET.to_string());
+        }
+        out
+    };
 
     // Board symbols: those that build a file defining a machine type.
     let symbols_of = |file: &str| -> BTreeSet<String> {
@@ -929,7 +1223,13 @@ pub fn build(qemu_src: &Path, security_rst: &str) -> Result<KbData, BuildError> 
         }
     }
 
-    // Resolve each listed machine to its defining file and Kconfig symbol.
+    // Resolve each listed machine to its defining file and Kconfig symbol: a
+    // machine type is a name registered for a target, so only files that
+    // target's binary builds count, and only names that mean the listed one.
+    let builds_for = |file: &str, target: &str| {
+        let t = targets_of(file);
+        t.is_empty() || t.iter().any(|x| x == target)
+    };
     let mut listed = Vec::new();
     for (arch, machine) in &doc.machines {
         let base = base_arch.get(arch).cloned().unwrap_or_else(|| arch.clone());
@@ -940,38 +1240,44 @@ pub fn build(qemu_src: &Path, security_rst: &str) -> Result<KbData, BuildError> 
             base.trim_end_matches(|c: char| c.is_ascii_digit())
                 .to_string()
         };
-        let in_arch_dir = |f: &str| f.starts_with(&format!("hw/{dir}/"));
-        // Outside the architecture's directory only a machine name defined once is trusted (`xenpv`).
-        let defined_once = machines_by_file
-            .values()
-            .filter(|names| names.iter().any(|n| n == machine))
-            .count()
-            == 1;
-        let outside_arch_dirs = |f: &str| defined_once && f.starts_with("hw/");
-        let find = |pred: &dyn Fn(&str) -> bool| {
-            machines_by_file
-                .iter()
-                .find(|(f, names)| pred(f) && names.iter().any(|n| n == machine))
-                .map(|(f, names)| (f.clone(), names.clone()))
+        // Families whose latest version registers the listed name as its alias (`pc-i440fx` for `pc`).
+        let families = |file: &str| -> Vec<String> {
+            aliases_by_file
+                .get(file)
+                .map(|pairs| {
+                    pairs
+                        .iter()
+                        .filter(|(_, alias)| alias == machine)
+                        .map(|(family, _)| family.clone())
+                        .collect()
+                })
+                .unwrap_or_default()
         };
-        let found = find(&in_arch_dir).or_else(|| find(&outside_arch_dirs));
+        let names_it = |file: &str, names: &[String]| {
+            names
+                .iter()
+                .any(|n| n == machine || strip_version(n) == *machine)
+                || !families(file).is_empty()
+        };
+        let candidates: Vec<&String> = machines_by_file
+            .iter()
+            .filter(|(f, names)| builds_for(f, arch) && names_it(f, names))
+            .map(|(f, _)| f)
+            .collect();
+        let found = candidates
+            .iter()
+            .find(|f| f.starts_with(&format!("hw/{dir}/")))
+            .or_else(|| candidates.first())
+            .map(|f| (*f).clone());
         let (file, aliases, symbol) = match found {
-            Some((file, names)) => {
+            Some(file) => {
                 let syms = symbols_of(&file);
                 let symbol = syms
                     .iter()
                     .find(|s| symbols.contains_key(*s) && !host_env.contains(*s))
                     .or_else(|| syms.iter().find(|s| symbols.contains_key(*s)))
                     .cloned();
-                // Versioned families (`pc-q35`) defined in the same file are the machine's other names.
-                let aliases = names
-                    .into_iter()
-                    .filter(|n| {
-                        n != machine
-                            && (n.contains(machine.as_str())
-                                || machine == "pc" && n.starts_with("pc-i440fx"))
-                    })
-                    .collect();
+                let aliases = families(&file);
                 (Some(file), aliases, symbol)
             }
             None => (None, Vec::new(), None),
@@ -983,6 +1289,16 @@ pub fn build(qemu_src: &Path, security_rst: &str) -> Result<KbData, BuildError> 
             symbol,
             aliases,
         });
+    }
+    // Every machine type name with the file defining it and the targets building that file.
+    let mut machines: BTreeMap<String, Vec<MachineDef>> = BTreeMap::new();
+    for (file, names) in &machines_by_file {
+        for n in names {
+            machines.entry(n.clone()).or_default().push(MachineDef {
+                file: file.clone(),
+                targets: targets_of(file),
+            });
+        }
     }
 
     // Closures: one per listed machine (with the target's own symbols), one per other board.
@@ -997,6 +1313,7 @@ pub fn build(qemu_src: &Path, security_rst: &str) -> Result<KbData, BuildError> 
         let env = arch_env(&m.arch);
         listed_closures.push((
             format!("{}/{}", m.arch, m.machine),
+            m.arch.clone(),
             m.file
                 .as_deref()
                 .and_then(|f| f.split('/').nth(1))
@@ -1017,27 +1334,15 @@ pub fn build(qemu_src: &Path, security_rst: &str) -> Result<KbData, BuildError> 
         board_closures.push((name, b.clone(), c));
     }
 
-    let mut other_machines = BTreeMap::new();
-    for (file, names) in &machines_by_file {
-        for n in names {
-            if !listed
-                .iter()
-                .any(|m| &m.machine == n || m.aliases.contains(n))
-            {
-                other_machines
-                    .entry(n.clone())
-                    .or_insert_with(|| file.clone());
-            }
-        }
-    }
-
     let mut files = BTreeMap::new();
     for (path, rules) in &meson.files {
         if !(path.ends_with(".c") || path.ends_with(".rs")) || !qemu_src.join(path).exists() {
             continue;
         }
+        // A per-architecture set no system target has (hexagon) goes into user-mode binaries only.
         let user_only = rules.iter().all(|r| {
             r.set.contains("user")
+                || r.targets == [NO_TARGET]
                 || r.symbols
                     .iter()
                     .any(|s| s.ends_with("_USER") || s == "USER_ONLY")
@@ -1046,16 +1351,21 @@ pub fn build(qemu_src: &Path, security_rst: &str) -> Result<KbData, BuildError> 
             .iter()
             .all(|r| r.set.contains("tcg") || r.symbols.iter().any(|s| s == "TCG"));
 
-        // Best reach per listed machine: every symbol of a rule must be in the closure.
+        // Best reach per listed machine: every symbol of a rule must hold for
+        // it. Host features and the target's own symbols (`[KVM]`) hold for
+        // every machine of the target, so a rule needing nothing else builds
+        // the file for all of them; otherwise the chain shown is the one to
+        // the rule's weakest (then most specific) device symbol.
         let mut reaches = Vec::new();
+        // Built for every machine of every target, or of these listed machines' targets.
         let mut common = false;
-        for (name, dir, clos, _env) in &listed_closures {
+        let mut common_when: Vec<String> = Vec::new();
+        let mut target_wide: Vec<String> = Vec::new();
+        for (name, arch, _dir, clos, env) in &listed_closures {
             let mut best: Option<(Reach, Vec<String>)> = None;
             for rule in rules {
-                if let Some(arch) = set_arch(&rule.set, &base_dirs) {
-                    if arch != *dir {
-                        continue;
-                    }
+                if !rule.targets.is_empty() && !rule.targets.contains(arch) {
+                    continue;
                 }
                 if rule.set.contains("user")
                     || rule
@@ -1065,36 +1375,42 @@ pub fn build(qemu_src: &Path, security_rst: &str) -> Result<KbData, BuildError> 
                 {
                     continue;
                 }
-                if rule.symbols.is_empty() {
-                    common = true;
+                let device: Vec<&String> =
+                    rule.symbols.iter().filter(|s| !env.contains(*s)).collect();
+                if device.is_empty() {
+                    if rule.targets.is_empty() {
+                        let when: Vec<String> = rule
+                            .symbols
+                            .iter()
+                            .filter(|s| !["SYSTEM_ONLY", "SOFTMMU"].contains(&s.as_str()))
+                            .map(|s| format!("CONFIG_{s}"))
+                            .collect();
+                        if !common || when.len() < common_when.len() {
+                            common_when = when;
+                        }
+                        common = true;
+                    } else if !target_wide.contains(name) {
+                        target_wide.push(name.clone());
+                    }
                     continue;
                 }
-                let mut worst: Option<(Reach, Vec<String>)> = Some((Reach::Selected, Vec::new()));
-                for s in &rule.symbols {
-                    match (clos.get(s), &worst) {
-                        (Some((r, c)), Some((wr, wc))) => {
-                            // The chain shown is the weakest link's; host features (`[SYSTEM_ONLY]`) explain nothing.
-                            let env_chain = c.first().is_some_and(|x| x.starts_with('['));
-                            if *r > *wr
-                                || (*r == *wr
-                                    && !env_chain
-                                    && (wc.is_empty() || wc[0].starts_with('[')))
-                            {
-                                worst = Some((*r, c.clone()));
-                            }
-                        }
-                        _ => {
-                            worst = None;
-                            break;
-                        }
+                let mut weakest: Option<(Reach, &Vec<String>)> = None;
+                let mut holds = true;
+                for s in device {
+                    let Some((r, c)) = clos.get(s) else {
+                        holds = false;
+                        break;
+                    };
+                    if weakest.is_none_or(|(wr, wc)| *r > wr || (*r == wr && c.len() > wc.len())) {
+                        weakest = Some((*r, c));
                     }
                 }
-                if let Some((r, c)) = worst {
+                if let (true, Some((r, c))) = (holds, weakest) {
                     if best
                         .as_ref()
                         .is_none_or(|(br, bc)| r < *br || (r == *br && c.len() < bc.len()))
                     {
-                        best = Some((r, c));
+                        best = Some((r, c.clone()));
                     }
                 }
             }
@@ -1106,6 +1422,30 @@ pub fn build(qemu_src: &Path, security_rst: &str) -> Result<KbData, BuildError> 
                 });
             }
         }
+        if common {
+            target_wide.clear();
+        }
+        // Every target that builds it, when none of them has a listed machine type.
+        let built_targets = {
+            let mut t: Vec<String> = rules
+                .iter()
+                .filter(|r| !r.set.contains("user"))
+                .flat_map(|r| {
+                    if r.targets.is_empty() {
+                        vec!["*".to_string()]
+                    } else {
+                        r.targets.clone()
+                    }
+                })
+                .collect();
+            t.sort();
+            t.dedup();
+            t
+        };
+        let unlisted_targets_only = !built_targets.is_empty()
+            && built_targets
+                .iter()
+                .all(|t| t != "*" && !listed.iter().any(|m| &m.arch == t));
         let file_symbols = symbols_of(path);
         let other_boards: Vec<String> = board_closures
             .iter()
@@ -1124,7 +1464,7 @@ pub fn build(qemu_src: &Path, security_rst: &str) -> Result<KbData, BuildError> 
                 })
                 .unwrap_or(false);
             if pluggable_bus {
-                for (name, dir, _, _) in &listed_closures {
+                for (name, _, dir, _, _) in &listed_closures {
                     if reaches.iter().any(|r| &r.machine == name) {
                         continue;
                     }
@@ -1167,7 +1507,23 @@ pub fn build(qemu_src: &Path, security_rst: &str) -> Result<KbData, BuildError> 
                 ),
                 _ if common => (
                     UseCase::Virtualization,
-                    "built for every system-emulation target, so the listed machine types run it".to_string(),
+                    format!(
+                        "built for every system-emulation target{}, so the listed machine types run it",
+                        if common_when.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" (with {})", common_when.join(" && "))
+                        }
+                    ),
+                ),
+                _ if !target_wide.is_empty() => (
+                    UseCase::Virtualization,
+                    format!(
+                        "built for every machine of its target ({}), so the listed {} run{} it",
+                        built_targets.join(", "),
+                        target_wide.iter().take(4).cloned().collect::<Vec<_>>().join(", "),
+                        if target_wide.len() == 1 { "s" } else { "" }
+                    ),
                 ),
                 Some(Reach::Pluggable) if !other_boards.is_empty() => (
                     UseCase::NeedsJudgement,
@@ -1176,6 +1532,13 @@ pub fn build(qemu_src: &Path, security_rst: &str) -> Result<KbData, BuildError> 
                 Some(Reach::Pluggable) => (
                     UseCase::Virtualization,
                     "a user-pluggable device of listed machine types, tied to no other board".to_string(),
+                ),
+                None if unlisted_targets_only => (
+                    UseCase::NonVirtualization,
+                    format!(
+                        "built only for {}, for which security.rst lists no machine type",
+                        built_targets.join(", ")
+                    ),
                 ),
                 None if !other_boards.is_empty() => (
                     UseCase::NonVirtualization,
@@ -1190,12 +1553,18 @@ pub fn build(qemu_src: &Path, security_rst: &str) -> Result<KbData, BuildError> 
         let built_by: Vec<String> = rules
             .iter()
             .map(|r| {
-                if r.symbols.is_empty() {
+                // A per-target set names its targets: it is not built for every target.
+                let set = if r.targets.is_empty() {
                     r.set.clone()
+                } else {
+                    format!("{} (target {})", r.set, r.targets.join(", "))
+                };
+                if r.symbols.is_empty() {
+                    set
                 } else {
                     format!(
                         "{}: {}",
-                        r.set,
+                        set,
                         r.symbols
                             .iter()
                             .map(|s| format!("CONFIG_{s}"))
@@ -1217,6 +1586,11 @@ pub fn build(qemu_src: &Path, security_rst: &str) -> Result<KbData, BuildError> 
                 listed: reaches,
                 other_boards,
                 common: common && !user_only && !tcg_only,
+                target_wide: if user_only || tcg_only {
+                    Vec::new()
+                } else {
+                    target_wide
+                },
                 class,
                 reason,
             },
@@ -1232,8 +1606,10 @@ pub fn build(qemu_src: &Path, security_rst: &str) -> Result<KbData, BuildError> 
         security_rst_sha256: hex(&Sha256::digest(security_rst.as_bytes())),
         virtualization_accels: doc.virtualization_accels,
         non_virtualization_accels: doc.non_virtualization_accels,
+        system_targets: base_arch,
         listed_machines: listed,
-        other_machines,
+        machines,
+        tools: meson.tools,
         qom_types,
         functions,
         files,
@@ -1343,6 +1719,7 @@ fn apply_board_references(
         let best = facts.listed.iter().map(|r| r.reach).min();
         // Already settled by Kconfig, user-mode/TCG-only, or board-only with no board naming it.
         let settled = facts.common
+            || !facts.target_wide.is_empty()
             || matches!(best, Some(Reach::Selected) | Some(Reach::Implied))
             || facts.reason.starts_with("built only")
             || (facts.class == UseCase::NonVirtualization
@@ -1369,13 +1746,6 @@ fn apply_board_references(
             }
         }
     }
-}
-
-/// The architecture directory a source set belongs to (`arm_ss` → `arm`), if any.
-fn set_arch(set: &str, base_dirs: &BTreeSet<String>) -> Option<String> {
-    let stem = set.strip_suffix("_ss")?;
-    let arch = stem.split('_').next()?;
-    base_dirs.contains(arch).then(|| arch.to_string())
 }
 
 fn quoted_c(s: &str) -> Option<String> {

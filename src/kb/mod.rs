@@ -17,8 +17,10 @@ use serde::{Deserialize, Serialize};
 
 pub use overlay::{Overlay, OverlayEntry, OverlayMatch};
 
+use build::strip_version;
+
 /// Version of the data-file layout; bump when the JSON shape changes.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// The committed knowledge base, embedded in the binary.
 pub const EMBEDDED_KB: &str = include_str!("../../kb/qemu-kb.json");
@@ -87,9 +89,21 @@ pub struct ListedMachine {
     pub file: Option<String>,
     /// The Kconfig symbol that builds that file.
     pub symbol: Option<String>,
-    /// Other names of the machine (versioned families such as `pc-q35`).
+    /// Versioned families whose latest version registers the listed name as
+    /// its alias (`pc-q35` for `q35`); `NAME-X.Y` versions of the name itself
+    /// also mean the machine.
     #[serde(default)]
     pub aliases: Vec<String>,
+}
+
+/// One definition of a machine type name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MachineDef {
+    /// The source file registering it.
+    pub file: String,
+    /// The `qemu-system-*` targets whose binary builds that file; empty means every target.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<String>,
 }
 
 /// How one file relates to one listed machine.
@@ -127,9 +141,13 @@ pub struct FileFacts {
     /// Unlisted boards whose Kconfig selects or implies the file (first few).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub other_boards: Vec<String>,
-    /// Built unconditionally for system emulation (core code every machine uses).
+    /// Built for every machine of every system-emulation target (core code every machine uses).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub common: bool,
+    /// Listed machines (`s390x/s390-ccw-virtio`) whose target builds it for
+    /// every machine (a per-target source set with no device condition).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub target_wide: Vec<String>,
     /// The derived class.
     pub class: UseCase,
     /// One sentence saying why.
@@ -148,9 +166,13 @@ pub struct KbData {
     pub virtualization_accels: Vec<String>,
     /// Accelerators it names for the non-virtualization use case.
     pub non_virtualization_accels: Vec<String>,
+    /// System-emulation targets (`qemu-system-x86_64`) to their base architecture (`i386`).
+    pub system_targets: BTreeMap<String, String>,
     pub listed_machines: Vec<ListedMachine>,
-    /// Unlisted machine type names and the file defining them.
-    pub other_machines: BTreeMap<String, String>,
+    /// Every machine type name the sources register, with where and for which targets.
+    pub machines: BTreeMap<String, Vec<MachineDef>>,
+    /// Host tools built from the tree (`qemu-img`) and their own source files.
+    pub tools: BTreeMap<String, Vec<String>>,
     /// QOM type name to the file that defines it.
     pub qom_types: BTreeMap<String, String>,
     /// Function name to the one classified file that defines it (names defined
@@ -248,15 +270,102 @@ impl Kb {
         })
     }
 
-    /// True when `arch`/`machine` (or an alias such as `pc-q35-9.2`) is a listed machine type.
+    /// The listed machine type `machine` means on any target (`q35`, or a
+    /// version or family name such as `pc-q35-9.2`).
     pub fn listed_machine(&self, machine: &str) -> Option<&ListedMachine> {
+        self.listed_machine_on(None, machine)
+    }
+
+    /// The listed machine type `machine` means on `target` (`x86_64`), or on
+    /// any target when none is given. A name alone is not a machine type:
+    /// `virt` is listed for aarch64 but not for m68k.
+    pub fn listed_machine_on(&self, target: Option<&str>, machine: &str) -> Option<&ListedMachine> {
         let name = machine.trim().to_ascii_lowercase();
         let unversioned = strip_version(&name);
         self.data.listed_machines.iter().find(|m| {
-            m.machine == name
-                || m.aliases.iter().any(|a| *a == name || *a == unversioned)
-                || (unversioned != name && m.machine == unversioned)
+            target.is_none_or(|t| m.arch == t)
+                && (m.machine == name
+                    || m.machine == unversioned
+                    || m.aliases.iter().any(|a| *a == name || *a == unversioned))
         })
+    }
+
+    /// Where the sources register a machine type name (or the family a versioned name belongs to).
+    pub fn machine_definitions(&self, machine: &str) -> &[MachineDef] {
+        let name = machine.trim().to_ascii_lowercase();
+        self.data
+            .machines
+            .get(&name)
+            .or_else(|| self.data.machines.get(&strip_version(&name)))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    /// True when `target` names a `qemu-system-*` binary of the tree.
+    pub fn is_system_target(&self, target: &str) -> bool {
+        self.data.system_targets.contains_key(target)
+    }
+
+    /// Class of a machine type on the targets a report runs (`qemu-system-m68k
+    /// -M virt`): listed for one of them is virtualization, a machine type of
+    /// one of them that is not listed for it is not. When no known target is
+    /// given, or the name is no machine type of any of them, this is
+    /// [`Kb::machine`].
+    pub fn machine_on(&self, targets: &[String], machine: &str) -> Finding {
+        let name = machine.trim().to_ascii_lowercase();
+        let targets: Vec<String> = targets
+            .iter()
+            .map(|t| t.trim().to_ascii_lowercase())
+            .filter(|t| self.is_system_target(t))
+            .collect();
+        for t in &targets {
+            if let Some(m) = self.listed_machine_on(Some(t), &name) {
+                return listed_finding(&name, m, &format!("for {t}"));
+            }
+        }
+        for t in &targets {
+            let defs: Vec<&MachineDef> = self
+                .machine_definitions(&name)
+                .iter()
+                .filter(|d| d.targets.is_empty() || d.targets.contains(t))
+                .collect();
+            let Some(def) = defs.first() else { continue };
+            let listed_for = self.listed_targets(&name);
+            return Finding {
+                subject: format!("machine {name} on {t}"),
+                class: UseCase::NonVirtualization,
+                from_overlay: false,
+                surface: None,
+                facts: vec![Fact {
+                    text: format!(
+                        "{name} is a machine type of qemu-system-{t} (defined in {}) that is not listed for {t}{}; \"any machine type not listed here ... falls under the non-virtualization use case\"",
+                        def.file,
+                        if listed_for.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" (security.rst lists {name} only for {})", listed_for.join(", "))
+                        }
+                    ),
+                    source: SEC_VIRT.into(),
+                }],
+                file: Some(def.file.clone()),
+            };
+        }
+        self.machine(&name)
+    }
+
+    /// Targets for which `machine` is listed.
+    fn listed_targets(&self, machine: &str) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .data
+            .listed_machines
+            .iter()
+            .filter(|m| self.listed_machine_on(Some(&m.arch), machine).is_some())
+            .map(|m| m.arch.clone())
+            .collect();
+        let mut seen = std::collections::BTreeSet::new();
+        out.retain(|t| seen.insert(t.clone()));
+        out
     }
 
     /// Class of an accelerator name, from `security.rst` and the overlay.
@@ -294,31 +403,63 @@ impl Kb {
         None
     }
 
-    /// Class of a machine type: listed ones are virtualization, any other is not.
+    /// Class of a machine type when the target is not known: listed for some
+    /// target is virtualization (the cautious reading; the finding says which
+    /// other targets define an unlisted machine of that name), any other is not.
     pub fn machine(&self, machine: &str) -> Finding {
         let name = machine.trim().to_ascii_lowercase();
+        let defs = self.machine_definitions(&name);
+        let listed_for = self.listed_targets(&name);
         if let Some(m) = self.listed_machine(&name) {
-            return Finding {
-                subject: format!("machine {name}"),
-                class: UseCase::Virtualization,
-                from_overlay: false,
-                surface: None,
-                facts: vec![Fact {
+            let mut finding = listed_finding(&name, m, &format!("for {}", listed_for.join(", ")));
+            let elsewhere: Vec<String> = defs
+                .iter()
+                .filter(|d| {
+                    d.targets.is_empty() || d.targets.iter().any(|t| !listed_for.contains(t))
+                })
+                .map(|d| {
+                    let unlisted: Vec<&String> = d
+                        .targets
+                        .iter()
+                        .filter(|t| !listed_for.contains(t))
+                        .collect();
+                    if unlisted.is_empty() {
+                        format!("{} (every target)", d.file)
+                    } else {
+                        format!(
+                            "{} ({})",
+                            d.file,
+                            unlisted
+                                .iter()
+                                .map(|t| t.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    }
+                })
+                .collect();
+            if !elsewhere.is_empty() {
+                finding.facts.push(Fact {
                     text: format!(
-                        "{} is listed for {} among the supported machine types{}",
-                        m.machine,
-                        m.arch,
-                        m.file
-                            .as_deref()
-                            .map(|f| format!(" (defined in {f})"))
-                            .unwrap_or_default()
+                        "no qemu-system target is named, and {name} is also an unlisted machine type of other targets: {}; the target decides",
+                        elsewhere.join(", ")
                     ),
-                    source: SEC_VIRT.into(),
-                }],
-                file: m.file.clone(),
-            };
+                    source: "QEMU source (machine type names per target)".into(),
+                });
+            }
+            return finding;
         }
-        let file = self.data.other_machines.get(&name).cloned();
+        let file = defs.first().map(|d| d.file.clone());
+        let defined = defs
+            .iter()
+            .map(|d| {
+                if d.targets.is_empty() {
+                    format!("{} (every target)", d.file)
+                } else {
+                    format!("{} ({})", d.file, d.targets.join(", "))
+                }
+            })
+            .collect::<Vec<_>>();
         Finding {
             subject: format!("machine {name}"),
             class: UseCase::NonVirtualization,
@@ -327,7 +468,11 @@ impl Kb {
             facts: vec![Fact {
                 text: format!(
                     "{name} is not among the listed machine types{}; \"any machine type not listed here ... falls under the non-virtualization use case\"",
-                    file.as_deref().map(|f| format!(" (defined in {f})")).unwrap_or_default()
+                    if defined.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (defined in {})", defined.join(", "))
+                    }
                 ),
                 source: SEC_VIRT.into(),
             }],
@@ -398,6 +543,9 @@ impl Kb {
         let path = path.trim().trim_start_matches("./");
         let overlay = self.overlay.find(&OverlayMatch::Path(path.to_string()));
         let Some(facts) = self.data.files.get(path) else {
+            if let Some(tool) = self.tool_of(path) {
+                return Some(self.tool_finding(tool, Some(path)));
+            }
             return overlay.map(|mut f| {
                 f.file = Some(path.to_string());
                 f
@@ -417,7 +565,7 @@ impl Kb {
                 source: "QEMU source (TypeInfo)".into(),
             });
         }
-        for reach in &facts.listed {
+        for reach in facts.listed.iter().filter(|r| !r.chain.is_empty()) {
             out.push(Fact {
                 text: format!(
                     "{} reaches it ({}): {}",
@@ -430,6 +578,15 @@ impl Kb {
                     reach.chain.join(" ")
                 ),
                 source: "Kconfig".into(),
+            });
+        }
+        if !facts.target_wide.is_empty() {
+            out.push(Fact {
+                text: format!(
+                    "built for every machine of the target of {}",
+                    facts.target_wide.join(", ")
+                ),
+                source: "meson.build".into(),
             });
         }
         if !facts.other_boards.is_empty() {
@@ -464,46 +621,184 @@ impl Kb {
         })
     }
 
-    /// Class of a directory: the overlay's, or the majority class of the files below it.
+    /// The host tool (`qemu-img`) whose own source file `path` is.
+    pub fn tool_of(&self, path: &str) -> Option<&str> {
+        self.data
+            .tools
+            .iter()
+            .find(|(_, files)| files.first().is_some_and(|f| f == path))
+            .map(|(tool, _)| tool.as_str())
+    }
+
+    /// Class of a host tool: the overlay's (security.rst names the untrusted
+    /// inputs the tools handle: disk images, NBD clients), else undecided,
+    /// since security.rst places no tool in either use case by name.
+    pub fn tool(&self, tool: &str) -> Option<Finding> {
+        let tool = tool.trim().to_ascii_lowercase();
+        if !self.data.tools.contains_key(&tool) {
+            return self.overlay.find(&OverlayMatch::Tool(tool));
+        }
+        Some(self.tool_finding(&tool, None))
+    }
+
+    fn tool_finding(&self, tool: &str, path: Option<&str>) -> Finding {
+        let sources = self.data.tools.get(tool).cloned().unwrap_or_default();
+        let built = Fact {
+            text: format!(
+                "{} is a host tool built by meson.build (executable('{tool}'){}), not part of a machine type",
+                path.unwrap_or(tool),
+                if sources.is_empty() {
+                    String::new()
+                } else {
+                    format!(" from {}", sources.join(", "))
+                }
+            ),
+            source: "meson.build".into(),
+        };
+        let overlay = self
+            .overlay
+            .find(&OverlayMatch::Tool(tool.to_string()))
+            .or_else(|| path.and_then(|p| self.overlay.find(&OverlayMatch::Path(p.to_string()))));
+        let mut finding = overlay.unwrap_or_else(|| Finding {
+            subject: tool.to_string(),
+            class: UseCase::NeedsJudgement,
+            from_overlay: false,
+            surface: Some("host-tool".into()),
+            facts: vec![Fact {
+                text: format!("security.rst places no host tool in either use case by name; whether {tool} handles untrusted input decides"),
+                source: "security.rst, Virtualization Use Case".into(),
+            }],
+            file: None,
+        });
+        if let Some(p) = path {
+            finding.subject = p.to_string();
+        }
+        finding.file = Some(
+            path.map(str::to_string)
+                .unwrap_or_else(|| sources.first().cloned().unwrap_or_else(|| tool.to_string())),
+        );
+        if finding.from_overlay {
+            finding.facts.push(built);
+        } else {
+            finding.facts.insert(0, built);
+        }
+        finding
+    }
+
+    /// Class of a directory (`hw/usb/` or `hw/usb`): the overlay's, or the
+    /// class most of its files have, each classified as [`Kb::path`] would
+    /// (overlay included). `None` when they do not mostly agree.
     pub fn directory(&self, dir: &str) -> Option<Finding> {
-        let dir = format!("{}/", dir.trim().trim_end_matches('/'));
+        let (finding, agreed) = self.directory_summary(dir)?;
+        agreed.then_some(finding)
+    }
+
+    /// The directory's class and whether its files mostly (two thirds) agree;
+    /// when they do not, the finding is needs-judgement with the counts.
+    fn directory_summary(&self, dir: &str) -> Option<(Finding, bool)> {
+        let dir = format!(
+            "{}/",
+            dir.trim().trim_start_matches("./").trim_end_matches('/')
+        );
         if let Some(mut f) = self.overlay.find(&OverlayMatch::Path(dir.clone())) {
             f.file = Some(dir);
-            return Some(f);
+            return Some((f, true));
         }
+        let tool_files = self
+            .data
+            .tools
+            .values()
+            .filter_map(|files| files.first())
+            .filter(|f| f.starts_with(&dir) && !self.data.files.contains_key(*f));
         let mut counts: BTreeMap<UseCase, usize> = BTreeMap::new();
-        for (_, facts) in self
+        for path in self
             .data
             .files
             .range(dir.clone()..)
             .take_while(|(p, _)| p.starts_with(&dir))
+            .map(|(p, _)| p)
+            .chain(tool_files)
         {
-            *counts.entry(facts.class).or_default() += 1;
+            if let Some(f) = self.path(path) {
+                *counts.entry(f.class).or_default() += 1;
+            }
         }
         let total: usize = counts.values().sum();
-        let (class, n) = counts.into_iter().max_by_key(|(_, n)| *n)?;
-        // A directory speaks for its files only when they mostly agree.
-        if n * 3 < total * 2 {
-            return None;
-        }
-        Some(Finding {
-            subject: dir.clone(),
-            class,
-            from_overlay: false,
-            surface: None,
-            facts: vec![Fact {
-                text: format!("{n} of the {total} source files under {dir} are {class}"),
-                source: "Kconfig and meson.build, per file".into(),
-            }],
-            file: Some(dir),
-        })
+        let (majority, n) = counts
+            .iter()
+            .max_by_key(|(_, n)| **n)
+            .map(|(c, n)| (*c, *n))?;
+        let breakdown = counts
+            .iter()
+            .rev()
+            .map(|(c, n)| format!("{n} {c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        // A directory speaks for its files only when more than two thirds agree,
+        // and says non-virtualization only when none of them is virtualization
+        // code: calling virtualization code non-virtualization is the dangerous error.
+        let has_virt = counts.contains_key(&UseCase::Virtualization);
+        let agreed = n * 3 > total * 2 && (majority != UseCase::NonVirtualization || !has_virt);
+        let text = if agreed {
+            format!("{n} of the {total} source files under {dir} are {majority} ({breakdown}), each classified as its own path")
+        } else {
+            format!("the {total} source files under {dir} disagree ({breakdown}); look up the file")
+        };
+        Some((
+            Finding {
+                subject: dir.clone(),
+                class: if agreed {
+                    majority
+                } else {
+                    UseCase::NeedsJudgement
+                },
+                from_overlay: false,
+                surface: None,
+                facts: vec![Fact {
+                    text,
+                    source: "Kconfig, meson.build and the overlay, per file".into(),
+                }],
+                file: Some(dir),
+            },
+            agreed,
+        ))
     }
 
-    /// Answers `kb explain`: a path, a directory, a device, a machine or an accelerator.
+    /// Reads a machine subject: `machine q35`, `-M isapc`, `m68k/virt`,
+    /// `qemu-system-m68k -M virt,accel=kvm`. Returns the targets and the name.
+    fn machine_subject(&self, s: &str) -> Option<(Vec<String>, String)> {
+        static TARGET: LazyLock<regex::Regex> =
+            LazyLock::new(|| regex::Regex::new(r"qemu-system-([A-Za-z0-9_]+)").unwrap());
+        static OPTION: LazyLock<regex::Regex> =
+            LazyLock::new(|| regex::Regex::new(r"(?:^|\s)--?(?:M|machine)(?:\s+|=)(\S+)").unwrap());
+        let targets: Vec<String> = TARGET
+            .captures_iter(s)
+            .map(|c| c[1].to_ascii_lowercase())
+            .collect();
+        if let Some(cap) = OPTION.captures(s) {
+            let value = &cap[1];
+            let head = value.split(',').next().unwrap_or("");
+            let name = if head.contains('=') {
+                value.split(',').find_map(|p| p.strip_prefix("type="))?
+            } else {
+                head
+            };
+            return Some((targets, name.to_string()));
+        }
+        if let Some(rest) = s.strip_prefix("machine ") {
+            return Some((targets, rest.trim().to_string()));
+        }
+        let (target, name) = s.split_once('/')?;
+        (self.is_system_target(target) && !self.machine_definitions(name).is_empty())
+            .then(|| (vec![target.to_string()], name.to_string()))
+    }
+
+    /// Answers `kb explain`: a path, a directory, a device, a machine
+    /// (optionally with its target), an accelerator, a tool or a function.
     pub fn explain(&self, subject: &str) -> Option<Finding> {
         let s = subject.trim();
-        if let Some(rest) = s.strip_prefix("machine ").or_else(|| s.strip_prefix("-M ")) {
-            return Some(self.machine(rest));
+        if let Some((targets, name)) = self.machine_subject(s) {
+            return Some(self.machine_on(&targets, &name));
         }
         if let Some(rest) = s.strip_prefix("device ") {
             return self.device(rest);
@@ -511,21 +806,25 @@ impl Kb {
         if let Some(f) = self.accel(s) {
             return Some(f);
         }
-        if s.contains('/') {
+        let file_like = s.contains('/')
+            || [".c", ".h", ".rs", ".inc", ".py"]
+                .iter()
+                .any(|e| s.ends_with(e));
+        if file_like {
             if let Some(f) = self.path(s) {
                 return Some(f);
             }
-            if s.ends_with('/') {
-                return self.directory(s);
+            if let Some((f, _)) = self.directory_summary(s) {
+                return Some(f);
             }
         }
-        if self.listed_machine(s).is_some() || self.data.other_machines.contains_key(s) {
+        if let Some(f) = self.tool(s) {
+            return Some(f);
+        }
+        if self.listed_machine(s).is_some() || !self.machine_definitions(s).is_empty() {
             return Some(self.machine(s));
         }
         if let Some(f) = self.device(s) {
-            return Some(f);
-        }
-        if let Some(f) = self.overlay.find(&OverlayMatch::Tool(s.to_string())) {
             return Some(f);
         }
         if let Some(f) = self.function(s.strip_suffix("()").unwrap_or(s)) {
@@ -547,8 +846,39 @@ impl Kb {
     }
 }
 
+/// The finding for a listed machine type.
+fn listed_finding(name: &str, m: &ListedMachine, targets: &str) -> Finding {
+    Finding {
+        subject: format!("machine {name}"),
+        class: UseCase::Virtualization,
+        from_overlay: false,
+        surface: None,
+        facts: vec![Fact {
+            text: format!(
+                "{} is listed {targets} among the supported machine types{}",
+                if name == m.machine {
+                    m.machine.clone()
+                } else {
+                    format!("{name} ({})", m.machine)
+                },
+                m.file
+                    .as_deref()
+                    .map(|f| format!(" (defined in {f})"))
+                    .unwrap_or_default()
+            ),
+            source: SEC_VIRT.into(),
+        }],
+        file: m.file.clone(),
+    }
+}
+
 fn maintainer_facts(facts: &FileFacts) -> Option<Fact> {
-    let m = facts.maintainers.first()?;
+    let Some(m) = facts.maintainers.first() else {
+        return Some(Fact {
+            text: "no MAINTAINERS section of its own (only the catch-all section every patch is copied to covers it)".into(),
+            source: "MAINTAINERS".into(),
+        });
+    };
     Some(Fact {
         text: format!(
             "MAINTAINERS section \"{}\"{}",
@@ -565,19 +895,6 @@ fn maintainer_facts(facts: &FileFacts) -> Option<Fact> {
 fn file_stem(path: &str) -> Option<&str> {
     let name = path.rsplit('/').next()?;
     name.strip_suffix(".c")
-}
-
-/// `pc-q35-9.2` → `pc-q35`, `pseries-10.0` → `pseries`.
-fn strip_version(name: &str) -> String {
-    let mut parts: Vec<&str> = name.split('-').collect();
-    while parts.len() > 1
-        && parts
-            .last()
-            .is_some_and(|p| p.chars().all(|c| c.is_ascii_digit() || c == '.'))
-    {
-        parts.pop();
-    }
-    parts.join("-")
 }
 
 #[derive(Debug, thiserror::Error)]

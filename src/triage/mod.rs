@@ -442,7 +442,8 @@ fn analyze_with(
         .command_line
         .machines
         .iter()
-        .map(|m| kb.machine(m))
+        // A machine name means a listed machine only with its target (`virt` on m68k is not).
+        .map(|m| kb.machine_on(&locations.command_line.system_targets, m))
         .collect();
     let accel_names = if locations.command_line.accels.is_empty() {
         &locations.accels_in_prose
