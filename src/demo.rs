@@ -249,7 +249,7 @@ pub async fn run(
     }
     if keep_running {
         output::println(&format!(
-            "\n=== review pages: {public_url}/review\n    Sign in on the fake GitLab as demo-maintainer (Reporter: may review and decide) or demo-guest (Guest: refused).\n    The fake GitLab's issues: {}/api/v4/projects/{PROJECT}/issues (needs a token; the pages show them).\n    Press Ctrl-C to stop.",
+            "\n=== review pages: {public_url}/review\n    Sign in on the fake GitLab as demo-maintainer (Reporter: may review and decide) or demo-guest (Guest: refused).\n    The fake GitLab runs at {}. Press Ctrl-C to stop.",
             fake.base_url
         ))?;
         let _ = tokio::signal::ctrl_c().await;

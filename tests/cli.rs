@@ -255,6 +255,30 @@ fn config_check_refuses_each_broken_value_with_exit_2() {
             "error: daemon.webhook_signing_token_env",
             "fewer than 16",
         ),
+        (
+            format!("{GOOD}[review]\nenabled = true\n"),
+            vec![("SECTRIAGE_OAUTH_CLIENT_ID", "id"), ("SECTRIAGE_OAUTH_CLIENT_SECRET", "s")],
+            "error: review.public_url",
+            "/review/oauth/callback",
+        ),
+        (
+            format!("{GOOD}[review]\nenabled = true\npublic_url = \"http://review.example.org\"\n"),
+            vec![("SECTRIAGE_OAUTH_CLIENT_ID", "id"), ("SECTRIAGE_OAUTH_CLIENT_SECRET", "s")],
+            "error: review.public_url",
+            "not https",
+        ),
+        (
+            format!("{GOOD}[review]\nenabled = true\npublic_url = \"https://review.example.org\"\n"),
+            vec![("SECTRIAGE_OAUTH_CLIENT_ID", "id")],
+            "error: review.oauth_client_secret_env",
+            "SECTRIAGE_OAUTH_CLIENT_SECRET",
+        ),
+        (
+            format!("{GOOD}[review]\nenabled = true\npublic_url = \"https://review.example.org\"\nsession_hours = 0\n"),
+            vec![("SECTRIAGE_OAUTH_CLIENT_ID", "id"), ("SECTRIAGE_OAUTH_CLIENT_SECRET", "s")],
+            "error: review.session_hours",
+            "1..168",
+        ),
     ];
     for (config, extra_env, line, words) in cases {
         let mut env = vec![("SECTRIAGE_GITLAB_TOKEN", "glpat-test")];
