@@ -603,6 +603,28 @@ pub async fn handle(
     Ok(out)
 }
 
+/// Review actions being carried out in this process.
+static IN_FLIGHT: std::sync::LazyLock<std::sync::Mutex<std::collections::HashSet<String>>> =
+    std::sync::LazyLock::new(Default::default);
+
+struct InFlight(String);
+
+impl InFlight {
+    fn take(key: String) -> Option<InFlight> {
+        let mut set = IN_FLIGHT.lock().unwrap_or_else(|p| p.into_inner());
+        set.insert(key.clone()).then_some(InFlight(key))
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        IN_FLIGHT
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.0);
+    }
+}
+
 /// What a review-page button did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReviewOutcome {
@@ -646,16 +668,16 @@ pub async fn decide_from_review(
         });
     }
     let marker = ack_marker("review", action_id);
-    // Claimed before acting, so two submissions racing each other decide once.
-    let claim = format!("review-action:{project_id}:{issue_iid}:{action_id}");
-    if ctx.acknowledged(&issue, &notes, &marker).await?
-        || !ctx
-            .queue
-            .remember_delivery(&claim, std::time::Duration::from_secs(365 * 24 * 3600))
-            .await?
-    {
+    if ctx.acknowledged(&issue, &notes, &marker).await? {
         return Ok(ReviewOutcome::AlreadyDone);
     }
+    // Two submissions of one form racing each other in this process decide once; a failed
+    // one leaves nothing behind, so its retry finishes the work (the decision row and the
+    // labels are idempotent, and the audit note comes last).
+    let key = format!("{project_id}:{issue_iid}:{action_id}");
+    let Some(_guard) = InFlight::take(key) else {
+        return Ok(ReviewOutcome::AlreadyDone);
+    };
     let out = ctx
         .decide(
             &issue,

@@ -161,6 +161,18 @@ impl FakeGitLab {
         (id, token)
     }
 
+    /// Sets `user_id`'s access level in `project_id` (0 removes the membership).
+    pub fn set_access_level(&self, project_id: u64, user_id: u64, access_level: u32) {
+        self.add_project(project_id);
+        if let Some(project) = self.state().projects.get_mut(&project_id) {
+            if access_level == 0 {
+                project.members.remove(&user_id);
+            } else {
+                project.members.insert(user_id, access_level);
+            }
+        }
+    }
+
     /// Revokes a token: it then gets 401 `invalid_token`.
     pub fn revoke_token(&self, token: &str) {
         if let Some(rec) = self.state().tokens.get_mut(token) {

@@ -28,6 +28,12 @@ const SIGN_IN_TTL: Duration = Duration::from_secs(600);
 /// At most this many sign-ins in flight; the oldest are dropped first.
 const MAX_PENDING: usize = 10_000;
 
+struct Memberships {
+    projects: Vec<u64>,
+    best_level: Option<u32>,
+    allowed: bool,
+}
+
 /// A started sign-in, keyed by its `state`.
 pub(super) struct Pending {
     verifier: String,
@@ -38,9 +44,12 @@ pub(super) struct Pending {
 /// A signed-in member, as the session cookie holds it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct Session {
+    /// Random; a signed-out session's id is refused until it would have expired.
+    pub id: String,
     pub user_id: u64,
     pub username: String,
-    /// Watched projects where the member may decide.
+    /// Watched projects where the member may decide, as of the latest check: every request
+    /// checks again with the bot's token (a member removed from a project loses it at once).
     pub projects: Vec<u64>,
     /// Carried by every form; a POST without it is refused.
     pub csrf: String,
@@ -114,10 +123,77 @@ impl Review {
     }
 
     /// The signed-in member, if the cookie holds a session that has not expired.
-    pub(super) fn session(&self, jar: &PrivateCookieJar) -> Option<Session> {
+    fn cookie_session(&self, jar: &PrivateCookieJar) -> Option<Session> {
         let cookie = jar.get(SESSION_COOKIE)?;
         let session: Session = serde_json::from_str(cookie.value()).ok()?;
-        (session.expires > unix_now()).then_some(session)
+        let revoked = self
+            .inner
+            .revoked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains_key(&session.id);
+        (session.expires > unix_now() && !revoked).then_some(session)
+    }
+
+    /// The signed-in member with the projects GitLab lets them review *now*: `Ok(None)` when
+    /// there is no valid session, `Err` with the page to show when access was lost or
+    /// GitLab cannot say.
+    pub(super) async fn session(
+        &self,
+        jar: &PrivateCookieJar,
+    ) -> Result<Option<Session>, Box<Response>> {
+        let Some(mut session) = self.cookie_session(jar) else {
+            return Ok(None);
+        };
+        match self.memberships(session.user_id, &session.username).await {
+            Ok(m) if !m.projects.is_empty() => {
+                session.projects = m.projects;
+                Ok(Some(session))
+            }
+            Ok(m) => Err(Box::new(pages::forbidden_member(
+                &session.username,
+                m.best_level,
+                self.daemon().config.confirm.min_access_level,
+                m.allowed,
+            ))),
+            Err(()) => Err(Box::new(pages::server_error(
+                "GitLab did not answer the membership lookup; try again in a moment",
+            ))),
+        }
+    }
+
+    /// Where the member may review, read with the bot's token.
+    async fn memberships(&self, user_id: u64, username: &str) -> Result<Memberships, ()> {
+        let daemon = self.daemon();
+        let policy = &daemon.config.confirm;
+        let allowed = policy.allowed_users.is_empty()
+            || policy
+                .allowed_users
+                .iter()
+                .any(|u| u.eq_ignore_ascii_case(username));
+        let mut m = Memberships {
+            projects: Vec::new(),
+            best_level: None,
+            allowed,
+        };
+        if !allowed {
+            return Ok(m);
+        }
+        for &p in &daemon.config.projects {
+            match daemon.gitlab.member_access_level(p, user_id).await {
+                Ok(level) => {
+                    m.best_level = m.best_level.max(level);
+                    if level.is_some_and(|l| l >= policy.min_access_level) {
+                        m.projects.push(p);
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(project_id = p, error = %e, "review: membership lookup failed");
+                    return Err(());
+                }
+            }
+        }
+        Ok(m)
     }
 
     /// Starts a sign-in: a redirect to GitLab's authorize endpoint with a fresh `state` and
@@ -285,13 +361,16 @@ pub(super) async fn callback(
     let same_browser = cookie_state
         .as_deref()
         .is_some_and(|c| bool::from(c.as_bytes().ct_eq(state.as_bytes())));
-    let pending = {
+    // Only this browser's callback consumes the state: a foreign one cannot cancel it.
+    let pending = if same_browser {
         let mut map = review
             .inner
             .pending
             .lock()
             .unwrap_or_else(|p| p.into_inner());
         map.remove(&state)
+    } else {
+        None
     };
     let pending = match pending {
         Some(p) if same_browser && p.started.elapsed() < SIGN_IN_TTL => p,
@@ -344,42 +423,26 @@ pub(super) async fn callback(
                 .into_response()
         }
     };
-    let daemon = review.daemon();
-    let policy = &daemon.config.confirm;
-    let allowed = policy.allowed_users.is_empty()
-        || policy
-            .allowed_users
-            .iter()
-            .any(|u| u.eq_ignore_ascii_case(&username));
-    let mut projects = Vec::new();
-    let mut best_level = None;
-    if allowed {
-        for &p in &daemon.config.projects {
-            match daemon.gitlab.member_access_level(p, user_id).await {
-                Ok(level) => {
-                    best_level = best_level.max(level);
-                    if level.is_some_and(|l| l >= policy.min_access_level) {
-                        projects.push(p);
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(project_id = p, error = %e, "review sign-in: membership lookup failed");
-                    return pages::server_error(
-                        "GitLab did not answer the membership lookup; try again in a moment",
-                    );
-                }
-            }
+    let m = match review.memberships(user_id, &username).await {
+        Ok(m) => m,
+        Err(()) => {
+            return pages::server_error(
+                "GitLab did not answer the membership lookup; try again in a moment",
+            )
         }
-    }
-    if projects.is_empty() {
-        tracing::info!(user_id, access_level = ?best_level, "review sign-in refused: not a member at the required level");
+    };
+    if m.projects.is_empty() {
+        tracing::info!(user_id, access_level = ?m.best_level, "review sign-in refused: not a member at the required level");
+        let min = review.daemon().config.confirm.min_access_level;
         return (
             jar,
-            pages::forbidden_member(&username, best_level, policy.min_access_level, allowed),
+            pages::forbidden_member(&username, m.best_level, min, m.allowed),
         )
             .into_response();
     }
+    let projects = m.projects;
     let session = Session {
+        id: random_token(),
         user_id,
         username,
         projects,
@@ -405,9 +468,14 @@ pub(super) fn post_allowed(
         None | Some("null") => true,
         Some(o) => o == review.config().origin(),
     };
+    // Not touched by the referrer policy: browsers say where a request came from.
+    let site_ok = match headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        None => true,
+        Some(site) => matches!(site, "same-origin" | "none"),
+    };
     let token_ok = token
         .is_some_and(|t| !t.is_empty() && bool::from(t.as_bytes().ct_eq(session.csrf.as_bytes())));
-    origin_ok && token_ok
+    origin_ok && site_ok && token_ok
 }
 
 #[derive(Deserialize)]
@@ -421,11 +489,21 @@ pub(super) async fn logout(
     headers: HeaderMap,
     Form(form): Form<LogoutForm>,
 ) -> Response {
-    let Some(session) = review.session(&jar) else {
+    let Some(session) = review.cookie_session(&jar) else {
         return pages::signed_out();
     };
     if !post_allowed(&review, &session, &headers, form.csrf.as_deref()) {
         return pages::csrf_refused();
+    }
+    {
+        let mut revoked = review
+            .inner
+            .revoked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let now = unix_now();
+        revoked.retain(|_, exp| *exp > now);
+        revoked.insert(session.id.clone(), session.expires);
     }
     let jar = jar.remove(Cookie::build(SESSION_COOKIE).path("/review").build());
     tracing::info!(user_id = session.user_id, "review sign-out");

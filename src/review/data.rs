@@ -60,9 +60,18 @@ pub(super) async fn pending(
     daemon: &Daemon,
     projects: &[u64],
 ) -> Result<Vec<PendingItem>, QueueError> {
+    // Awaiting a decision: no decision yet, or the latest one rejected the suggestion
+    // without settling the class (a maintainer must still decide).
+    let decisions = daemon.queue.decisions(None).await?;
+    let settled: std::collections::HashSet<(u64, u64)> =
+        crate::confirm::stats::latest_per_issue(&decisions)
+            .into_iter()
+            .filter(|d| d.final_class.is_some())
+            .map(|d| (d.project_id, d.issue_iid))
+            .collect();
     let mut rows = Vec::new();
-    for (p, iid) in daemon.queue.undecided_suggestions(0).await? {
-        if !projects.contains(&p) {
+    for (p, iid) in daemon.queue.tracked_issues(0).await? {
+        if !projects.contains(&p) || settled.contains(&(p, iid)) {
             continue;
         }
         if let Some(s) = daemon.queue.latest_suggestion(p, iid).await? {

@@ -77,8 +77,11 @@ impl ReviewConfig {
     }
 }
 
-/// Sign-in attempts (starts and callbacks) allowed per client address per minute.
-const SIGN_IN_PER_MINUTE: u32 = 20;
+/// Sign-in attempts (starts and callbacks) allowed per client address (IPv6: per /64) per
+/// minute. Behind a proxy every client shares the proxy's address, hence the headroom.
+const SIGN_IN_PER_MINUTE: u32 = 60;
+/// Addresses the limiter remembers at most; beyond that the oldest windows are dropped.
+const LIMITER_CAPACITY: usize = 10_000;
 
 #[derive(Clone)]
 pub(crate) struct Review {
@@ -93,6 +96,10 @@ struct Inner {
     /// OAuth `state` → the PKCE verifier and where to go afterwards; single use.
     pending: Mutex<HashMap<String, auth::Pending>>,
     limiter: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+    /// Sessions signed out before they expired: id → expiry (unix seconds).
+    revoked: Mutex<HashMap<String, i64>>,
+    /// Keys the forms' action ids and the outcome tags; new at every start.
+    secret: [u8; 32],
     /// For the token exchange and the user lookup: no default token, no redirects.
     http: reqwest::Client,
 }
@@ -112,9 +119,23 @@ impl Review {
                 daemon: daemon.clone(),
                 pending: Mutex::default(),
                 limiter: Mutex::default(),
+                revoked: Mutex::default(),
+                secret: rand::random(),
                 http,
             }),
         }
+    }
+
+    /// A keyed digest of `parts` (HMAC-SHA256 under this process's secret).
+    fn tag(&self, parts: &[&str]) -> [u8; 32] {
+        use hmac::Mac as _;
+        let mut mac = <hmac::Hmac<sha2::Sha256> as hmac::Mac>::new_from_slice(&self.inner.secret)
+            .expect("HMAC takes any key length");
+        for p in parts {
+            mac.update(p.as_bytes());
+            mac.update(&[0]);
+        }
+        mac.finalize().into_bytes().into()
     }
 
     fn config(&self) -> &ReviewConfig {
@@ -130,6 +151,19 @@ impl Review {
         let mut map = self.inner.limiter.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
         map.retain(|_, (start, _)| now.duration_since(*start) < Duration::from_secs(60));
+        if map.len() >= LIMITER_CAPACITY {
+            if let Some(oldest) = map.iter().min_by_key(|(_, (t, _))| *t).map(|(k, _)| *k) {
+                map.remove(&oldest);
+            }
+        }
+        let ip = match ip {
+            IpAddr::V6(v6) => {
+                let mut seg = v6.segments();
+                seg[4..].fill(0);
+                IpAddr::from(seg)
+            }
+            v4 => v4,
+        };
         let slot = map.entry(ip).or_insert((now, 0));
         slot.1 += 1;
         slot.1 <= SIGN_IN_PER_MINUTE

@@ -157,13 +157,13 @@ pub(super) async fn not_found() -> Response {
 }
 
 /// The session, or the response that starts a sign-in (anonymous GET) or refuses.
-fn require(
+async fn require(
     review: &Review,
     jar: PrivateCookieJar,
     uri: &axum::http::Uri,
     ip: std::net::IpAddr,
 ) -> Result<Session, Box<Response>> {
-    match review.session(&jar) {
+    match review.session(&jar).await? {
         Some(s) => Ok(s),
         None => {
             let path = uri
@@ -222,7 +222,7 @@ pub(super) async fn pending(
     OriginalUri(uri): OriginalUri,
     Query(q): Query<PendingQuery>,
 ) -> Response {
-    let session = match require(&review, jar, &uri, ip) {
+    let session = match require(&review, jar, &uri, ip).await {
         Ok(s) => s,
         Err(r) => return *r,
     };
@@ -325,7 +325,7 @@ pub(super) async fn issue(
     Path((project, iid)): Path<(u64, u64)>,
     Query(q): Query<DoneQuery>,
 ) -> Response {
-    let session = match require(&review, jar, &uri, ip) {
+    let session = match require(&review, jar, &uri, ip).await {
         Ok(s) => s,
         Err(r) => return *r,
     };
@@ -352,7 +352,13 @@ pub(super) async fn issue(
     let latest = view.history.last();
     let details = latest.and_then(|l| l.details.as_ref());
     let summary = details.and_then(|d| d.summary.as_ref());
-    let action_id = rand::random::<u64>() & (i64::MAX as u64);
+    let action_id = review.action_id(
+        &session,
+        project,
+        iid,
+        latest.map_or("", |l| l.revision.as_str()),
+        view.decisions.len(),
+    );
     let buttons = [
         ("confirm-virtualization", "Confirm virtualization"),
         ("confirm-non-virtualization", "Confirm non-virtualization"),
@@ -361,7 +367,9 @@ pub(super) async fn issue(
     ];
     let body = html! {
         h1 { "Issue " (project) "#" (iid) }
-        @if let Some(done) = &q.done { p.notice id="outcome" { (done_text(done)) } }
+        @if let (Some(done), Some(tag)) = (&q.done, &q.tag) {
+            @if *tag == review.done_tag(&session, project, iid, done) { p.notice id="outcome" { (done_text(done)) } }
+        }
         p { strong { (defang(&view.issue.title, 200)) } }
         p {
             @if view.issue.confidential { "Confidential. " } @else { strong { "Public. " } }
@@ -425,6 +433,44 @@ pub(super) async fn issue(
 #[derive(Deserialize, Default)]
 pub(super) struct DoneQuery {
     done: Option<String>,
+    /// Ties `done` to this member and issue, so a link cannot show a made-up outcome.
+    tag: Option<String>,
+}
+
+impl Review {
+    /// The id of a form drawn for this member, issue, revision and number of decisions: a
+    /// form drawn before the latest decision or revision (Back, a second tab) is stale.
+    fn action_id(
+        &self,
+        session: &Session,
+        project: u64,
+        iid: u64,
+        revision: &str,
+        decisions: usize,
+    ) -> u64 {
+        let t = self.tag(&[
+            "action",
+            &session.user_id.to_string(),
+            &project.to_string(),
+            &iid.to_string(),
+            revision,
+            &decisions.to_string(),
+        ]);
+        u64::from_be_bytes(t[..8].try_into().unwrap_or_default()) & (i64::MAX as u64)
+    }
+
+    fn done_tag(&self, session: &Session, project: u64, iid: u64, code: &str) -> String {
+        self.tag(&[
+            "done",
+            &session.id,
+            &project.to_string(),
+            &iid.to_string(),
+            code,
+        ])[..12]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
 }
 
 fn done_text(code: &str) -> &'static str {
@@ -435,6 +481,7 @@ fn done_text(code: &str) -> &'static str {
         "again" => "This form was already submitted; nothing was done twice.",
         "refused" => "GitLab no longer lists you at the required access level: nothing was done.",
         "no-suggestion" => "sectriage has posted no suggestion on this issue: nothing was done.",
+        "stale" => "This page was drawn before the latest decision or suggestion: nothing was done. Check the decisions below and decide again if needed.",
         _ => "Done.",
     }
 }
@@ -453,13 +500,15 @@ pub(super) async fn decide(
     Path((project, iid)): Path<(u64, u64)>,
     Form(form): Form<DecideForm>,
 ) -> Response {
-    let Some(session) = review.session(&jar) else {
-        return message(
+    let session = match review.session(&jar).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return message(
             REFUSED,
             "Signed out",
             "Your session has expired or you are not signed in. Sign in again; nothing was done.",
             true,
-        );
+        ),
+        Err(r) => return *r,
     };
     if !post_allowed(&review, &session, &headers, form.csrf.as_deref()) {
         return csrf_refused();
@@ -487,6 +536,26 @@ pub(super) async fn decide(
         }
     };
     let daemon = review.daemon();
+    let current = async {
+        let latest = daemon.queue.latest_suggestion(project, iid).await?;
+        let n = daemon.queue.decisions(Some((project, iid))).await?.len();
+        Ok::<_, crate::queue::QueueError>((latest.map(|l| l.revision), n))
+    };
+    let (revision, n) = match current.await {
+        Ok(c) => c,
+        Err(e) => return server_error(&format!("the queue database could not be read: {e}")),
+    };
+    let expected = review.action_id(&session, project, iid, revision.as_deref().unwrap_or(""), n);
+    let done_redirect = |code: &str| {
+        let tag = review.done_tag(&session, project, iid, code);
+        Redirect::to(&format!(
+            "/review/issue/{project}/{iid}?done={code}&tag={tag}"
+        ))
+        .into_response()
+    };
+    if form.action_id != expected {
+        return done_redirect("stale");
+    }
     let Some(bot) = daemon.bot_user_id() else {
         return server_error("sectriage has not reached GitLab yet; try again in a moment");
     };
@@ -535,7 +604,7 @@ pub(super) async fn decide(
             return server_error(&format!("the decision could not be completed: {e}. Reload the issue page and try again; what was done is shown there"));
         }
     };
-    Redirect::to(&format!("/review/issue/{project}/{iid}?done={code}")).into_response()
+    done_redirect(code)
 }
 
 pub(super) async fn decided(
@@ -544,7 +613,7 @@ pub(super) async fn decided(
     jar: PrivateCookieJar,
     OriginalUri(uri): OriginalUri,
 ) -> Response {
-    let session = match require(&review, jar, &uri, ip) {
+    let session = match require(&review, jar, &uri, ip).await {
         Ok(s) => s,
         Err(r) => return *r,
     };
@@ -582,7 +651,7 @@ pub(super) async fn stats(
     jar: PrivateCookieJar,
     OriginalUri(uri): OriginalUri,
 ) -> Response {
-    let session = match require(&review, jar, &uri, ip) {
+    let session = match require(&review, jar, &uri, ip).await {
         Ok(s) => s,
         Err(r) => return *r,
     };

@@ -15,6 +15,10 @@ use sectriage::triage::hygiene::Limits;
 
 pub const PROJECT: u64 = 4242;
 pub const OTHER_PROJECT: u64 = 777;
+/// Watched too, but `maint` is no member of it.
+pub const SECOND: u64 = 4343;
+pub const EVIL_TITLE: &str =
+    "xHCI: heap overflow <img src=x onerror=alert(1)> & \"quotes\" @root #1";
 
 pub const VIRTIO_REPORT: &str = "virtio-net: heap buffer overflow in virtio_net_receive_rcu()\n\nA guest with a crafted receive buffer layout makes QEMU write past the end of a heap buffer in hw/net/virtio-net.c.\n\nqemu-system-x86_64 -machine q35,accel=kvm -device virtio-net-pci,netdev=n0 -netdev user,id=n0\n\nASAN: heap-buffer-overflow in virtio_net_receive_rcu hw/net/virtio-net.c:1950";
 pub const USER_MODE_REPORT: &str = "linux-user: crash in the ELF loader on a malformed program header\n\nRunning qemu-aarch64 (user-mode emulation) on a crafted binary crashes in linux-user/elfload.c load_elf_image(): the guest binary is untrusted input but only under linux-user.";
@@ -23,11 +27,14 @@ pub struct Env {
     pub fake: FakeGitLab,
     pub base: String,
     pub bot_id: u64,
+    pub maintainer_id: u64,
     pub maintainer: String,
     pub guest: String,
     pub outsider: String,
     pub virtio_iid: u64,
     pub user_mode_iid: u64,
+    pub evil_iid: u64,
+    pub second_iid: u64,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     running: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     _dir: tempfile::TempDir,
@@ -39,13 +46,22 @@ impl Env {
         fake.add_project(PROJECT);
         let (bot_id, bot_token) = fake.add_user("sectriage-bot", PROJECT, 20);
         let (reporter_id, _) = fake.add_user("reporter", PROJECT, 10);
-        fake.add_user("maint", PROJECT, 20);
+        let (maintainer_id, _) = fake.add_user("maint", PROJECT, 20);
+        fake.set_access_level(SECOND, bot_id, 20);
         fake.add_user("guesty", PROJECT, 10);
         fake.add_user("stranger", OTHER_PROJECT, 30);
         let (vt, vb) = VIRTIO_REPORT.split_once("\n\n").unwrap();
         let virtio_iid = fake.create_issue(PROJECT, reporter_id, vt, vb, true);
         let (ut, ub) = USER_MODE_REPORT.split_once("\n\n").unwrap();
         let user_mode_iid = fake.create_issue(PROJECT, reporter_id, ut, ub, true);
+        let evil_iid = fake.create_issue(
+            PROJECT,
+            reporter_id,
+            EVIL_TITLE,
+            "qemu-system-x86_64 -M q35 -accel kvm -device qemu-xhci: the guest overflows a heap buffer in hw/usb/hcd-xhci.c <script>alert(2)</script>",
+            true,
+        );
+        let second_iid = fake.create_issue(SECOND, reporter_id, vt, vb, true);
 
         let dir = tempfile::tempdir().unwrap();
         let queue = Queue::connect(
@@ -81,7 +97,7 @@ impl Env {
                 client_secret,
                 session,
             }),
-            ..DaemonConfig::new(vec![PROJECT])
+            ..DaemonConfig::new(vec![PROJECT, SECOND])
         };
         let engine = Engine {
             kb: Kb::embedded(),
@@ -97,11 +113,14 @@ impl Env {
             fake,
             base,
             bot_id,
+            maintainer_id,
             maintainer: "maint".into(),
             guest: "guesty".into(),
             outsider: "stranger".into(),
             virtio_iid,
             user_mode_iid,
+            evil_iid,
+            second_iid,
             stop: Some(stop),
             running: Some(running),
             _dir: dir,
@@ -109,9 +128,16 @@ impl Env {
         // Both suggestions posted, and recorded, before any test looks at the pages.
         let started = Instant::now();
         while started.elapsed() < Duration::from_secs(30) {
-            let posted = [virtio_iid, user_mode_iid].iter().all(|iid| {
+            let posted = [
+                (PROJECT, virtio_iid),
+                (PROJECT, user_mode_iid),
+                (PROJECT, evil_iid),
+                (SECOND, second_iid),
+            ]
+            .iter()
+            .all(|(p, iid)| {
                 env.fake
-                    .notes(PROJECT, *iid)
+                    .notes(*p, *iid)
                     .iter()
                     .any(|n| n.author.id == bot_id && n.body.contains("sectriage:suggestion"))
             });
@@ -213,6 +239,16 @@ impl Browser {
     }
 
     pub async fn post(&mut self, url: &str, form: &[(&str, &str)], origin: Option<&str>) -> Page {
+        let headers: Vec<(&str, &str)> = origin.map(|o| ("origin", o)).into_iter().collect();
+        self.post_with(url, form, &headers).await
+    }
+
+    pub async fn post_with(
+        &mut self,
+        url: &str,
+        form: &[(&str, &str)],
+        extra: &[(&str, &str)],
+    ) -> Page {
         let mut req = http()
             .post(url)
             .header("cookie", self.cookie_header())
@@ -222,8 +258,8 @@ impl Browser {
                     .extend_pairs(form)
                     .finish(),
             );
-        if let Some(o) = origin {
-            req = req.header("origin", o);
+        for (k, v) in extra {
+            req = req.header(*k, *v);
         }
         let resp = req.send().await.unwrap();
         self.finish(resp).await
@@ -270,6 +306,15 @@ impl Browser {
 
 /// The CSRF token in a page's forms.
 pub fn csrf_of(body: &str) -> String {
-    let at = body.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
+    field_of(body, "csrf")
+}
+
+/// The value of the first hidden field `name` in a page.
+pub fn field_of(body: &str, name: &str) -> String {
+    let needle = format!("name=\"{name}\" value=\"");
+    let at = body
+        .find(&needle)
+        .unwrap_or_else(|| panic!("no {name} field"))
+        + needle.len();
     body[at..].split('"').next().unwrap().to_string()
 }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::harness::{csrf_of, Browser, Env, PROJECT};
+use crate::harness::{csrf_of, field_of, Browser, Env, EVIL_TITLE, PROJECT, SECOND};
 
 fn assert_hardened(page: &crate::harness::Page, what: &str) {
     let h = |name: &str| {
@@ -82,6 +82,9 @@ async fn every_page_is_hardened_and_shows_escaped_titles() {
         session.contains("HttpOnly") && session.contains("SameSite=Lax"),
         "{session}"
     );
+    assert!(session.contains("Max-Age=3600"), "{session}");
+    // Plain http on loopback: no Secure flag (https public_url sets it).
+    assert!(!session.contains("Secure"), "{session}");
     // The cookie is encrypted: the username is not readable in it.
     assert!(!session.contains("maint"), "{session}");
     for path in [
@@ -90,16 +93,19 @@ async fn every_page_is_hardened_and_shows_escaped_titles() {
         "/review/decided".into(),
         "/review/stats".into(),
         format!("/review/issue/{PROJECT}/{}", env.virtio_iid),
+        format!("/review/issue/{PROJECT}/{}", env.evil_iid),
+        format!("/review/issue/{SECOND}/{}", env.second_iid),
         "/review/nonexistent".into(),
     ] {
         let page = b.get(&format!("{}{path}", env.base)).await;
         assert!(
-            page.status == 200 || page.status == 404,
+            [200, 403, 404].contains(&page.status),
             "{path}: {}",
             page.status
         );
         assert_hardened(&page, &path);
         assert!(!page.body.contains("<script"), "{path} carries a script");
+        assert!(!page.body.contains("<img"), "{path} carries report markup");
     }
     let pending = b.get(&format!("{}/review", env.base)).await;
     assert!(
@@ -107,7 +113,39 @@ async fn every_page_is_hardened_and_shows_escaped_titles() {
         "{}",
         pending.body
     );
-    assert!(pending.body.contains("virtualization"));
+    // Report text is escaped (and defanged as in notes), never markup.
+    assert!(
+        pending.body.contains("img src=x onerror=alert(1)") && !pending.body.contains("<img src=x"),
+        "{}",
+        pending.body
+    );
+    assert!(
+        !pending.body.contains("@root"),
+        "a mention survived: {}",
+        pending.body
+    );
+    let evil = b
+        .get(&format!(
+            "{}/review/issue/{PROJECT}/{}",
+            env.base, env.evil_iid
+        ))
+        .await;
+    assert_eq!(evil.status, 200);
+    assert!(!evil.body.contains("<script>alert"), "{}", evil.body);
+    let _ = EVIL_TITLE;
+    // A watched project where this member has no access stays invisible.
+    assert!(
+        !pending.body.contains(&format!("{SECOND}#")),
+        "{}",
+        pending.body
+    );
+    let other = b
+        .get(&format!(
+            "{}/review/issue/{SECOND}/{}",
+            env.base, env.second_iid
+        ))
+        .await;
+    assert_eq!(other.status, 403);
     let user_mode = b
         .get(&format!("{}/review?class=non-virtualization", env.base))
         .await;
@@ -151,6 +189,17 @@ async fn forged_replayed_and_foreign_states_and_a_wrong_verifier_are_refused() {
     let mut replay = Browser { cookies };
     let second = replay.get(&callback).await;
     assert_eq!(second.status, 400, "a replayed state must be refused");
+    // Foreign: a valid, unused state and code presented by another browser (no state
+    // cookie) is refused, and does not spend the real sign-in.
+    let mut owner = Browser::default();
+    let owner_callback = owner.authorize(&env, &env.maintainer).await;
+    let stolen = Browser::default().get(&owner_callback).await;
+    assert_eq!(stolen.status, 400, "{}", stolen.body);
+    assert_eq!(
+        owner.get(&owner_callback).await.status,
+        303,
+        "the owner's sign-in still works"
+    );
     // Foreign: a code GitLab issued for another sign-in's PKCE challenge, injected into this
     // browser's callback with this browser's state. The verifier does not match.
     let mut victim = Browser::default();
@@ -228,51 +277,84 @@ async fn a_post_without_csrf_or_from_another_origin_changes_nothing() {
         ))
         .await;
     let csrf = csrf_of(&page.body);
-    let foreign = b
+    let action_id = field_of(&page.body, "action_id");
+    let form = |id: &str| {
+        vec![
+            ("csrf".to_string(), csrf.clone()),
+            ("action".into(), "confirm-virtualization".into()),
+            ("action_id".into(), id.to_string()),
+        ]
+    };
+    let pairs = |f: &Vec<(String, String)>| {
+        f.iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect::<Vec<_>>()
+    };
+    let good = pairs(&form(&action_id));
+    let good: Vec<(&str, &str)> = good.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let foreign = b.post(&url, &good, Some("http://evil.example")).await;
+    assert_eq!(foreign.status, 403);
+    let cross_site = b
+        .post_with(&url, &good, &[("sec-fetch-site", "cross-site")])
+        .await;
+    assert_eq!(cross_site.status, 403);
+    // A project the member cannot review, even with a good token.
+    let other = b
+        .post(
+            &format!(
+                "{}/review/issue/{SECOND}/{}/decide",
+                env.base, env.second_iid
+            ),
+            &[("csrf", &csrf), ("action", "reject"), ("action_id", "1")],
+            None,
+        )
+        .await;
+    assert_eq!(other.status, 403);
+    // A made-up form id is stale: nothing happens.
+    let made_up = b
         .post(
             &url,
             &[
                 ("csrf", &csrf),
                 ("action", "confirm-virtualization"),
-                ("action_id", "8"),
+                ("action_id", "12345"),
             ],
-            Some("http://evil.example"),
+            None,
         )
         .await;
-    assert_eq!(foreign.status, 403);
+    assert!(
+        made_up.location().contains("done=stale"),
+        "{}",
+        made_up.location()
+    );
     assert!(
         env.labels(env.virtio_iid).is_empty(),
         "labels changed by a refused POST"
     );
-    // The genuine form works, and a second submission of it does nothing twice.
-    let ok = b
-        .post(
-            &url,
-            &[
-                ("csrf", &csrf),
-                ("action", "confirm-virtualization"),
-                ("action_id", "9"),
-            ],
-            Some(&env.base),
-        )
-        .await;
+    // The genuine form works.
+    let ok = b.post(&url, &good, Some(&env.base)).await;
     assert_eq!(ok.status, 303, "{}", ok.body);
-    assert!(ok.location().ends_with("done=decided"), "{}", ok.location());
-    let twice = b
-        .post(
-            &url,
-            &[
-                ("csrf", &csrf),
-                ("action", "confirm-virtualization"),
-                ("action_id", "9"),
-            ],
-            Some(&env.base),
-        )
-        .await;
+    assert!(ok.location().contains("done=decided"), "{}", ok.location());
+    let shown = b.get(&format!("{}{}", env.base, ok.location())).await;
+    assert!(shown.body.contains("Decision recorded"), "{}", shown.body);
+    // The same form again (Back, a second tab) is stale after the decision.
+    let twice = b.post(&url, &good, Some(&env.base)).await;
     assert!(
-        twice.location().ends_with("done=again"),
+        twice.location().contains("done=stale"),
         "{}",
         twice.location()
+    );
+    // An outcome in a link without its tag shows nothing.
+    let forged = b
+        .get(&format!(
+            "{}/review/issue/{PROJECT}/{}?done=published",
+            env.base, env.virtio_iid
+        ))
+        .await;
+    assert!(
+        !forged.body.contains("published after a clean scrub"),
+        "{}",
+        forged.body
     );
     assert_eq!(
         env.labels(env.virtio_iid),
@@ -290,6 +372,9 @@ async fn a_post_without_csrf_or_from_another_origin_changes_nothing() {
         acks[0].body.contains("maint"),
         "the audit note names the member"
     );
+    // The issue's decision stands: it left Pending.
+    let pending = b.get(&format!("{}/review", env.base)).await;
+    assert!(!pending.body.contains("virtio-net: heap buffer overflow"));
     env.stop().await;
 }
 
@@ -306,6 +391,7 @@ async fn an_expired_session_is_refused_and_sign_out_ends_one() {
         .await;
     assert_eq!(page.status, 200);
     let csrf = csrf_of(&page.body);
+    let action_id = field_of(&page.body, "action_id");
     tokio::time::sleep(Duration::from_millis(3100)).await;
     assert_eq!(
         b.get(&format!("{}/review", env.base)).await.status,
@@ -319,17 +405,27 @@ async fn an_expired_session_is_refused_and_sign_out_ends_one() {
     let late = b
         .post(
             &url,
-            &[("csrf", &csrf), ("action", "reject"), ("action_id", "1")],
+            &[
+                ("csrf", &csrf),
+                ("action", "reject"),
+                ("action_id", &action_id),
+            ],
             None,
         )
         .await;
     assert_eq!(late.status, 403);
     assert!(env.labels(env.virtio_iid).is_empty());
-    // Sign-out.
+    assert!(env
+        .fake
+        .notes(PROJECT, env.virtio_iid)
+        .iter()
+        .all(|n| !n.body.contains("rejected by")));
+    // Sign-out, and a copy of the cookie taken before it.
     let mut b = Browser::default();
     b.sign_in(&env, &env.maintainer).await;
     let page = b.get(&format!("{}/review", env.base)).await;
     let csrf = csrf_of(&page.body);
+    let copy = b.cookies.clone();
     let out = b
         .post(
             &format!("{}/review/logout", env.base),
@@ -340,6 +436,12 @@ async fn an_expired_session_is_refused_and_sign_out_ends_one() {
     assert_eq!(out.status, 200);
     assert!(!b.cookies.contains_key("sectriage_session"));
     assert_eq!(b.get(&format!("{}/review", env.base)).await.status, 303);
+    let mut thief = Browser { cookies: copy };
+    assert_eq!(
+        thief.get(&format!("{}/review", env.base)).await.status,
+        303,
+        "a signed-out session is dead"
+    );
     env.stop().await;
 }
 
@@ -347,7 +449,7 @@ async fn an_expired_session_is_refused_and_sign_out_ends_one() {
 async fn sign_in_attempts_are_rate_limited_per_address() {
     let env = Env::start(Duration::from_secs(3600)).await;
     let mut statuses = Vec::new();
-    for _ in 0..25 {
+    for _ in 0..60 {
         statuses.push(
             Browser::default()
                 .get(&format!("{}/review", env.base))
@@ -355,11 +457,51 @@ async fn sign_in_attempts_are_rate_limited_per_address() {
                 .status,
         );
     }
-    assert!(statuses[..20].iter().all(|s| *s == 303), "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == 303), "{statuses:?}");
     let limited = Browser::default()
         .get(&format!("{}/review", env.base))
         .await;
     assert_eq!(limited.status, 429);
     assert_eq!(limited.headers.get("retry-after").unwrap(), "60");
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_whose_access_is_removed_loses_the_pages_at_once() {
+    let env = Env::start(Duration::from_secs(3600)).await;
+    let mut b = Browser::default();
+    b.sign_in(&env, &env.maintainer).await;
+    let page = b
+        .get(&format!(
+            "{}/review/issue/{PROJECT}/{}",
+            env.base, env.virtio_iid
+        ))
+        .await;
+    assert_eq!(page.status, 200);
+    let (csrf, action_id) = (csrf_of(&page.body), field_of(&page.body, "action_id"));
+    env.fake.set_access_level(PROJECT, env.maintainer_id, 10);
+    let now = b.get(&format!("{}/review", env.base)).await;
+    assert_eq!(now.status, 403, "{}", now.body);
+    assert!(
+        !now.body.contains("virtio-net"),
+        "no report data after demotion"
+    );
+    let url = format!(
+        "{}/review/issue/{PROJECT}/{}/decide",
+        env.base, env.virtio_iid
+    );
+    let post = b
+        .post(
+            &url,
+            &[
+                ("csrf", &csrf),
+                ("action", "confirm-virtualization"),
+                ("action_id", &action_id),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(post.status, 403);
+    assert!(env.labels(env.virtio_iid).is_empty());
     env.stop().await;
 }
