@@ -688,7 +688,8 @@ fn kb_command(command: KbCommand) -> anyhow::Result<ExitCode> {
         }
         KbCommand::Explain { subject, format } => {
             let kb = Kb::embedded();
-            let Some(finding) = kb.explain(&subject) else {
+            // The structural rules (tree layout, historical paths) on top of the lookup.
+            let Some(finding) = sectriage::triage::structure::explain(kb, &subject) else {
                 bail!("nothing in the knowledge base matches '{subject}'; try a source path (hw/usb/hcd-xhci.c), a directory (linux-user/), a device (e1000e), a machine (q35), an accelerator (kvm) or a function (xhci_kick_epctx)");
             };
             match format {
