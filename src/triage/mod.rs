@@ -619,9 +619,14 @@ fn rules_verdict(
     let finding = &primary.finding;
     // Names found in prose only that point both ways settle nothing.
     if primary.role == Role::Prose {
+        let opposite = |c: UseCase| match finding.class {
+            UseCase::Virtualization => c == UseCase::NonVirtualization,
+            UseCase::NonVirtualization => c == UseCase::Virtualization,
+            UseCase::NeedsJudgement => false,
+        };
         if let Some(other) = runtime
             .iter()
-            .find(|c| c.role == Role::Prose && c.finding.class != finding.class)
+            .find(|c| c.role == Role::Prose && opposite(c.finding.class))
         {
             return RulesVerdict {
                 use_case: UseCase::NeedsJudgement,

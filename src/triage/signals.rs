@@ -118,7 +118,7 @@ const DAMAGE_KINDS: &[(&str, &str)] = &[
     (
         "info-leak",
         concat!(
-            r"(?i)info(rmation)? (leak|disclosure)|(memory|data) disclosure|leaks? (host|heap|stack|uninitiali[sz]ed|qemu|process)|leak(s|ed|ing)? (\w+ )?(to|into) the guest",
+            r"(?i)info(rmation)? (leak|disclosure)|(memory|data) disclosure|leaks? (host|heap|stack|uninitiali[sz]ed|qemu|process)|leak(s|ed|ing)? (\w+ )?(to|into) the guest|leak(s|ed|ing)? (\w+ ){0,3}(between|across) (the )?(guests|vcpus|vms|processes)",
             r"|over-?read|under-?read|out[- ]of[- ]bounds read|oob read|reads? (past|beyond) the end|uninitiali[sz]ed|discloses?|expos(e|es|ed|ing) (host|qemu|process) memory",
             r"|信息泄露|内存泄露给|情報漏洩|утечка (информации|памяти хоста)",
         ),

@@ -442,9 +442,10 @@ fn acronym_index(kb: &Kb) -> std::collections::BTreeMap<String, String> {
 /// distinctive MAINTAINERS section names (`OMAP`, `ASPEED BMCs`). Weak
 /// evidence: used only when nothing else was located.
 pub fn prose_components(kb: &Kb, text: &str) -> Vec<Finding> {
-    let mut out: Vec<Finding> = Vec::new();
+    // Ranked: specific names first, then machine types, sections and acronyms.
+    let mut out: Vec<(u8, Finding)> = Vec::new();
     let mut seen_files: BTreeSet<String> = BTreeSet::new();
-    let mut add = |f: Finding, how: String, out: &mut Vec<Finding>| {
+    let mut add = |rank: u8, f: Finding, how: String, out: &mut Vec<(u8, Finding)>| {
         if let Some(file) = &f.file {
             if !seen_files.insert(file.clone()) {
                 return;
@@ -458,7 +459,7 @@ pub fn prose_components(kb: &Kb, text: &str) -> Vec<Finding> {
                 source: PROSE_NAME.doc.into(),
             },
         );
-        out.push(f);
+        out.push((rank, f));
     };
     for m in WORD.find_iter(text) {
         let word = m.as_str().trim_end_matches('.');
@@ -478,7 +479,7 @@ pub fn prose_components(kb: &Kb, text: &str) -> Vec<Finding> {
                 .get(&lower)
                 .and_then(|_| kb.device(&lower))
             {
-                add(f, format!("{word} is a QOM type name"), &mut out);
+                add(0, f, format!("{word} is a QOM type name"), &mut out);
                 continue;
             }
             if let Some(f) = kb
@@ -486,7 +487,12 @@ pub fn prose_components(kb: &Kb, text: &str) -> Vec<Finding> {
                 .filter(|p| p.starts_with("hw/"))
                 .and_then(|p| kb.path(&p))
             {
-                add(f, format!("{word} names a device model's file"), &mut out);
+                add(
+                    0,
+                    f,
+                    format!("{word} names a device model's file"),
+                    &mut out,
+                );
                 continue;
             }
         }
@@ -498,8 +504,21 @@ pub fn prose_components(kb: &Kb, text: &str) -> Vec<Finding> {
                 own = acronym_index(kb);
                 &own
             };
-            if let Some(f) = index.get(&lower).and_then(|p| kb.path(p)) {
+            if let Some(mut f) = index.get(&lower).and_then(|p| kb.path(p)) {
+                // An acronym is a weak name (`MMC`, `GEM` mean more than one
+                // model): it may say virtualization, never on its own the opposite.
+                if f.class == UseCase::NonVirtualization {
+                    f.class = UseCase::NeedsJudgement;
+                    f.facts.push(Fact {
+                        text: format!(
+                            "{word} is only an acronym: it does not settle non-virtualization [rule: {}]",
+                            PROSE_NAME.id
+                        ),
+                        source: PROSE_NAME.doc.into(),
+                    });
+                }
                 add(
+                    3,
                     f,
                     format!("{word} is the name of one device model's file"),
                     &mut out,
@@ -512,18 +531,25 @@ pub fn prose_components(kb: &Kb, text: &str) -> Vec<Finding> {
             || (lower.len() >= 3 && lower.chars().any(|c| c.is_ascii_digit() || c == '-'))
             || (lower.len() >= 5 && BOARD_WORDS.is_match(text));
         if machine_like
+            && !arch_words(kb).contains(&lower)
             && kb.data.other_machines.contains_key(&lower)
             && kb.listed_machine(&lower).is_none()
         {
             let mut f = kb.machine(&lower);
             f.subject = format!("machine {lower} (named in the report)");
-            add(f, format!("{word} is an unlisted machine type"), &mut out);
+            add(
+                1,
+                f,
+                format!("{word} is an unlisted machine type"),
+                &mut out,
+            );
         }
     }
     for (section, class, files) in distinctive_sections(kb) {
         let re = format!(r"(?i)(^|[^\w.]){}($|[^\w])", regex::escape(&section));
         if Regex::new(&re).is_ok_and(|r| r.is_match(text)) {
             add(
+                2,
                 Finding {
                     subject: format!("MAINTAINERS section \"{section}\""),
                     class,
@@ -540,7 +566,28 @@ pub fn prose_components(kb: &Kb, text: &str) -> Vec<Finding> {
             );
         }
     }
-    out
+    out.sort_by_key(|(rank, _)| *rank);
+    out.into_iter().map(|(_, f)| f).collect()
+}
+
+/// Architecture names ("ARM machines", "x86", "MIPS"): ordinary words in reports.
+fn arch_words(kb: &Kb) -> BTreeSet<String> {
+    let mut words: BTreeSet<String> = target_dirs(kb);
+    words.extend(kb.data.listed_machines.iter().map(|m| m.arch.clone()));
+    words.extend(
+        [
+            "risc-v",
+            "parisc",
+            "hp-parisc",
+            "x86",
+            "x86-64",
+            "powerpc",
+            "ppc64",
+            "arm64",
+        ]
+        .map(String::from),
+    );
+    words
 }
 
 /// MAINTAINERS section names specific enough to look for in prose (an all-caps
@@ -559,11 +606,7 @@ fn distinctive_sections(kb: &Kb) -> Vec<(String, UseCase, usize)> {
 }
 
 fn sections(kb: &Kb) -> Vec<(String, UseCase, usize)> {
-    // Architecture names ("ARM machines", "MIPS") are ordinary words in reports.
-    let mut arch_words: BTreeSet<String> = target_dirs(kb);
-    arch_words.extend(kb.data.listed_machines.iter().map(|m| m.arch.clone()));
-    arch_words
-        .extend(["risc-v", "parisc", "hp-parisc", "x86", "powerpc", "ppc64"].map(String::from));
+    let arch_words = arch_words(kb);
     let mut by: std::collections::BTreeMap<&str, (BTreeSet<UseCase>, usize)> = Default::default();
     for f in kb.data.files.values() {
         if let Some(m) = f.maintainers.first() {
