@@ -275,3 +275,44 @@ fn devices_named_in_prose_are_found_through_the_knowledge_base() {
         "[rule: named-in-prose]",
     );
 }
+
+// --- kb explain shows the rules ------------------------------------------------
+
+#[test]
+fn kb_explain_shows_the_structural_rule_and_its_section() {
+    for (subject, rule, class) in [
+        (
+            "target/riscv/vector_helper.c",
+            "[rule: tcg-helper]",
+            "non-virtualization",
+        ),
+        (
+            "hw/arm/pxa2xx.c",
+            "[rule: file-family]",
+            "non-virtualization",
+        ),
+        (
+            "target/mips/kvm.c",
+            "[rule: unlisted-target-cpu]",
+            "non-virtualization",
+        ),
+        (
+            "target/i386/kvm/kvm.c",
+            "[overlay: virtualization-accelerators]",
+            "virtualization",
+        ),
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_sectriage"))
+            .args(["kb", "explain", subject])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{subject}");
+        assert!(
+            text.starts_with(&format!("{subject}: {class}")),
+            "{subject}: {text}"
+        );
+        assert!(text.contains(rule), "{subject}: {text}");
+        assert!(text.contains("[security.rst, "), "{subject}: {text}");
+    }
+}

@@ -432,6 +432,17 @@ fn analyze_with(
                 name.contains('/')
                     .then(|| structure::path(kb, name))
                     .flatten()
+            })
+            .or_else(|| {
+                // `aspeed/smc:` or `npcm7xx/adc:` stands for `aspeed_smc.c` or `npcm7xx-adc.c`.
+                let (head, tail) = name.split_once('/')?;
+                if is_dir(head) || tail.contains('/') {
+                    return None;
+                }
+                ["_", "-"].iter().find_map(|sep| {
+                    kb.resolve_component(&format!("{head}{sep}{tail}"))
+                        .and_then(|p| structure::path(kb, &p))
+                })
             });
         if finding.is_some() {
             push(Role::Title, finding);

@@ -348,7 +348,7 @@ pub fn target_directory(kb: &Kb, dir: &str, text: &str) -> Option<(Finding, bool
 }
 
 static KVM_SHARED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(kvm|hvf|xen|whpx|nvmm|hypervisor|cpuid|cpu ?models?|cpu features?|feature (bits?|flags?)|migrat\w*|vmstate|savevm|xsave\w*|gdbstub|gdb|core ?dump|dump-guest-memory|monitor|qmp|hmp|hypercalls?|hcalls?|h_\w+|sigp|diag(nose)?|i/o instructions?|subchannel|chsc|sclp|stsi|mmio|register sync\w*)\b").unwrap()
+    Regex::new(r"(?i)\b(kvm|hvf|xen|whpx|nvmm|hypervisor|cpuid|cpu ?models?|cpu features?|feature (bits?|flags?)|migrat\w*|vmstate|savevm|xsave\w*|gdbstub|gdb|core ?dump|dump-guest-memory|monitor|qmp|hmp|hypercalls?|hcalls?|h_\w+|sigp|diag(nose)?|i/o instructions?|subchannel|chsc|sclp|stsi|mmio|register sync\w*|propert(y|ies)|cpu (type|flag|option)s?)\b").unwrap()
 });
 static INSN_ANCHOR: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(tcg|tiny code generator|binary translation|translation blocks?|translator|translate\.c|decodetree|insns?|instructions?|opcodes?|helper_\w+|softfloat)\b").unwrap()
