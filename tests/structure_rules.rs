@@ -230,6 +230,22 @@ fn pvrdma_virtiofsd_and_iscsi_are_decided_by_the_documents_logic() {
         UseCase::Virtualization,
         "[overlay: network-protocols]",
     );
+    // Named by its subsystem alone, the iSCSI driver is still found; a name no
+    // overlay entry states (`linux-user:`) is not turned into a block driver.
+    let s = expect(
+        "iscsi: sense data copied beyond the buffer\n\
+         A malicious iSCSI target sends more sense data than the request holds.",
+        UseCase::Virtualization,
+        "block/iscsi.c",
+    );
+    assert!(s.security_relevant);
+    let user = triage("linux-user: wrong errno for stime\nThe syscall returns EINVAL.");
+    assert_eq!(
+        user.use_case,
+        UseCase::NonVirtualization,
+        "{}",
+        user.rationale
+    );
 }
 
 // --- 4. Damage words ------------------------------------------------------------

@@ -309,6 +309,11 @@ fn title_components(title: &str) -> Vec<String> {
     out
 }
 
+/// Top directories of host-side subsystems whose files a title may name by stem.
+const HOST_SIDE_DIRS: &[&str] = &["block", "net", "ui", "chardev", "nbd", "migration", "io"];
+/// A file stem no directory has, to tell a directory-wide overlay glob from a named file.
+const NO_SUCH_STEM: &str = "sectriage-no-such-file";
+
 /// Runs the deterministic layers on a sanitised report.
 pub fn analyze(report: &Report, kb: &Kb) -> Evidence {
     analyze_with(&report.text(), kb, 0, &[])
@@ -442,6 +447,27 @@ fn analyze_with(
                 ["_", "-"].iter().find_map(|sep| {
                     kb.resolve_component(&format!("{head}{sep}{tail}"))
                         .and_then(|p| structure::path(kb, &p))
+                })
+            })
+            .or_else(|| {
+                // A bare subsystem name (`iscsi:`, `ssh:`) is a file of a host-side
+                // top directory the overlay describes (`block/iscsi.c`).
+                if name.contains('/') {
+                    return None;
+                }
+                HOST_SIDE_DIRS.iter().find_map(|d| {
+                    let find = |file: String| {
+                        kb.overlay
+                            .find(&crate::kb::OverlayMatch::Path(file))
+                            .map(|f| (f.facts.first().map(|x| x.text.clone()), f))
+                    };
+                    let (entry, mut f) = find(format!("{d}/{name}.c"))?;
+                    // Only an entry that names this file, not one covering the whole directory.
+                    if find(format!("{d}/{NO_SUCH_STEM}.c")).is_some_and(|(e, _)| e == entry) {
+                        return None;
+                    }
+                    f.file = Some(format!("{d}/{name}.c"));
+                    Some(f)
                 })
             });
         if finding.is_some() {

@@ -110,6 +110,7 @@ const DAMAGE_KINDS: &[(&str, &str)] = &[
             r"|heap corruption|memory corruption|corrupts? (the )?(heap|memory|stack)|memory[- ]safety|type confusion|wrap ?around|arbitrary (memory )?write",
             r"|negative (index|length|size|offset)|(index|offset)\b.{0,30}\b(not|never|isn't|wasn't) (checked|validated)|invalid (index|queue index)",
             r"|index\b.{0,40}\b(fits|valid (queue|range|index|entry))",
+            r"|\b(writes?|wrote|writing|written|cop(y|ies|ied|ying)|stor(e|es|ed|ing)|index(es|ed|ing)?|access(es|ed|ing)?)\b.{0,20}\bbeyond\b",
             // Other languages (German, French, Spanish, Chinese, Japanese, Russian).
             r"|Speicherbeschädigung|Pufferüberlauf|Überlauf|hors limites|dépassement de (tampon|mémoire)|desbordamiento|fuera de (los )?límites",
             r"|溢出|越界|释放后使用|重复释放|内存破坏|オーバーフロー|範囲外|解放後使用|переполнени|выход за границ|использование после освобождения",
@@ -119,7 +120,7 @@ const DAMAGE_KINDS: &[(&str, &str)] = &[
         "info-leak",
         concat!(
             r"(?i)info(rmation)? (leak|disclosure)|(memory|data) disclosure|leaks? (host|heap|stack|uninitiali[sz]ed|qemu|process)|leak(s|ed|ing)? (\w+ )?(to|into) the guest|leak(s|ed|ing)? (\w+ ){0,3}(between|across) (the )?(guests|vcpus|vms|processes)",
-            r"|over-?read|under-?read|out[- ]of[- ]bounds read|oob read|reads? (past|beyond) the end|uninitiali[sz]ed|discloses?|expos(e|es|ed|ing) (host|qemu|process) memory",
+            r"|over-?read|under-?read|out[- ]of[- ]bounds read|oob read|reads? (past|beyond) the end|\breads?\b.{0,20}\bbeyond\b|uninitiali[sz]ed|discloses?|expos(e|es|ed|ing) (host|qemu|process) memory",
             r"|信息泄露|内存泄露给|情報漏洩|утечка (информации|памяти хоста)",
         ),
     ),
