@@ -722,7 +722,8 @@ fn kb_command(command: KbCommand) -> anyhow::Result<ExitCode> {
             }
             let subject = words.join(" ");
             let kb = Kb::embedded();
-            let Some(finding) = kb.explain(&subject) else {
+            // The structural rules (tree layout, historical paths) on top of the lookup.
+            let Some(finding) = sectriage::triage::structure::explain(kb, &subject) else {
                 bail!("nothing in the knowledge base matches '{subject}'; try a source path (hw/usb/hcd-xhci.c), a directory (linux-user/), a device (e1000e), a machine (q35, qemu-system-m68k -M virt), an accelerator (kvm), a tool (qemu-img) or a function (xhci_kick_epctx)");
             };
             match format {

@@ -24,6 +24,9 @@ pub enum OverlayMatch {
     Netdev(String),
     /// A QMP or HMP command.
     Monitor(String),
+    /// A C function name (`tcp_emu`), for components whose code is not in the
+    /// tree the knowledge base was built from (libslirp, removed devices).
+    Function(String),
 }
 
 #[derive(Debug, Deserialize)]
@@ -44,6 +47,9 @@ struct RawEntry {
     netdevs: Vec<String>,
     #[serde(default)]
     monitor: bool,
+    /// Glob patterns over C function names (`tcp_*`).
+    #[serde(default)]
+    functions: Vec<String>,
     class: String,
     surface: String,
     reason: String,
@@ -66,6 +72,7 @@ pub struct OverlayEntry {
     formats: Vec<String>,
     netdevs: Vec<String>,
     monitor: bool,
+    functions: Vec<GlobMatcher>,
     pub class: UseCase,
     /// The kind of surface (`untrusted-input`, `trusted-interface`, `tcg`, `user-mode`, ...).
     pub surface: String,
@@ -92,6 +99,7 @@ impl OverlayEntry {
             OverlayMatch::Format(f) => any(&self.formats, f),
             OverlayMatch::Netdev(n) => any(&self.netdevs, n),
             OverlayMatch::Monitor(_) => self.monitor,
+            OverlayMatch::Function(f) => self.functions.iter().any(|g| g.is_match(f)),
         }
     }
 }
@@ -115,15 +123,17 @@ impl Overlay {
                 .class
                 .parse()
                 .map_err(|err| KbError::Overlay(format!("entry {}: {err}", e.id)))?;
-            let paths = e
-                .paths
-                .iter()
-                .map(|p| {
-                    Glob::new(p)
-                        .map(|g| g.compile_matcher())
-                        .map_err(|err| KbError::Overlay(format!("entry {}: glob {p}: {err}", e.id)))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
+            let globs = |list: &[String]| {
+                list.iter()
+                    .map(|p| {
+                        Glob::new(p).map(|g| g.compile_matcher()).map_err(|err| {
+                            KbError::Overlay(format!("entry {}: glob {p}: {err}", e.id))
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            };
+            let paths = globs(&e.paths)?;
+            let functions = globs(&e.functions)?;
             if e.reason.trim().is_empty() || e.doc.trim().is_empty() {
                 return Err(KbError::Overlay(format!(
                     "entry {} needs a reason and a doc section",
@@ -139,6 +149,7 @@ impl Overlay {
                 formats: e.formats,
                 netdevs: e.netdevs,
                 monitor: e.monitor,
+                functions,
                 class,
                 surface: e.surface,
                 reason: e.reason,
@@ -159,6 +170,7 @@ impl Overlay {
             OverlayMatch::Format(f) => format!("image format {f}"),
             OverlayMatch::Netdev(n) => format!("netdev {n}"),
             OverlayMatch::Monitor(m) => format!("monitor command {m}"),
+            OverlayMatch::Function(f) => format!("{f}()"),
         };
         Some(Finding {
             subject,

@@ -363,7 +363,7 @@ fn questions(
     let code_located = evidence
         .components
         .iter()
-        .any(|c| !matches!(c.role, Role::Format | Role::Netdev));
+        .any(|c| !matches!(c.role, Role::Format | Role::Netdev | Role::Prose));
     if !code_located {
         q.push(Question::MissingAffectedCode);
     }

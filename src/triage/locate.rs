@@ -138,7 +138,7 @@ const TOOLS: &[&str] = &[
 ];
 
 static PATH_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:^|[\s(\[`'\x22,:=</])((?:[\w.+-]+/)*[\w.+-]+(?:\.(?:c|h|inc|c\.inc|h\.inc|rs|py|json|S)\b|/))(?::(\d+))?").unwrap()
+    Regex::new(r"(?:^|[\s(\[`'\x22,:=</])((?:[\w.+-]+/)*[\w.+-]+(?:\.(?:c|h|inc|c\.inc|h\.inc|rs|py|json|S|decode)\b|/))(?::(\d+))?").unwrap()
 });
 static FRAME_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?m)^\s*#(\d+)\s+(?:0x[0-9a-fA-F]+\s+(?:in\s+)?)?([A-Za-z_][\w:~.]*)\s*(?:\([^)\n]*\))?\s*(?:at\s+|in\s+)?(?:([^\s:()]+\.(?:c|h|inc|cc|rs)):(\d+))?").unwrap()

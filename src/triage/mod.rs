@@ -14,6 +14,7 @@ pub mod hygiene;
 pub mod locate;
 pub mod provenance;
 pub mod signals;
+pub mod structure;
 
 use serde::{Deserialize, Serialize};
 
@@ -90,6 +91,8 @@ pub enum Role {
     Netdev,
     /// A monitor command.
     Monitor,
+    /// Described in prose only (no path, frame or function): weakest evidence.
+    Prose,
 }
 
 /// A piece of QEMU the report points at, with what the knowledge base says about it.
@@ -217,6 +220,11 @@ fn is_infrastructure(function: &str, file: Option<&str>) -> bool {
         if INFRA_FILES.iter().any(|p| f.starts_with(p)) {
             return true;
         }
+        // `helper_*` in accel/tcg is the memory-access glue every TCG guest goes
+        // through; in target/ it is the instruction helper the bug is in.
+        if f.starts_with("target/") && function.starts_with("helper_") {
+            return false;
+        }
     }
     INFRA_PREFIXES.iter().any(|p| function.starts_with(p))
 }
@@ -235,12 +243,12 @@ fn innermost_frame(frames: &[Frame], kb: &Kb) -> Option<Finding> {
                 if is_infrastructure(&frame.function, Some(file)) {
                     continue;
                 }
-                if let Some(finding) = kb.path(file) {
+                if let Some(finding) = structure::path(kb, file) {
                     return Some(finding);
                 }
             }
             None => {
-                let finding = kb.function(&frame.function);
+                let finding = function_lookup(&frame.function, kb);
                 let file = finding.as_ref().and_then(|f| f.file.as_deref());
                 if is_infrastructure(&frame.function, file) {
                     continue;
@@ -260,10 +268,20 @@ fn is_distinctive_function(name: &str) -> bool {
     name.len() >= 6 && name.contains('_') && name.chars().any(|c| c.is_ascii_lowercase())
 }
 
+/// The file defining `function` (structural rules applied), or the overlay's
+/// entry for a function of a component outside the tree (libslirp).
+fn function_lookup(function: &str, kb: &Kb) -> Option<Finding> {
+    kb.function(function)
+        .map(|f| structure::refine(kb, f))
+        .or_else(|| {
+            kb.overlay
+                .find(&crate::kb::OverlayMatch::Function(function.to_string()))
+        })
+}
+
 /// The file defining `function`, unless it is shared infrastructure.
 fn function_finding(function: &str, kb: &Kb) -> Option<Finding> {
-    kb.function(function)
-        .filter(|f| !is_infrastructure(function, f.file.as_deref()))
+    function_lookup(function, kb).filter(|f| !is_infrastructure(function, f.file.as_deref()))
 }
 
 /// Component names from a commit-style title: `hw/net/e1000e: ...`, `net: tulip: ...`.
@@ -290,6 +308,11 @@ fn title_components(title: &str) -> Vec<String> {
     }
     out
 }
+
+/// Top directories of host-side subsystems whose files a title may name by stem.
+const HOST_SIDE_DIRS: &[&str] = &["block", "net", "ui", "chardev", "nbd", "migration", "io"];
+/// A file stem no directory has, to tell a directory-wide overlay glob from a named file.
+const NO_SUCH_STEM: &str = "sectriage-no-such-file";
 
 /// Runs the deterministic layers on a sanitised report.
 pub fn analyze(report: &Report, kb: &Kb) -> Evidence {
@@ -354,6 +377,7 @@ fn analyze_with(
     };
 
     let mut title_dir = None;
+    let mut prose_dir = None;
     // 1. The title names the component in commit-style and most disclosure titles;
     //    the most specific prefix (`net: tulip:` → tulip) speaks first.
     for name in title_components(title).iter().rev() {
@@ -367,12 +391,85 @@ fn analyze_with(
                 .keys()
                 .any(|k| k.starts_with(&format!("{d}/")))
         };
+        // `target/arm:` names a directory that mixes TCG-only and KVM-shared
+        // code: only the structural rules (and the report's words) place it.
+        if name.starts_with("target/") {
+            let file = kb
+                .resolve_component(name)
+                .filter(|p| p.starts_with(name.as_str()))
+                .and_then(|p| structure::path(kb, &p));
+            if file.is_some() {
+                push(Role::Title, file);
+                break;
+            }
+            // A subdirectory (`target/riscv/kvm`, `target/arm/tcg`) is one kind of code.
+            if title_dir.is_none() && name.matches('/').count() >= 2 {
+                title_dir = kb.directory(name).map(|f| structure::refine(kb, f));
+            }
+            if title_dir.is_none() && prose_dir.is_none() {
+                match structure::target_directory(kb, name, text) {
+                    // The directory itself decides (an unlisted architecture).
+                    Some((f, false)) => title_dir = Some(f),
+                    // The report's words decide: weak evidence.
+                    Some((f, true)) => prose_dir = Some(f),
+                    None => {}
+                }
+            }
+            continue;
+        }
         let finding = kb
             .overlay
             .find(&crate::kb::OverlayMatch::Tool(name.clone()))
-            .or_else(|| kb.resolve_component(name).and_then(|p| kb.path(&p)))
-            .or_else(|| kb.device(name))
-            .or_else(|| overlay_path(name));
+            .or_else(|| {
+                // `hw/rdma` must not land on `migration/rdma.c` through its stem.
+                let dir = name.rsplit_once('/').map(|(d, _)| d);
+                kb.resolve_component(name)
+                    .filter(|p| dir.is_none_or(|d| p.starts_with(d)))
+                    .and_then(|p| structure::path(kb, &p))
+            })
+            .or_else(|| kb.device(name).map(|f| structure::refine(kb, f)))
+            .or_else(|| overlay_path(name))
+            .or_else(|| {
+                kb.overlay
+                    .find(&crate::kb::OverlayMatch::Function(name.clone()))
+            })
+            .or_else(|| {
+                name.contains('/')
+                    .then(|| structure::path(kb, name))
+                    .flatten()
+            })
+            .or_else(|| {
+                // `aspeed/smc:` or `npcm7xx/adc:` stands for `aspeed_smc.c` or `npcm7xx-adc.c`.
+                let (head, tail) = name.split_once('/')?;
+                if is_dir(head) || tail.contains('/') {
+                    return None;
+                }
+                ["_", "-"].iter().find_map(|sep| {
+                    kb.resolve_component(&format!("{head}{sep}{tail}"))
+                        .and_then(|p| structure::path(kb, &p))
+                })
+            })
+            .or_else(|| {
+                // A bare subsystem name (`iscsi:`, `ssh:`) is a file of a host-side
+                // top directory the overlay describes (`block/iscsi.c`).
+                if name.contains('/') {
+                    return None;
+                }
+                HOST_SIDE_DIRS.iter().find_map(|d| {
+                    let find = |file: String| {
+                        kb.overlay
+                            .find(&crate::kb::OverlayMatch::Path(file))
+                            .map(|f| (f.facts.first().map(|x| x.text.clone()), f))
+                    };
+                    let (entry, mut f) = find(format!("{d}/{name}.c"))?;
+                    // Only an entry that names this file, not one covering the whole directory.
+                    if find(format!("{d}/{NO_SUCH_STEM}.c")).is_some_and(|(e, _)| e == entry) {
+                        return None;
+                    }
+                    f.file = Some(format!("{d}/{name}.c"));
+                    Some(f)
+                })
+            });
         if finding.is_some() {
             push(Role::Title, finding);
             break;
@@ -390,7 +487,7 @@ fn analyze_with(
         .iter()
         .filter(|f| title.contains(f.path.as_str()))
     {
-        push(Role::Title, kb.path(&f.path));
+        push(Role::Title, structure::path(kb, &f.path));
     }
     // 2. The innermost frame that is not shared infrastructure.
     push(Role::Frame, innermost_frame(&locations.frames, kb));
@@ -398,14 +495,16 @@ fn analyze_with(
     let mut files = locations.files.clone();
     files.sort_by_key(|f| std::cmp::Reverse(f.mentions));
     for f in &files {
-        let finding = kb.path(&f.path).or_else(|| {
+        let finding = structure::path(kb, &f.path).or_else(|| {
             // A header or an unknown file still points at its sibling .c file.
             let stem = f.path.strip_suffix(".h").unwrap_or(&f.path);
-            kb.resolve_component(stem).and_then(|p| kb.path(&p))
+            kb.resolve_component(stem)
+                .and_then(|p| structure::path(kb, &p))
         });
         push(Role::Path, finding);
     }
     push(Role::Title, title_dir);
+    push(Role::Prose, prose_dir);
     // 4. Tools, devices, formats, netdevs, monitor commands.
     for t in &locations.tools {
         push(
@@ -414,7 +513,7 @@ fn analyze_with(
         );
     }
     for d in &locations.command_line.devices {
-        push(Role::Device, kb.device(d));
+        push(Role::Device, kb.device(d).map(|f| structure::refine(kb, f)));
     }
     for f in &locations.command_line.drive_formats {
         push(
@@ -436,6 +535,31 @@ fn analyze_with(
         is_distinctive_function(n) && !locations.frames.iter().any(|f| &f.function == *n)
     }) {
         push(Role::Function, function_finding(name, kb));
+    }
+    // 6. A `-netdev` backend (user networking is slirp): weaker than any code named.
+    for n in &locations.command_line.netdevs {
+        push(
+            Role::Netdev,
+            kb.overlay.find(&crate::kb::OverlayMatch::Netdev(n.clone())),
+        );
+    }
+    // 7. Nothing located: components named in prose only, then prose that
+    //    describes CPU instruction emulation.
+    if components.is_empty() {
+        for finding in structure::prose_components(kb, text) {
+            components.push(Component {
+                role: Role::Prose,
+                finding,
+            });
+        }
+    }
+    if components.is_empty() {
+        if let Some(finding) = structure::prose_instruction_emulation(text) {
+            components.push(Component {
+                role: Role::Prose,
+                finding,
+            });
+        }
     }
 
     let machines: Vec<Finding> = locations
@@ -531,6 +655,28 @@ fn rules_verdict(
     };
 
     let finding = &primary.finding;
+    // Names found in prose only that point both ways settle nothing.
+    if primary.role == Role::Prose {
+        let opposite = |c: UseCase| match finding.class {
+            UseCase::Virtualization => c == UseCase::NonVirtualization,
+            UseCase::NonVirtualization => c == UseCase::Virtualization,
+            UseCase::NeedsJudgement => false,
+        };
+        if let Some(other) = runtime
+            .iter()
+            .find(|c| c.role == Role::Prose && opposite(c.finding.class))
+        {
+            return RulesVerdict {
+                use_case: UseCase::NeedsJudgement,
+                confidence: Confidence::Low,
+                decisive: false,
+                basis: format!(
+                    "the report names {} ({}) and {} ({}) in prose only",
+                    finding.subject, finding.class, other.finding.subject, other.finding.class
+                ),
+            };
+        }
+    }
     // Agreement of the other located components raises confidence.
     let agreeing = runtime
         .iter()
@@ -541,12 +687,15 @@ fn rules_verdict(
     // does not settle anything when other evidence says virtualization: another
     // file, a hardware accelerator, or a listed machine not run under TCG alone.
     // (A directory such as `target/arm/` mixes both and says nothing here.)
+    // TCG-only code runs only under TCG, whatever the machine type: a listed
+    // machine does not contradict it, a hardware accelerator does.
+    let tcg_code = finding.surface.as_deref() == Some("tcg");
     let contradiction = runtime
         .iter()
         .map(|c| &c.finding)
         .filter(|f| f.file.is_some())
         .chain(accels)
-        .chain(machines.iter().filter(|_| !only_tcg))
+        .chain(machines.iter().filter(|_| !only_tcg && !tcg_code))
         .find(|f| f.class == UseCase::Virtualization);
     if let (UseCase::NonVirtualization, false, Some(other)) =
         (finding.class, strong_role, contradiction)
@@ -571,7 +720,8 @@ fn rules_verdict(
             } else {
                 Confidence::Medium
             },
-            decisive: true,
+            // Words alone are not decisive: the model may still pull it back.
+            decisive: primary.role != Role::Prose,
             basis: format!(
                 "{} ({}): {}",
                 finding.subject,
@@ -638,6 +788,7 @@ fn role_name(role: Role) -> &'static str {
         Role::Format => "image format",
         Role::Netdev => "netdev",
         Role::Monitor => "monitor command",
+        Role::Prose => "described in the report",
     }
 }
 

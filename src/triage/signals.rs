@@ -103,19 +103,45 @@ pub struct SecuritySignals {
 const DAMAGE_KINDS: &[(&str, &str)] = &[
     (
         "memory-corruption",
-        r"(?i)heap[- ]buffer[- ]overflow|stack[- ]buffer[- ]overflow|buffer overflow|out[- ]of[- ]bounds (write|access|buffer access)|\boob (write|access|buffer access)|use[- ]after[- ]free|double[- ]free|heap corruption|memory corruption|overrun|write past|overflow",
+        concat!(
+            r"(?i)heap[- ]buffer[- ]overflow|stack[- ]buffer[- ]overflow|buffer overflow|heap overflow|overrun|write past|overflow|underflow",
+            r"|out[- ]of[- ]bounds?|\boob\b|beyond the (end|bounds?|limits?)|past the end|outside (of )?the (buffer|array|bounds|region)",
+            r"|use[- ]after[- ]free|\buaf\b|double[- ]free|freed (memory|object|buffer|pointer)|dangling|stale pointer|wild pointer|invalid (free|pointer|write|access)",
+            r"|heap corruption|memory corruption|corrupts? (the )?(heap|memory|stack)|memory[- ]safety|type confusion|wrap ?around|arbitrary (memory )?write",
+            r"|negative (index|length|size|offset)|(index|offset)\b.{0,30}\b(not|never|isn't|wasn't) (checked|validated)|invalid (index|queue index)",
+            r"|index\b.{0,40}\b(fits|valid (queue|range|index|entry))",
+            r"|\b(writes?|wrote|writing|written|cop(y|ies|ied|ying)|stor(e|es|ed|ing)|index(es|ed|ing)?|access(es|ed|ing)?)\b.{0,20}\bbeyond\b",
+            // Other languages (German, French, Spanish, Chinese, Japanese, Russian).
+            r"|Speicherbeschädigung|Pufferüberlauf|Überlauf|hors limites|dépassement de (tampon|mémoire)|desbordamiento|fuera de (los )?límites",
+            r"|溢出|越界|释放后使用|重复释放|内存破坏|オーバーフロー|範囲外|解放後使用|переполнени|выход за границ|использование после освобождения",
+        ),
     ),
     (
         "info-leak",
-        r"(?i)info(rmation)? (leak|disclosure)|leaks? (host|heap|stack|uninitiali[sz]ed)|over-?read|out[- ]of[- ]bounds read|oob read|uninitiali[sz]ed (memory|stack|heap)",
+        concat!(
+            r"(?i)info(rmation)? (leak|disclosure)|(memory|data) disclosure|leaks? (host|heap|stack|uninitiali[sz]ed|qemu|process)|leak(s|ed|ing)? (\w+ )?(to|into) the guest|leak(s|ed|ing)? (\w+ ){0,3}(between|across) (the )?(guests|vcpus|vms|processes)",
+            r"|over-?read|under-?read|out[- ]of[- ]bounds read|oob read|reads? (past|beyond) the end|\breads?\b.{0,20}\bbeyond\b|uninitiali[sz]ed|discloses?|expos(e|es|ed|ing) (host|qemu|process) memory",
+            r"|信息泄露|内存泄露给|情報漏洩|утечка (информации|памяти хоста)",
+        ),
     ),
     (
         "dos-crash",
-        r"(?i)\b(assert(ion)?( failure| failed)?|abort|crash(es|ed)?|segfault|segmentation fault|null pointer|denial of service|\bdos\b|infinite loop|unbounded loop|endless loop|(loop|run|spin)s? (forever|indefinitely)|hang|deadlock|null[- ]ptr|null (pointer )?deref|stack overflow|reentran|re-entran|division by zero|divide[- ]by[- ]zero|SIGSEGV)",
+        concat!(
+            r"(?i)\b(assert(ion)?( failure| failed)?|g_assert\w*|abort(s|ed|ing)?|crash(es|ed|ing)?|segfault\w*|segmentation fault|null pointer|denial[- ]of[- ]service|\bdos\b",
+            r"|infinite loop|unbounded loop|endless loop|(loop|run|spin)s? (forever|indefinitely|endlessly)|livelock|hangs?|hung|deadlock\w*|stuck|never (terminates|returns|ends)|100 ?% (of )?(a )?(host )?cpu",
+            r"|null[- ]ptr|null (pointer )?deref\w*|deref\w* (of )?(a )?null|to be null|stack overflow|(unbounded|infinite|uncontrolled) recursion|reentran\w*|re-entran\w*",
+            r"|division by zero|divide[- ]by[- ]zero|div(ide|ision)? by 0|SIGSEGV|SIGABRT|SIGFPE|SIGBUS|floating point exception|hw_error|kill(s|ed)? (the )?qemu|qemu (process )?(dies|exits|terminates))",
+            r"|Absturz|stürzt\s+\w*\s*ab|Endlosschleife|plantage|plante|boucle infinie|bloqueo|se bloquea|bucle infinito|cuelga",
+            r"|崩溃|死循环|无限循环|空指针|断言失败|拒绝服务|クラッシュ|無限ループ|ヌルポインタ|アサーション|падени|аварийн|зависани|бесконечн\w* цикл|отказ в обслуживании",
+        ),
     ),
     (
         "escape",
-        r"(?i)code execution|escape|arbitrary (write|code)|privilege escalation|host memory|(directory|path) traversal",
+        concat!(
+            r"(?i)code execution|execute arbitrary|\brce\b|escape|arbitrary (write|code)|privilege escalation|escalat(e|es|ion of) privileges?|host memory|(directory|path) traversal",
+            r"|(take|gain|get)s? control of (the )?(qemu|host)|hijack",
+            r"|逃逸|代码执行|权限提升|コード実行|権限昇格|выполнение (произвольного )?кода|повышение привилегий",
+        ),
     ),
 ];
 
@@ -212,6 +238,44 @@ mod tests {
             "a NULL pointer dereference",
         ] {
             assert_eq!(security(text).kinds, ["dos-crash"], "{text}");
+        }
+    }
+
+    #[test]
+    fn damage_described_in_other_words_and_languages() {
+        for (text, kind) in [
+            ("an OOB index into the table", "memory-corruption"),
+            (
+                "the length wraps around and the copy goes past the end",
+                "memory-corruption",
+            ),
+            ("a stale pointer to the freed request", "memory-corruption"),
+            ("reads uninitialized memory and returns it", "info-leak"),
+            ("heap under-read of two bytes", "info-leak"),
+            ("the guest can make QEMU spin at 100% CPU", "dos-crash"),
+            ("a livelock in the timer callback", "dos-crash"),
+            ("it hits g_assert_not_reached()", "dos-crash"),
+            ("gain control of the QEMU process", "escape"),
+            ("QEMU stürzt ab", "dos-crash"),
+            ("导致 QEMU 崩溃", "dos-crash"),
+            ("приводит к переполнению буфера", "memory-corruption"),
+        ] {
+            assert!(
+                security(text).kinds.iter().any(|k| k == kind),
+                "{text}: {:?}",
+                security(text).kinds
+            );
+        }
+        for quiet in [
+            "add support for the new register layout",
+            "a memory leak when the command fails",
+            "the change makes the code easier to read",
+        ] {
+            assert!(
+                security(quiet).kinds.is_empty(),
+                "{quiet}: {:?}",
+                security(quiet).kinds
+            );
         }
     }
 

@@ -1,0 +1,334 @@
+//! Probe reports for the structural rules (instruction emulation under
+//! target/, boards of unlisted architectures, removed files, components that
+//! lived beside qemu.git, damage words, components named in prose). They were
+//! written for these tests, not taken from the labelled cases, and each one
+//! asserts the verdict a user sees and that the rule's reason is shown.
+
+use sectriage::kb::{Kb, UseCase};
+use sectriage::triage::{analyze, decide, LlmOutcome, Report, Suggestion};
+
+fn triage(text: &str) -> Suggestion {
+    let (title, body) = text.split_once('\n').unwrap_or((text, ""));
+    let report = Report {
+        title: title.to_string(),
+        body: body.to_string(),
+    };
+    decide(analyze(&report, Kb::embedded()), LlmOutcome::NotUsed)
+}
+
+#[track_caller]
+fn expect(text: &str, use_case: UseCase, reason: &str) -> Suggestion {
+    let s = triage(text);
+    assert_eq!(s.use_case, use_case, "{}", s.rationale);
+    assert!(
+        s.rationale.contains(reason),
+        "rationale lacks {reason:?}: {}",
+        s.rationale
+    );
+    s
+}
+
+// --- 1. Instruction emulation under target/ -----------------------------------
+
+#[test]
+fn an_altivec_helper_overflow_described_in_prose_is_tcg() {
+    let s = expect(
+        "target/ppc: heap overflow in the vperm emulation\n\
+         The AltiVec vperm instruction handler reads past the end of the source\n\
+         vector when the permute control selects element 32; a guest program on\n\
+         qemu-system-ppc64 -M pseries triggers it.",
+        UseCase::NonVirtualization,
+        "[rule: tcg-instruction-emulation]",
+    );
+    assert!(!s.security_relevant, "TCG-only bugs are not security bugs");
+}
+
+#[test]
+fn a_trace_into_a_tcg_helper_is_tcg() {
+    expect(
+        "Crash in a vector instruction\n\
+         ==1==ERROR: AddressSanitizer: stack-buffer-overflow\n\
+         #0 0x55 in helper_vpmsumd ../target/ppc/int_helper.c:1450\n\
+         #1 0x56 in code_gen_buffer\n\
+         #2 0x57 in cpu_tb_exec ../accel/tcg/cpu-exec.c:458\n",
+        UseCase::NonVirtualization,
+        "target/ppc/int_helper.c",
+    );
+}
+
+#[test]
+fn instruction_helpers_built_for_every_accelerator_are_still_tcg() {
+    expect(
+        "target/riscv: heap overflow in vslideup\n\
+         target/riscv/vector_helper.c writes past the register file when vl > vlmax.",
+        UseCase::NonVirtualization,
+        "[rule: tcg-helper]",
+    );
+}
+
+#[test]
+fn helpers_at_their_older_location_and_decodetree_files_are_tcg() {
+    expect(
+        "Fix the far call gate check\n\
+         In target/i386/seg_helper.c the descriptor limit is not checked.",
+        UseCase::NonVirtualization,
+        "[rule: tcg-helper]",
+    );
+    expect(
+        "Wrong field width for LD1RO\n\
+         The pattern in target/arm/tcg/sve.decode decodes the immediate with the wrong width.",
+        UseCase::NonVirtualization,
+        "[overlay: tcg]",
+    );
+}
+
+#[test]
+fn cpu_code_of_an_unlisted_architecture_is_non_virtualization_even_with_kvm() {
+    expect(
+        "target/mips: overflow in the MSA shift instructions\n\
+         Seen with qemu-system-mips64el -M malta -accel kvm.",
+        UseCase::NonVirtualization,
+        "[rule: unlisted-target-cpu]",
+    );
+}
+
+// --- Negative: virtualization code stays virtualization ------------------------
+
+#[test]
+fn accelerator_and_shared_cpu_code_stays_virtualization() {
+    for (text, file) in [
+        (
+            "Stack overflow restoring MSRs\nkvm_put_msrs() in target/i386/kvm/kvm.c overflows its buffer.",
+            "target/i386/kvm/kvm.c",
+        ),
+        (
+            "virtio: descriptor chain loop\nhw/virtio/virtio.c walks an indirect table forever.",
+            "hw/virtio/virtio.c",
+        ),
+        (
+            "Register sync writes past the array\ntarget/arm/kvm.c copies one register too many.",
+            "target/arm/kvm.c",
+        ),
+        (
+            "GICv3 state restore overflow\nhw/intc/arm_gicv3_kvm.c writes past the LR array.",
+            "hw/intc/arm_gicv3_kvm.c",
+        ),
+        (
+            "XSAVE area overflow\ntarget/i386/xsave_helper.c copies past the area for AMX tiles.",
+            "target/i386/xsave_helper.c",
+        ),
+    ] {
+        let s = triage(text);
+        assert_eq!(s.use_case, UseCase::Virtualization, "{file}: {}", s.rationale);
+        assert!(s.rationale.contains(file), "{}", s.rationale);
+    }
+}
+
+#[test]
+fn cpu_feature_handling_used_by_kvm_is_virtualization() {
+    expect(
+        "target/i386: wrong cpuid leaf 0xd size for AMX\n\
+         The XSAVE area size that cpuid reports is too small under KVM.",
+        UseCase::Virtualization,
+        "[rule: kvm-shared-cpu-state]",
+    );
+}
+
+#[test]
+fn instruction_words_never_decide_alone_against_a_hardware_accelerator_or_on_s390x() {
+    let kvm = triage(
+        "Crash in vector instruction handling\n\
+         The AVX2 instruction emulation crashes; qemu-system-x86_64 -M q35 -accel kvm.",
+    );
+    assert_ne!(
+        kvm.use_case,
+        UseCase::NonVirtualization,
+        "{}",
+        kvm.rationale
+    );
+    let s390 = triage(
+        "target/s390x: fix the CHSC instruction\n\
+         The channel subsystem call instruction handler overflows.",
+    );
+    assert_ne!(
+        s390.use_case,
+        UseCase::NonVirtualization,
+        "{}",
+        s390.rationale
+    );
+}
+
+// --- 2. Devices of unlisted boards ---------------------------------------------
+
+#[test]
+fn an_omap_i2c_bug_is_non_virtualization() {
+    expect(
+        "hw/i2c/omap_i2c: out of bounds write in the FIFO\n\
+         The OMAP I2C controller writes one byte past its FIFO when the guest programs a count of 0xffff.",
+        UseCase::NonVirtualization,
+        "only unlisted machine types build it",
+    );
+}
+
+#[test]
+fn removed_board_files_and_boards_of_unlisted_architectures() {
+    expect(
+        "hw/display/pxa2xx_lcd: overflow in the palette load\n\
+         hw/display/pxa2xx_lcd.c copies the palette without checking its size.",
+        UseCase::NonVirtualization,
+        "[rule: file-family]",
+    );
+    expect(
+        "hw/sparc/sun4m: out of bounds access in the IOMMU mapping\n\
+         hw/sparc/sun4m.c indexes the page table with a guest value.",
+        UseCase::NonVirtualization,
+        "[rule: unlisted-arch-board]",
+    );
+}
+
+#[test]
+fn a_device_named_in_prose_by_its_maintainers_section() {
+    expect(
+        "Out of bounds read in the ASPEED BMCs flash controller model\n\
+         Reading the last segment register reads beyond the array.",
+        UseCase::NonVirtualization,
+        "ASPEED",
+    );
+}
+
+// --- 3. Components beside qemu.git -------------------------------------------
+
+#[test]
+fn a_slirp_tcp_emu_bug_is_virtualization_and_security_relevant() {
+    let s = expect(
+        "tcp_emu: fix OOB access of the IRC DCC command\n\
+         tcp_emu() parses what the guest sends on port 6667 and may read past the mbuf.",
+        UseCase::Virtualization,
+        "[overlay: libslirp]",
+    );
+    assert!(s.security_relevant);
+}
+
+#[test]
+fn pvrdma_virtiofsd_and_iscsi_are_decided_by_the_documents_logic() {
+    let s = expect(
+        "hw/rdma: use after free of the completion queue\n\
+         A malicious guest can destroy a CQ while a work request still points at it.",
+        UseCase::Virtualization,
+        "[overlay: pvrdma]",
+    );
+    assert!(s.security_relevant);
+    expect(
+        "virtiofsd: path traversal through a crafted lookup\n\
+         tools/virtiofsd/passthrough_ll.c follows .. out of the shared directory.",
+        UseCase::Virtualization,
+        "[overlay: virtiofsd]",
+    );
+    expect(
+        "block/iscsi: heap overflow on a short READ CAPACITY reply\n\
+         block/iscsi.c trusts the length the target returns.",
+        UseCase::Virtualization,
+        "[overlay: network-protocols]",
+    );
+    // Named by its subsystem alone, the iSCSI driver is still found; a name no
+    // overlay entry states (`linux-user:`) is not turned into a block driver.
+    let s = expect(
+        "iscsi: sense data copied beyond the buffer\n\
+         A malicious iSCSI target sends more sense data than the request holds.",
+        UseCase::Virtualization,
+        "block/iscsi.c",
+    );
+    assert!(s.security_relevant);
+    let user = triage("linux-user: wrong errno for stime\nThe syscall returns EINVAL.");
+    assert_eq!(
+        user.use_case,
+        UseCase::NonVirtualization,
+        "{}",
+        user.rationale
+    );
+}
+
+// --- 4. Damage words ------------------------------------------------------------
+
+#[test]
+fn damage_in_other_words_makes_a_virtualization_bug_security_relevant() {
+    for damage in [
+        "a NULL dereference",
+        "a double free",
+        "a dangling pointer is used later",
+        "the loop spins forever at 100% CPU",
+        "an integer underflow of the length",
+        "uninitialised heap memory is copied to the guest",
+        "QEMU abort()s on a guest-reachable assertion",
+        "QEMU stürzt ab",
+        "会导致越界写",
+    ] {
+        let s = triage(&format!(
+            "hw/usb/hcd-xhci: guest-triggered bug\nA guest driver can cause {damage} in hw/usb/hcd-xhci.c."
+        ));
+        assert!(s.security_relevant, "{damage}: {:?}", s.evidence.security);
+    }
+    let refactor = triage(
+        "hw/usb/hcd-xhci: refactor the ring walk\nNo functional change; prepares the overflow handling.",
+    );
+    assert!(!refactor.security_relevant);
+}
+
+// --- 5. Components named in prose only -----------------------------------------
+
+#[test]
+fn devices_named_in_prose_are_found_through_the_knowledge_base() {
+    expect(
+        "Heap overflow in the EHCI controller\n\
+         When the guest queues a long transfer descriptor the model copies past its buffer.",
+        UseCase::Virtualization,
+        "hw/usb/hcd-ehci.c",
+    );
+    expect(
+        "Use after free in the e1000e NIC receive path\n\
+         A malicious guest can make the device write to freed memory.",
+        UseCase::Virtualization,
+        "[rule: named-in-prose]",
+    );
+}
+
+// --- kb explain shows the rules ------------------------------------------------
+
+#[test]
+fn kb_explain_shows_the_structural_rule_and_its_section() {
+    for (subject, rule, class) in [
+        (
+            "target/riscv/vector_helper.c",
+            "[rule: tcg-helper]",
+            "non-virtualization",
+        ),
+        (
+            "hw/arm/pxa2xx.c",
+            "[rule: file-family]",
+            "non-virtualization",
+        ),
+        (
+            "target/mips/kvm.c",
+            "[rule: unlisted-target-cpu]",
+            "non-virtualization",
+        ),
+        (
+            "target/i386/kvm/kvm.c",
+            "[overlay: virtualization-accelerators]",
+            "virtualization",
+        ),
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_sectriage"))
+            .args(["kb", "explain", subject])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{subject}");
+        assert!(
+            text.starts_with(&format!("{subject}: {class}")),
+            "{subject}: {text}"
+        );
+        assert!(text.contains(rule), "{subject}: {text}");
+        assert!(text.contains("[security.rst, "), "{subject}: {text}");
+    }
+}
