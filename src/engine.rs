@@ -10,7 +10,7 @@ use crate::kb::Kb;
 use crate::llm::candidates::{self, Candidate};
 use crate::llm::stack::LlmStack;
 use crate::llm::{skip, Adjudicator, PromptKind};
-use crate::triage::decide::{decide, LlmOutcome, Suggestion};
+use crate::triage::decide::{decide, LlmOutcome, SkipReason, Suggestion};
 use crate::triage::hygiene::{
     sanitize, InputError, InputWarning, InputWarningCode, Limits, Sanitized,
 };
@@ -76,11 +76,11 @@ impl Engine {
         llm: &Adjudicator,
         evidence: &Evidence,
         text: &str,
-    ) -> Result<Vec<Candidate>, LlmOutcome> {
+    ) -> Result<Vec<Candidate>, SkipReason> {
         let cands = candidates::find(evidence, text, self.kb);
         if llm.config().prompt == PromptKind::Adjudicate {
             if let Some(reason) = skip::reason(evidence, &cands) {
-                return Err(LlmOutcome::Skipped { reason });
+                return Err(reason);
             }
         }
         Ok(cands)
@@ -95,7 +95,7 @@ impl Engine {
         let outcome = match &self.llm {
             None => LlmOutcome::NotUsed,
             Some(llm) => match self.plan(llm, &evidence, &text) {
-                Err(skipped) => skipped,
+                Err(reason) => LlmOutcome::Skipped { reason },
                 Ok(cands) => llm.adjudicate(&evidence, &text, &cands).await,
             },
         };
@@ -117,9 +117,13 @@ impl Engine {
             return self.triage(raw).await;
         };
         let (evidence, text, warnings) = self.prepare(raw)?;
-        let cands = match self.llm.as_ref().map(|llm| self.plan(llm, &evidence, &text)) {
-            Some(Err(skipped)) => {
-                let mut suggestion = decide(evidence, skipped);
+        let cands = match self
+            .llm
+            .as_ref()
+            .map(|llm| self.plan(llm, &evidence, &text))
+        {
+            Some(Err(reason)) => {
+                let mut suggestion = decide(evidence, LlmOutcome::Skipped { reason });
                 suggestion.input_warnings = warnings;
                 return Ok(suggestion);
             }

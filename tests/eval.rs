@@ -278,7 +278,10 @@ async fn replayed_run_equals_the_recorded_one_without_a_server() {
     )
     .unwrap();
     assert_eq!(report["tokens"]["prompt"]["total"], 1000 * ASKED.len());
-    assert_eq!(report["tokens"]["cached_prefix"]["total"], 900 * ASKED.len());
+    assert_eq!(
+        report["tokens"]["cached_prefix"]["total"],
+        900 * ASKED.len()
+    );
     assert_eq!(report["llm"]["not_asked"]["rules-settled"], 1);
     let md = std::fs::read_to_string(dir.path().join("replay/run/report.md")).unwrap();
     assert!(

@@ -43,7 +43,14 @@ fn reproduce(name: &str, args: &[&str]) {
 
 /// Replays a recorded run from its own cache directory (`eval/cache/<name>`).
 fn replay(cache: &str) -> [&str; 6] {
-    ["--llm", "openai", "--cache", cache, "--cache-mode", "replay"]
+    [
+        "--llm",
+        "openai",
+        "--cache",
+        cache,
+        "--cache-mode",
+        "replay",
+    ]
 }
 
 #[test]

@@ -333,8 +333,15 @@ async fn real_local_model_when_available() {
         panic!("real model failed: {:?}", s.llm)
     };
     assert!(usage.prompt > 0);
-    assert!(usage.completion <= 120, "completion {} tokens", usage.completion);
-    assert!(!opinion.rationale.is_empty(), "the reasoning comes first and is kept whole");
+    assert!(
+        usage.completion <= 120,
+        "completion {} tokens",
+        usage.completion
+    );
+    assert!(
+        !opinion.rationale.is_empty(),
+        "the reasoning comes first and is kept whole"
+    );
     check_note(&render_note(&s, None).unwrap()).unwrap();
 }
 

@@ -206,7 +206,11 @@ pub fn compare(earlier: &Earlier, now: &[Brief]) -> Comparison {
                 after,
             })
         };
-        if let Some(f) = flip(a.label_security_relevant, b.security_relevant, a.security_relevant) {
+        if let Some(f) = flip(
+            a.label_security_relevant,
+            b.security_relevant,
+            a.security_relevant,
+        ) {
             if f.after == f.label {
                 c.security_fixed.push(f);
             } else {
@@ -383,7 +387,10 @@ mod tests {
         assert!(c.fixed.is_empty() && c.broken.is_empty());
         assert_eq!(c.security_broken.len(), 1);
         assert_eq!(c.verdict, "worse", "{}", c.reason);
-        assert_eq!((c.before.security.recall, c.after.security.recall), (Some(1.0), Some(0.0)));
+        assert_eq!(
+            (c.before.security.recall, c.after.security.recall),
+            (Some(1.0), Some(0.0))
+        );
         assert_eq!(c.after.model_accuracy, Some(1.0));
         let mut md = String::new();
         markdown(&mut md, &c);

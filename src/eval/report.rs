@@ -428,11 +428,17 @@ pub fn summarize(info: &RunInfo, results: &[CaseResult]) -> Summary {
             },
             changed_verdicts: results
                 .iter()
-                .filter(|c| c.rules.as_ref().is_some_and(|r| r.use_case != c.predicted.use_case))
+                .filter(|c| {
+                    c.rules
+                        .as_ref()
+                        .is_some_and(|r| r.use_case != c.predicted.use_case)
+                })
                 .count(),
             model_alone: {
-                let answered: Vec<&CaseResult> =
-                    results.iter().filter(|c| c.llm.use_case.is_some()).collect();
+                let answered: Vec<&CaseResult> = results
+                    .iter()
+                    .filter(|c| c.llm.use_case.is_some())
+                    .collect();
                 let correct = answered
                     .iter()
                     .filter(|c| c.llm.use_case == Some(c.label.use_case))
@@ -457,12 +463,14 @@ pub fn summarize(info: &RunInfo, results: &[CaseResult]) -> Summary {
             completion: Stat::new(&pick(|u| u.completion)),
             cached_prefix: (!cached.is_empty()).then(|| Stat::new(&cached)),
             counted_locally: Stat::new(&pick(|u| u.counted_locally)),
-            fixed: usages.iter().any(|u| u.counted_fixed > 0).then(|| {
-                Stat::new(&pick(|u| u.counted_fixed))
-            }),
-            per_case: usages.iter().any(|u| u.counted_fixed > 0).then(|| {
-                Stat::new(&pick(|u| u.counted_locally - u.counted_fixed))
-            }),
+            fixed: usages
+                .iter()
+                .any(|u| u.counted_fixed > 0)
+                .then(|| Stat::new(&pick(|u| u.counted_fixed))),
+            per_case: usages
+                .iter()
+                .any(|u| u.counted_fixed > 0)
+                .then(|| Stat::new(&pick(|u| u.counted_locally - u.counted_fixed))),
         },
         latency: Latency {
             per_case_ms: MsStat::from_micros(

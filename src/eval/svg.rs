@@ -251,14 +251,22 @@ pub fn abstention_svg(title: &str, series: &[(String, Vec<CurvePoint>)]) -> Stri
             ]);
         }
         let inside = |r: Rect| {
-            r.0 >= plot.0 && r.1 >= plot.1 && r.0 + r.2 <= plot.0 + plot.2 && r.1 + r.3 <= plot.1 + plot.3
+            r.0 >= plot.0
+                && r.1 >= plot.1
+                && r.0 + r.2 <= plot.0 + plot.2
+                && r.1 + r.3 <= plot.1 + plot.3
         };
         let free = |r: Rect, taken: &[Rect]| !taken.iter().any(|t| overlaps(r, *t));
         let rect = spots
             .iter()
             .map(|(lx, ly)| (*lx, *ly, w, h))
             .find(|r| inside(*r) && free(*r, &taken))
-            .or_else(|| spots.iter().map(|(lx, ly)| (*lx, *ly, w, h)).find(|r| free(*r, &taken)))
+            .or_else(|| {
+                spots
+                    .iter()
+                    .map(|(lx, ly)| (*lx, *ly, w, h))
+                    .find(|r| free(*r, &taken))
+            })
             .unwrap_or((m.px + 6.0, m.py - 6.0 - h, w, h));
         taken.push(rect);
         let _ = writeln!(
@@ -355,9 +363,19 @@ mod tests {
         let xs: Vec<f64> = svg
             .lines()
             .filter(|l| l.starts_with("<circle"))
-            .map(|l| l.split("cx=\"").nth(1).unwrap().split('"').next().unwrap().parse().unwrap())
+            .map(|l| {
+                l.split("cx=\"")
+                    .nth(1)
+                    .unwrap()
+                    .split('"')
+                    .next()
+                    .unwrap()
+                    .parse()
+                    .unwrap()
+            })
             .collect();
-        let spread = xs.iter().cloned().fold(f64::MIN, f64::max) - xs.iter().cloned().fold(f64::MAX, f64::min);
+        let spread = xs.iter().cloned().fold(f64::MIN, f64::max)
+            - xs.iter().cloned().fold(f64::MAX, f64::min);
         assert!(spread > 200.0, "points {xs:?} crowd together");
     }
 
@@ -373,7 +391,11 @@ mod tests {
         };
         let svg = abstention_svg(
             "t",
-            &[("all".into(), s(0.0)), ("a".into(), s(0.002)), ("b".into(), s(-0.002))],
+            &[
+                ("all".into(), s(0.0)),
+                ("a".into(), s(0.002)),
+                ("b".into(), s(-0.002)),
+            ],
         );
         let l = labels(&svg);
         assert_eq!(l.len(), 9);

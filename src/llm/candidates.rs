@@ -54,7 +54,10 @@ fn words(report: &str) -> (Vec<String>, Vec<String>) {
     let split = |s: &str| -> Vec<String> {
         s.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '/'))
             .flat_map(|w| w.rsplit('/').next())
-            .map(|w| w.trim_matches(|c| c == '-' || c == '_').to_ascii_lowercase())
+            .map(|w| {
+                w.trim_matches(|c| c == '-' || c == '_')
+                    .to_ascii_lowercase()
+            })
             .filter(|w| w.len() >= 3 && w.chars().any(|c| c.is_ascii_alphabetic()))
             .filter(|w| !STOP.contains(&w.as_str()))
             .collect()
@@ -98,6 +101,9 @@ fn closeness(word: &str, name: &str) -> u32 {
     0
 }
 
+/// A file's best match: weighted score, matched in the title prefix, the name, the word.
+type Best = (u32, bool, String, String);
+
 /// True when the rules placed no runtime code and the model may place it.
 pub fn applicable(e: &Evidence) -> bool {
     !e.rules.decisive
@@ -122,13 +128,17 @@ pub fn find(e: &Evidence, report: &str, kb: &Kb) -> Vec<Candidate> {
         if !path.ends_with(".c") {
             continue;
         }
-        let stem = path.rsplit('/').next().unwrap_or(path).trim_end_matches(".c");
+        let stem = path
+            .rsplit('/')
+            .next()
+            .unwrap_or(path)
+            .trim_end_matches(".c");
         names.entry(stem.to_string()).or_default().push(path);
         for t in &facts.qom_types {
             names.entry(t.to_ascii_lowercase()).or_default().push(path);
         }
     }
-    let mut best: BTreeMap<&str, (u32, bool, String, String)> = BTreeMap::new();
+    let mut best: BTreeMap<&str, Best> = BTreeMap::new();
     for (name, paths) in &names {
         for (word, in_prefix) in prefix
             .iter()
@@ -153,7 +163,7 @@ pub fn find(e: &Evidence, report: &str, kb: &Kb) -> Vec<Candidate> {
             }
         }
     }
-    let mut ranked: Vec<(&str, (u32, bool, String, String))> = best.into_iter().collect();
+    let mut ranked: Vec<(&str, Best)> = best.into_iter().collect();
     ranked.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then(a.0.cmp(b.0)));
     ranked
         .into_iter()
@@ -163,9 +173,13 @@ pub fn find(e: &Evidence, report: &str, kb: &Kb) -> Vec<Candidate> {
             if finding.surface.as_deref() == Some("not-runtime") {
                 return None;
             }
-            let reached = kb.data.files.get(path).is_some_and(|f| !f.listed.is_empty());
-            let decisive = finding.class == UseCase::NonVirtualization
-                && (finding.from_overlay || !reached);
+            let reached = kb
+                .data
+                .files
+                .get(path)
+                .is_some_and(|f| !f.listed.is_empty());
+            let decisive =
+                finding.class == UseCase::NonVirtualization && (finding.from_overlay || !reached);
             Some(Candidate {
                 path: path.to_string(),
                 matched,

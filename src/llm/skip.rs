@@ -107,10 +107,7 @@ mod tests {
             Some(SkipReason::NotRuntime)
         );
         // No damage described: the model may add security relevance, so it is asked.
-        assert_eq!(
-            skip("hw/scsi/megasas: use uint32", "Tidy a type."),
-            None
-        );
+        assert_eq!(skip("hw/scsi/megasas: use uint32", "Tidy a type."), None);
         // No code located: the model may place it.
         assert_eq!(skip("fix the thing", "Something breaks."), None);
     }

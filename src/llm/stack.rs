@@ -53,9 +53,11 @@ impl Service<AdjudicationRequest> for Leaf {
 
     fn call(&mut self, req: AdjudicationRequest) -> Self::Future {
         let adj = self.0.clone();
-        Box::pin(async move { Ok(adj
+        Box::pin(async move {
+            Ok(adj
                 .adjudicate(&req.evidence, &req.report, &req.candidates)
-                .await) })
+                .await)
+        })
     }
 }
 

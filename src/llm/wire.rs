@@ -312,7 +312,8 @@ pub fn parse_opinion(content: &str) -> Result<LlmOpinion, String> {
 pub fn parse_adjudication(content: &str, candidates: &[Candidate]) -> Result<LlmOpinion, String> {
     let mut op = parse_opinion(content)?;
     let json = extract_json(content).ok_or("no JSON object in the answer")?;
-    let v: Value = serde_json::from_str(json).map_err(|e| format!("the JSON does not parse ({e})"))?;
+    let v: Value =
+        serde_json::from_str(json).map_err(|e| format!("the JSON does not parse ({e})"))?;
     let reasoning = v
         .get("reasoning")
         .or_else(|| v.get("rationale"))

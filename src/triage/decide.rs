@@ -389,7 +389,11 @@ fn combine(
 /// The knowledge base classifies the pick. Virtualization stands on the pick alone
 /// (the safe side); non-virtualization also needs deterministic corroboration (the
 /// title names the picked file and its class is decisive), else needs-judgement.
-fn combine_pick(verdict: &RulesVerdict, pick: &Pick, op: &LlmOpinion) -> (UseCase, Confidence, String) {
+fn combine_pick(
+    verdict: &RulesVerdict,
+    pick: &Pick,
+    op: &LlmOpinion,
+) -> (UseCase, Confidence, String) {
     use UseCase::*;
     let placed = format!("the report names it in prose; the model placed it in {}, which the knowledge base says is {}: {}", pick.subject, pick.class, pick.fact);
     match pick.class {
@@ -670,7 +674,15 @@ mod tests {
         };
         let nv = UseCase::NonVirtualization;
         let corroborated = says(nv, pick(nv, true));
-        assert_eq!(combine_pick(&unplaced, corroborated.pick.as_ref().unwrap(), &corroborated).0, nv);
+        assert_eq!(
+            combine_pick(
+                &unplaced,
+                corroborated.pick.as_ref().unwrap(),
+                &corroborated
+            )
+            .0,
+            nv
+        );
         let alone = says(nv, pick(nv, false));
         assert_eq!(
             combine_pick(&unplaced, alone.pick.as_ref().unwrap(), &alone).0,
