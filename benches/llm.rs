@@ -56,7 +56,12 @@ fn main() {
             fixed = p.fixed_tokens;
             per_case.push((p.tokens - p.fixed_tokens) as u64);
             if file == "dev-ai-cases" {
-                rows.push((evidence, report, cands));
+                let label: serde_json::Value = serde_json::from_str(line).expect("case JSON");
+                let label = label["label"]["use_case"]
+                    .as_str()
+                    .unwrap_or("")
+                    .replace("unclear", "needs-judgement");
+                rows.push((evidence, report, cands, label));
             }
         }
         per_case.sort();
@@ -91,16 +96,17 @@ fn main() {
         return;
     }
     // Warm-up: fills the server's prompt cache with the fixed prefix.
-    let (e, r, c) = &rows[0];
+    let (e, r, c, _) = &rows[0];
     rt.block_on(adj.adjudicate(e, r, c));
-    let (mut ms, mut prompt_t, mut completion, mut cached, mut failed) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), 0);
-    for (e, r, c) in &rows {
+    let (mut ms, mut prompt_t, mut completion, mut cached, mut failed, mut right) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), 0, 0);
+    for (e, r, c, label) in &rows {
         let t = Instant::now();
         let out = rt.block_on(adj.adjudicate(e, r, c));
         ms.push(t.elapsed().as_millis() as u64);
         match out {
-            LlmOutcome::Answered { usage, .. } => {
+            LlmOutcome::Answered { usage, opinion, .. } => {
+                right += usize::from(opinion.use_case.as_str() == label);
                 prompt_t.push(usage.prompt);
                 completion.push(usage.completion);
                 cached.push(usage.cached.unwrap_or(0));
@@ -112,7 +118,7 @@ fn main() {
     completion.sort();
     let mean = |v: &[u64]| v.iter().sum::<u64>() as f64 / v.len().max(1) as f64;
     println!(
-        "live, {} AI-era reports: per call p50 {} ms, p95 {} ms, max {} ms; server prompt tokens mean {:.0} (cached {:.0}), completion mean {:.0} / max {}; {failed} failed",
+        "live, {} AI-era reports: per call p50 {} ms, p95 {} ms, max {} ms; server prompt tokens mean {:.0} (cached {:.0}), completion mean {:.0} / max {}; {failed} failed; the model's own use case matched the label on {right} of {}",
         rows.len(),
         pct(&ms, 50),
         pct(&ms, 95),
@@ -120,6 +126,7 @@ fn main() {
         mean(&prompt_t),
         mean(&cached),
         mean(&completion),
-        completion.last().copied().unwrap_or(0)
+        completion.last().copied().unwrap_or(0),
+        rows.len()
     );
 }

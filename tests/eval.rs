@@ -20,13 +20,12 @@ const IDS: [&str; 5] = [
     "qemu-cve-2020-11102-tulip-oob",
 ];
 
-/// Cases the engine asks the model about (no damage described, or no code
-/// located), then one whose rules verdict no answer could change.
-const ASKED: [&str; 4] = [
-    "qemu-cve-2021-20196-fdc-null",
-    "qemu-refactor-megasas-u32",
+/// Cases the engine asks the model about (no code located), then one whose
+/// rules verdict no answer could change.
+const ASKED: [&str; 3] = [
     "qemu-cve-2021-3416-msf2-emac",
     "qemu-tcg-commit-race",
+    "qemu-sdcard-size-check",
 ];
 const SETTLED: &str = "qemu-cve-2020-14394-xhci-loop";
 
@@ -285,7 +284,7 @@ async fn replayed_run_equals_the_recorded_one_without_a_server() {
     assert_eq!(report["llm"]["not_asked"]["rules-settled"], 1);
     let md = std::fs::read_to_string(dir.path().join("replay/run/report.md")).unwrap();
     assert!(
-        md.contains("Model asked on 4 of 5 cases; not asked on 1 (0.200)"),
+        md.contains("Model asked on 3 of 4 cases; not asked on 1 (0.250)"),
         "{md}"
     );
     assert!(md.contains("| of which fixed prefix |"), "{md}");
@@ -299,10 +298,10 @@ async fn failed_calls_and_replay_misses_are_scored_with_the_fallback() {
     // One case whose request the fake refuses, next to ones it answers.
     let marked = DEV
         .lines()
-        .find(|l| l.contains("\"id\": \"qemu-refactor-megasas-u32\""))
+        .find(|l| l.contains("\"id\": \"qemu-sdcard-size-check\""))
         .unwrap()
         .replacen("\"report\": \"", "\"report\": \"FAIL-THIS-CASE ", 1);
-    let cases = write_cases(dir.path(), &[ASKED[0], ASKED[2]]);
+    let cases = write_cases(dir.path(), &[ASKED[0], ASKED[1]]);
     let text = std::fs::read_to_string(&cases).unwrap() + &marked + "\n";
     std::fs::write(&cases, text).unwrap();
     let out_dir = dir.path().join("out");
@@ -326,7 +325,7 @@ async fn failed_calls_and_replay_misses_are_scored_with_the_fallback() {
     let lines = jsonl(&out_dir.join("f/cases.jsonl"));
     assert_eq!(lines.len(), 3);
     let failed = &lines[2];
-    assert_eq!(failed["id"], "qemu-refactor-megasas-u32");
+    assert_eq!(failed["id"], "qemu-sdcard-size-check");
     assert_eq!(failed["llm"]["status"], "failed");
     assert!(failed["llm"]["reason"]
         .as_str()
@@ -335,7 +334,7 @@ async fn failed_calls_and_replay_misses_are_scored_with_the_fallback() {
     // The fallback is the rules-only verdict.
     assert_eq!(failed["predicted"]["use_case"], failed["rules"]["use_case"]);
     let md = std::fs::read_to_string(out_dir.join("f/report.md")).unwrap();
-    assert!(md.contains("- `qemu-refactor-megasas-u32`: the LLM endpoint answered HTTP 400"));
+    assert!(md.contains("- `qemu-sdcard-size-check`: the LLM endpoint answered HTTP 400"));
 
     // Replay from an empty cache: every case misses, none stops the run.
     let miss = eval(

@@ -15,9 +15,9 @@ use sectriage::triage::hygiene::Limits;
 use support::{answer, FakeLlm, Reply};
 
 const XHCI: &str = include_str!("../eval/examples/xhci-disclosure.md");
-/// A report the engine asks the model about: virtualization code, no damage
-/// described, so the model may add security relevance.
-const ASKED: &str = "hw/scsi/megasas: use uint32 for the frame count\n\nThe frame count is never negative; give it an unsigned type.\n";
+/// A report the engine asks the model about: virtualization code a guest can
+/// reach, but no damage word, so the model may add security relevance.
+const ASKED: &str = "hw/usb/hcd-xhci: ring walk\n\nA malicious guest can make the ring walk read the wrong entry.\n";
 
 fn engine(base_url: &str, timeout: Duration, cache: Option<ResponseCache>) -> Engine {
     let cfg = LlmConfig {

@@ -30,8 +30,8 @@ pub use cache::{CacheMode, ResponseCache};
 
 /// Default prompt budget in tokens; fits an 8k-context local model with room to answer.
 pub const DEFAULT_MAX_PROMPT_TOKENS: usize = 6000;
-/// Default answer budget in tokens: the reasoning sentence plus the verdict keys
-/// fit in about 90; a longer answer is cut by the server and repaired once.
+/// Default answer budget in tokens: the coded answer takes about 40; a longer
+/// answer is cut by the server, fails to parse and is repaired once.
 pub const DEFAULT_MAX_COMPLETION_TOKENS: u32 = 120;
 /// The naive baseline's answer budget (its recorded requests carry it).
 pub const NAIVE_MAX_COMPLETION_TOKENS: u32 = 400;
@@ -205,13 +205,14 @@ impl Adjudicator {
                             "use_case (virtualization, non-virtualization or needs-judgement), security_relevant (true or false), confidence (low, medium or high), questions (list of allowed codes), rationale (short string)".to_string()
                         } else {
                             format!(
-                                "reasoning (one sentence, at most {} characters){}, use_case (virtualization, non-virtualization or needs-judgement), security_relevant (true or false), confidence (low, medium or high)",
-                                wire::MAX_REASONING_CHARS,
+                                "{}damage ({}), trigger ({}), use_case (virtualization, non-virtualization or needs-judgement), confidence (low, medium or high)",
                                 if candidates.is_empty() {
                                     String::new()
                                 } else {
-                                    format!(", component (0 to {})", candidates.len())
-                                }
+                                    format!("component (0 to {}), ", candidates.len())
+                                },
+                                wire::DAMAGE.join(", "),
+                                wire::TRIGGER.join(", ")
                             )
                         };
                         messages.push(serde_json::json!({"role": "user", "content": format!(

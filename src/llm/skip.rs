@@ -106,8 +106,19 @@ mod tests {
             skip("configure: check for tcg", "Build fix."),
             Some(SkipReason::NotRuntime)
         );
-        // No damage described: the model may add security relevance, so it is asked.
-        assert_eq!(skip("hw/scsi/megasas: use uint32", "Tidy a type."), None);
+        // A clean-up with no trigger described: the model cannot add relevance alone.
+        assert_eq!(
+            skip("hw/scsi/megasas: use uint32", "Tidy a type."),
+            Some(SkipReason::RulesSettled)
+        );
+        // A guest trigger but no damage word: the model may name the damage, so it is asked.
+        assert_eq!(
+            skip(
+                "hw/usb/hcd-xhci: ring walk",
+                "A malicious guest can make the ring walk read the wrong entry."
+            ),
+            None
+        );
         // No code located: the model may place it.
         assert_eq!(skip("fix the thing", "Something breaks."), None);
     }

@@ -14,13 +14,6 @@ use crate::triage::{Confidence, UseCase};
 
 /// Longest rationale kept from the naive baseline's answer, in characters.
 const MAX_RATIONALE_CHARS: usize = 400;
-/// Longest `reasoning` the adjudication answer may have, in characters; a longer
-/// one is rejected (and repaired once), never cut.
-pub const MAX_REASONING_CHARS: usize = 240;
-/// What the grammar lets the model write before it must close the string: a
-/// little more than [`MAX_REASONING_CHARS`], so an over-long answer is seen and
-/// repaired rather than cut by the grammar into a valid-looking fragment.
-const GRAMMAR_REASONING_CHARS: usize = 300;
 
 /// A request body whose keys go over the wire in the order written. serde_json's
 /// `Value` sorts object keys, which would make a JSON-schema grammar ask for
@@ -44,24 +37,35 @@ fn raw(text: String) -> Box<RawValue> {
     RawValue::from_string(text).expect("built from serde_json output")
 }
 
+/// What the report says can happen, as the model reads it (a closed set).
+pub const DAMAGE: [&str; 5] = [
+    "memory-corruption",
+    "info-leak",
+    "escape",
+    "crash-or-hang",
+    "none",
+];
+/// Who can cause it, as the model reads it (a closed set).
+pub const TRIGGER: [&str; 4] = ["guest", "remote-or-file", "monitor-or-host", "none"];
+
 /// The adjudication answer's schema, keys in the order the model must write them:
-/// the reasoning first, then the pick (only when candidates are offered), then the verdict.
+/// the reasoning first, as closed codes (the pick, when candidates are offered,
+/// the damage and who triggers it), then the verdict. No free text: nothing can
+/// be cut mid-sentence, and the note's sentence is ours.
 pub fn adjudication_schema(candidates: usize) -> String {
-    let mut props = vec![(
-        "reasoning",
-        json!({"type": "string", "maxLength": GRAMMAR_REASONING_CHARS}),
-    )];
+    let mut props = Vec::new();
     if candidates > 0 {
         props.push((
             "component",
             json!({"type": "integer", "minimum": 0, "maximum": candidates}),
         ));
     }
+    props.push(("damage", json!({"type": "string", "enum": DAMAGE})));
+    props.push(("trigger", json!({"type": "string", "enum": TRIGGER})));
     props.push((
         "use_case",
         json!({"type": "string", "enum": ["virtualization", "non-virtualization", "needs-judgement"]}),
     ));
-    props.push(("security_relevant", json!({"type": "boolean"})));
     props.push((
         "confidence",
         json!({"type": "string", "enum": ["low", "medium", "high"]}),
@@ -305,28 +309,45 @@ pub fn parse_opinion(content: &str) -> Result<LlmOpinion, String> {
 }
 
 /// Validates an adjudication answer; the pick is resolved against the candidates
-/// offered, so its class is the knowledge base's. Questions come from the rules.
+/// offered, so its class is the knowledge base's. Security relevance follows from
+/// the codes: a damage kind and a guest, remote or file trigger. (An answer with a
+/// plain `security_relevant` and no codes, as other servers may give, is read too.)
+/// Questions come from the rules; the rationale is our sentence from the codes.
 ///
 /// # Errors
 /// A short description of what is wrong, used for the repair prompt.
 pub fn parse_adjudication(content: &str, candidates: &[Candidate]) -> Result<LlmOpinion, String> {
-    let mut op = parse_opinion(content)?;
     let json = extract_json(content).ok_or("no JSON object in the answer")?;
     let v: Value =
         serde_json::from_str(json).map_err(|e| format!("the JSON does not parse ({e})"))?;
-    let reasoning = v
-        .get("reasoning")
-        .or_else(|| v.get("rationale"))
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .trim();
-    let chars = reasoning.chars().count();
-    if chars > MAX_REASONING_CHARS {
-        return Err(format!(
-            "reasoning has {chars} characters; the limit is {MAX_REASONING_CHARS}: one short sentence"
-        ));
+    let code = |key: &str, allowed: &[&str]| -> Result<Option<String>, String> {
+        match v.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => {
+                let s = s.trim().to_ascii_lowercase();
+                if allowed.contains(&s.as_str()) {
+                    Ok(Some(s))
+                } else {
+                    Err(format!("{key} must be one of {}", allowed.join(", ")))
+                }
+            }
+            Some(_) => Err(format!("{key} must be one of {}", allowed.join(", "))),
+        }
+    };
+    let damage = code("damage", &DAMAGE)?;
+    let trigger = code("trigger", &TRIGGER)?;
+    let mut obj = v.as_object().cloned().ok_or("the answer is not a JSON object")?;
+    if let (Some(d), Some(t)) = (&damage, &trigger) {
+        let relevant = d != "none" && (t == "guest" || t == "remote-or-file");
+        obj.insert("security_relevant".into(), Value::Bool(relevant));
+    } else if !obj.contains_key("security_relevant") {
+        return Err("damage and trigger are missing".into());
     }
-    op.rationale = reasoning.to_string();
+    let mut op = parse_opinion(&Value::Object(obj).to_string())?;
+    op.rationale = match (&damage, &trigger) {
+        (Some(d), Some(t)) => format!("damage: {d}; trigger: {t}"),
+        _ => String::new(),
+    };
     op.questions.clear();
     let pick = match v.get("component") {
         None | Some(Value::Null) => 0,
@@ -410,33 +431,34 @@ mod tests {
         let body = adjudication_request("m", &m, 120, FORMAT_JSON_SCHEMA, 2, true);
         let text = body.as_str();
         let at = |k: &str| text.find(&format!("\"{k}\":")).unwrap();
-        assert!(at("reasoning") < at("component"));
-        assert!(at("component") < at("use_case"));
-        assert!(at("use_case") < at("security_relevant"));
-        assert!(at("security_relevant") < at("confidence"));
+        assert!(at("component") < at("damage"));
+        assert!(at("damage") < at("trigger"));
+        assert!(at("trigger") < at("use_case"));
+        assert!(at("use_case") < at("confidence"));
         assert!(text.contains("\"cache_prompt\":true") && text.contains("\"max_tokens\":120"));
         // The body is valid JSON and the required list keeps the order too.
         let v: Value = serde_json::from_str(text).unwrap();
         let req = &v["response_format"]["json_schema"]["schema"]["required"];
-        assert_eq!(req[0], "reasoning");
-        assert_eq!(req[1], "component");
+        assert_eq!(req[0], "component");
+        assert_eq!(req[1], "damage");
         // Without candidates there is no component key.
         let none = adjudication_request("m", &m, 120, FORMAT_JSON_SCHEMA, 0, false);
         assert!(!none.as_str().contains("component") && !none.as_str().contains("cache_prompt"));
     }
 
     #[test]
-    fn adjudication_answers_resolve_the_pick_and_reject_long_reasoning() {
+    fn adjudication_answers_resolve_the_pick_and_derive_relevance_from_codes() {
         let c = [candidate(UseCase::NonVirtualization)];
-        let op = parse_adjudication(r#"{"reasoning": "SmartFusion2 NIC.", "component": 1, "use_case": "non-virtualization", "security_relevant": false, "confidence": "medium"}"#, &c).unwrap();
+        let op = parse_adjudication(r#"{"component": 1, "damage": "crash-or-hang", "trigger": "guest", "use_case": "non-virtualization", "confidence": "medium"}"#, &c).unwrap();
         assert_eq!(op.pick.as_ref().unwrap().class, UseCase::NonVirtualization);
-        assert_eq!(op.rationale, "SmartFusion2 NIC.");
-        let none = parse_adjudication(r#"{"reasoning": "x", "component": 0, "use_case": "needs-judgement", "security_relevant": false, "confidence": "low"}"#, &c).unwrap();
+        assert!(op.security_relevant);
+        assert_eq!(op.rationale, "damage: crash-or-hang; trigger: guest");
+        let none = parse_adjudication(r#"{"component": 0, "damage": "escape", "trigger": "monitor-or-host", "use_case": "needs-judgement", "confidence": "low"}"#, &c).unwrap();
         assert!(none.pick.is_none());
-        let long = "word ".repeat(60);
-        let err = parse_adjudication(&format!(r#"{{"reasoning": "{long}", "use_case": "virtualization", "security_relevant": true, "confidence": "low"}}"#), &c).unwrap_err();
-        assert!(err.contains("reasoning has"), "{err}");
-        let err = parse_adjudication(r#"{"reasoning": "x", "component": 3, "use_case": "virtualization", "security_relevant": true, "confidence": "low"}"#, &c).unwrap_err();
+        assert!(!none.security_relevant, "a monitor-only trigger is not relevant");
+        let err = parse_adjudication(r#"{"damage": "pwned", "trigger": "guest", "use_case": "virtualization", "confidence": "low"}"#, &c).unwrap_err();
+        assert!(err.contains("damage must be one of"), "{err}");
+        let err = parse_adjudication(r#"{"component": 3, "damage": "none", "trigger": "none", "use_case": "virtualization", "confidence": "low"}"#, &c).unwrap_err();
         assert!(err.contains("0 to 1"), "{err}");
     }
 }

@@ -432,8 +432,12 @@ fn security_relevance(
     let s = &evidence.security;
     let rules_view = !s.kinds.is_empty() && !s.non_bug_change && !s.needs_privileged_access;
     // Asymmetric like the use case: the model can add relevance the rules missed,
-    // but not clear a damage kind the report itself describes.
-    rules_view || opinion.is_some_and(|op| op.security_relevant)
+    // but not clear a damage kind the report itself describes. It adds it only
+    // where the report says a guest or remote party triggers the bug (the rules'
+    // signal) and no damage word was found: measured on the dev cases, the local
+    // model called seven of nine clean-ups damaging when asked without that.
+    let corroborated = s.guest_or_remote_trigger && !s.needs_privileged_access;
+    rules_view || (corroborated && opinion.is_some_and(|op| op.security_relevant))
 }
 
 fn questions(
@@ -614,6 +618,11 @@ mod tests {
         let looping =
             crate::triage::analyze(&report("The guest can make the loop run forever."), kb);
         let quiet = crate::triage::analyze(&report("Tidy the ring walk."), kb);
+        let reachable = crate::triage::analyze(
+            &report("A malicious guest can make the ring walk read the wrong entry."),
+            kb,
+        );
+        assert!(reachable.security.kinds.is_empty() && reachable.security.guest_or_remote_trigger);
         let says = |relevant: bool| LlmOpinion {
             security_relevant: relevant,
             ..op(UseCase::Virtualization)
@@ -627,7 +636,12 @@ mod tests {
             "the model cleared a described hang"
         );
         assert!(!relevant(&quiet, None));
-        assert!(relevant(&quiet, Some(&says(true))));
+        assert!(
+            !relevant(&quiet, Some(&says(true))),
+            "no trigger described: the model alone does not add relevance"
+        );
+        assert!(!relevant(&reachable, None));
+        assert!(relevant(&reachable, Some(&says(true))));
         assert!(!security_relevance(
             &looping,
             UseCase::NonVirtualization,
