@@ -336,7 +336,10 @@ pub fn parse_adjudication(content: &str, candidates: &[Candidate]) -> Result<Llm
     };
     let damage = code("damage", &DAMAGE)?;
     let trigger = code("trigger", &TRIGGER)?;
-    let mut obj = v.as_object().cloned().ok_or("the answer is not a JSON object")?;
+    let mut obj = v
+        .as_object()
+        .cloned()
+        .ok_or("the answer is not a JSON object")?;
     if let (Some(d), Some(t)) = (&damage, &trigger) {
         let relevant = d != "none" && (t == "guest" || t == "remote-or-file");
         obj.insert("security_relevant".into(), Value::Bool(relevant));
@@ -455,7 +458,10 @@ mod tests {
         assert_eq!(op.rationale, "damage: crash-or-hang; trigger: guest");
         let none = parse_adjudication(r#"{"component": 0, "damage": "escape", "trigger": "monitor-or-host", "use_case": "needs-judgement", "confidence": "low"}"#, &c).unwrap();
         assert!(none.pick.is_none());
-        assert!(!none.security_relevant, "a monitor-only trigger is not relevant");
+        assert!(
+            !none.security_relevant,
+            "a monitor-only trigger is not relevant"
+        );
         let err = parse_adjudication(r#"{"damage": "pwned", "trigger": "guest", "use_case": "virtualization", "confidence": "low"}"#, &c).unwrap_err();
         assert!(err.contains("damage must be one of"), "{err}");
         let err = parse_adjudication(r#"{"component": 3, "damage": "none", "trigger": "none", "use_case": "virtualization", "confidence": "low"}"#, &c).unwrap_err();
