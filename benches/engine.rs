@@ -68,15 +68,17 @@ fn main() {
         });
         let (evidence, sanitized) = engine.evidence(&raw).expect("report accepted");
         let (build, _) = measure(iterations.min(20), || {
-            black_box(prompt::build(
+            black_box(prompt::build_adjudication(
                 &evidence,
                 &sanitized,
+                &[],
                 sectriage::llm::DEFAULT_MAX_PROMPT_TOKENS,
             ));
         });
-        let p = prompt::build(
+        let p = prompt::build_adjudication(
             &evidence,
             &sanitized,
+            &[],
             sectriage::llm::DEFAULT_MAX_PROMPT_TOKENS,
         );
         println!(

@@ -1,11 +1,16 @@
 //! The engine: runs intake → hygiene → deterministic layers → LLM → decision
-//! for one report. The CLI, the evaluation and (later) the daemon share it.
+//! for one report. The CLI, the evaluation and the daemon share it.
+//!
+//! The model is asked only when an answer could change the suggestion
+//! ([`crate::llm::skip`]); when the rules placed no code, the knowledge base's
+//! candidate components ([`crate::llm::candidates`]) go with the question.
 
 use crate::intake::{input_warnings, RawReport};
 use crate::kb::Kb;
+use crate::llm::candidates::{self, Candidate};
 use crate::llm::stack::LlmStack;
-use crate::llm::Adjudicator;
-use crate::triage::decide::{decide, LlmOutcome, Suggestion};
+use crate::llm::{skip, Adjudicator, PromptKind};
+use crate::triage::decide::{decide, LlmOutcome, SkipReason, Suggestion};
 use crate::triage::hygiene::{
     sanitize, InputError, InputWarning, InputWarningCode, Limits, Sanitized,
 };
@@ -64,6 +69,23 @@ impl Engine {
         Ok((evidence, text, warnings))
     }
 
+    /// The candidates to offer the model, or the skipped outcome when no answer
+    /// could change the suggestion (the naive baseline is always asked).
+    fn plan(
+        &self,
+        llm: &Adjudicator,
+        evidence: &Evidence,
+        text: &str,
+    ) -> Result<Vec<Candidate>, SkipReason> {
+        let cands = candidates::find(evidence, text, self.kb);
+        if llm.config().prompt == PromptKind::Adjudicate {
+            if let Some(reason) = skip::reason(evidence, &cands) {
+                return Err(reason);
+            }
+        }
+        Ok(cands)
+    }
+
     /// Triages one report end to end. An LLM failure is part of the suggestion, not an error.
     ///
     /// # Errors
@@ -72,7 +94,10 @@ impl Engine {
         let (evidence, text, warnings) = self.prepare(raw)?;
         let outcome = match &self.llm {
             None => LlmOutcome::NotUsed,
-            Some(llm) => llm.adjudicate(&evidence, &text).await,
+            Some(llm) => match self.plan(llm, &evidence, &text) {
+                Err(reason) => LlmOutcome::Skipped { reason },
+                Ok(cands) => llm.adjudicate(&evidence, &text, &cands).await,
+            },
         };
         let mut suggestion = decide(evidence, outcome);
         suggestion.input_warnings = warnings;
@@ -92,8 +117,23 @@ impl Engine {
             return self.triage(raw).await;
         };
         let (evidence, text, warnings) = self.prepare(raw)?;
+        let cands = match self
+            .llm
+            .as_ref()
+            .map(|llm| self.plan(llm, &evidence, &text))
+        {
+            Some(Err(reason)) => {
+                let mut suggestion = decide(evidence, LlmOutcome::Skipped { reason });
+                suggestion.input_warnings = warnings;
+                return Ok(suggestion);
+            }
+            Some(Ok(cands)) => cands,
+            None => candidates::find(&evidence, &text, self.kb),
+        };
         let evidence = std::sync::Arc::new(evidence);
-        let outcome = stack.adjudicate(evidence.clone(), text.into()).await;
+        let outcome = stack
+            .adjudicate(evidence.clone(), text.into(), cands.into())
+            .await;
         let evidence =
             std::sync::Arc::try_unwrap(evidence).unwrap_or_else(|shared| (*shared).clone());
         let mut suggestion = decide(evidence, outcome);

@@ -91,7 +91,14 @@ fn llm_mode_in_the_config_chooses_the_model_and_the_flag_overrides_it() {
         "c.toml",
         &format!("[llm]\nmode = \"openai\"\nbase_url = \"{CLOSED}\"\n"),
     );
-    let out = run(&["--config", &cfg, "triage", XHCI], &[], b"");
+    // A report the model is asked about (the bundled example is settled by the rules,
+    // so no call would be made for it): a guest trigger, no damage word.
+    let asked = write(
+        dir.path(),
+        "asked.md",
+        "hw/usb/hcd-xhci: ring walk\n\nA malicious guest can make the ring walk read the wrong entry.\n",
+    );
+    let out = run(&["--config", &cfg, "triage", &asked], &[], b"");
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
         out.stdout
@@ -114,7 +121,7 @@ fn llm_mode_in_the_config_chooses_the_model_and_the_flag_overrides_it() {
         out.stderr
     );
     let out = run(
-        &["--config", &cfg, "triage", XHCI, "--llm", "none"],
+        &["--config", &cfg, "triage", &asked, "--llm", "none"],
         &[],
         b"",
     );
@@ -125,7 +132,7 @@ fn llm_mode_in_the_config_chooses_the_model_and_the_flag_overrides_it() {
     );
     // The JSON keeps the fixed kind beside the detail.
     let out = run(
-        &["--config", &cfg, "triage", XHCI, "--format", "json"],
+        &["--config", &cfg, "triage", &asked, "--format", "json"],
         &[],
         b"",
     );

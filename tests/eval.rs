@@ -20,6 +20,15 @@ const IDS: [&str; 5] = [
     "qemu-cve-2020-11102-tulip-oob",
 ];
 
+/// Cases the engine asks the model about (no code located), then one whose
+/// rules verdict no answer could change.
+const ASKED: [&str; 3] = [
+    "qemu-cve-2021-3416-msf2-emac",
+    "qemu-tcg-commit-race",
+    "qemu-sdcard-size-check",
+];
+const SETTLED: &str = "qemu-cve-2020-14394-xhci-loop";
+
 fn write_cases(dir: &Path, ids: &[&str]) -> PathBuf {
     let lines: Vec<&str> = ids
         .iter()
@@ -188,9 +197,10 @@ async fn markdown_is_stable_across_reruns() {
     assert!(!md[0].0.contains("Timing"));
 }
 
-/// The model says non-virtualization for TCG reports and virtualization otherwise.
+/// The model says non-virtualization for TCG reports and virtualization otherwise
+/// (it reads the per-case message: the fixed system message names TCG for all).
 fn scripted(body: &Value, _n: usize) -> Reply {
-    let text = body["messages"].to_string();
+    let text = body["messages"][1]["content"].to_string();
     if text.contains("FAIL-THIS-CASE") {
         return Reply::Error(400, "model overloaded".into());
     }
@@ -205,7 +215,8 @@ fn scripted(body: &Value, _n: usize) -> Reply {
 async fn replayed_run_equals_the_recorded_one_without_a_server() {
     let fake = FakeLlm::start(scripted).await;
     let dir = tempfile::tempdir().unwrap();
-    let cases = write_cases(dir.path(), &IDS);
+    let ids: Vec<&str> = ASKED.iter().copied().chain([SETTLED]).collect();
+    let cases = write_cases(dir.path(), &ids);
     let cache = dir.path().join("cache");
     let run = |mode: &'static str, url: String| {
         let (cases, cache, out) = (
@@ -241,7 +252,7 @@ async fn replayed_run_equals_the_recorded_one_without_a_server() {
     };
     run("record", fake.base_url.clone()).await;
     let calls = fake.requests().len();
-    assert_eq!(calls, IDS.len());
+    assert_eq!(calls, ASKED.len(), "the settled case is not asked");
 
     // Nothing listens on a port just released: the replay must not need a server.
     let gone = {
@@ -255,14 +266,28 @@ async fn replayed_run_equals_the_recorded_one_without_a_server() {
     let replayed = std::fs::read_to_string(dir.path().join("replay/run/cases.jsonl")).unwrap();
     assert_eq!(recorded, replayed);
     let lines = jsonl(&dir.path().join("replay/run/cases.jsonl"));
-    assert!(lines.iter().all(|l| l["llm"]["status"] == "answered"));
+    assert!(lines[..ASKED.len()]
+        .iter()
+        .all(|l| l["llm"]["status"] == "answered"));
+    assert_eq!(lines[ASKED.len()]["llm"]["status"], "not-asked");
+    assert_eq!(lines[ASKED.len()]["llm"]["not_asked"], "rules-settled");
     assert_eq!(lines[0]["tokens"]["cached"], 900);
     let report: Value = serde_json::from_str(
         &std::fs::read_to_string(dir.path().join("replay/run/report.json")).unwrap(),
     )
     .unwrap();
-    assert_eq!(report["tokens"]["prompt"]["total"], 1000 * IDS.len());
-    assert_eq!(report["tokens"]["cached_prefix"]["total"], 900 * IDS.len());
+    assert_eq!(report["tokens"]["prompt"]["total"], 1000 * ASKED.len());
+    assert_eq!(
+        report["tokens"]["cached_prefix"]["total"],
+        900 * ASKED.len()
+    );
+    assert_eq!(report["llm"]["not_asked"]["rules-settled"], 1);
+    let md = std::fs::read_to_string(dir.path().join("replay/run/report.md")).unwrap();
+    assert!(
+        md.contains("Model asked on 3 of 4 cases; not asked on 1 (0.250)"),
+        "{md}"
+    );
+    assert!(md.contains("| of which fixed prefix |"), "{md}");
     assert_eq!(report["setup"]["model"], "fake-model");
 }
 
@@ -273,10 +298,10 @@ async fn failed_calls_and_replay_misses_are_scored_with_the_fallback() {
     // One case whose request the fake refuses, next to ones it answers.
     let marked = DEV
         .lines()
-        .find(|l| l.contains("\"id\": \"qemu-cve-2021-3416-e1000\""))
+        .find(|l| l.contains("\"id\": \"qemu-sdcard-size-check\""))
         .unwrap()
         .replacen("\"report\": \"", "\"report\": \"FAIL-THIS-CASE ", 1);
-    let cases = write_cases(dir.path(), &IDS[..2]);
+    let cases = write_cases(dir.path(), &[ASKED[0], ASKED[1]]);
     let text = std::fs::read_to_string(&cases).unwrap() + &marked + "\n";
     std::fs::write(&cases, text).unwrap();
     let out_dir = dir.path().join("out");
@@ -300,7 +325,7 @@ async fn failed_calls_and_replay_misses_are_scored_with_the_fallback() {
     let lines = jsonl(&out_dir.join("f/cases.jsonl"));
     assert_eq!(lines.len(), 3);
     let failed = &lines[2];
-    assert_eq!(failed["id"], "qemu-cve-2021-3416-e1000");
+    assert_eq!(failed["id"], "qemu-sdcard-size-check");
     assert_eq!(failed["llm"]["status"], "failed");
     assert!(failed["llm"]["reason"]
         .as_str()
@@ -309,7 +334,7 @@ async fn failed_calls_and_replay_misses_are_scored_with_the_fallback() {
     // The fallback is the rules-only verdict.
     assert_eq!(failed["predicted"]["use_case"], failed["rules"]["use_case"]);
     let md = std::fs::read_to_string(out_dir.join("f/report.md")).unwrap();
-    assert!(md.contains("- `qemu-cve-2021-3416-e1000`: the LLM endpoint answered HTTP 400"));
+    assert!(md.contains("- `qemu-sdcard-size-check`: the LLM endpoint answered HTTP 400"));
 
     // Replay from an empty cache: every case misses, none stops the run.
     let miss = eval(

@@ -41,14 +41,17 @@ fn reproduce(name: &str, args: &[&str]) {
     );
 }
 
-const REPLAY: [&str; 6] = [
-    "--llm",
-    "openai",
-    "--cache",
-    "eval/cache/qwen2.5-coder-1.5b",
-    "--cache-mode",
-    "replay",
-];
+/// Replays a recorded run from its own cache directory (`eval/cache/<name>`).
+fn replay(cache: &str) -> [&str; 6] {
+    [
+        "--llm",
+        "openai",
+        "--cache",
+        cache,
+        "--cache-mode",
+        "replay",
+    ]
+}
 
 #[test]
 fn rules_only_run_reproduces_and_passes_the_gates() {
@@ -77,7 +80,10 @@ fn recorded_local_model_run_replays_and_passes_the_gates() {
         "--max-dangerous",
         "0",
     ];
-    reproduce("llm-qwen", &[&REPLAY[..], &gates[..]].concat());
+    reproduce(
+        "llm-qwen",
+        &[&replay("eval/cache/llm-qwen")[..], &gates[..]].concat(),
+    );
 }
 
 /// The naive baseline (whole `security.rst` + raw report, same model) is the
@@ -87,6 +93,10 @@ fn recorded_local_model_run_replays_and_passes_the_gates() {
 fn recorded_naive_baseline_replays() {
     reproduce(
         "naive-qwen",
-        &[&REPLAY[..], &["--baseline", "naive"][..]].concat(),
+        &[
+            &replay("eval/cache/naive-qwen")[..],
+            &["--baseline", "naive"][..],
+        ]
+        .concat(),
     );
 }

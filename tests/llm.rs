@@ -15,6 +15,9 @@ use sectriage::triage::hygiene::Limits;
 use support::{answer, FakeLlm, Reply};
 
 const XHCI: &str = include_str!("../eval/examples/xhci-disclosure.md");
+/// A report the engine asks the model about: virtualization code a guest can
+/// reach, but no damage word, so the model may add security relevance.
+const ASKED: &str = "hw/usb/hcd-xhci: ring walk\n\nA malicious guest can make the ring walk read the wrong entry.\n";
 
 fn engine(base_url: &str, timeout: Duration, cache: Option<ResponseCache>) -> Engine {
     let cfg = LlmConfig {
@@ -37,7 +40,7 @@ fn engine(base_url: &str, timeout: Duration, cache: Option<ResponseCache>) -> En
 async fn json_schema_answer_is_used_with_usage_and_prompt_version() {
     let fake = FakeLlm::start(|_, _| Reply::Content(answer("virtualization"))).await;
     let s = engine(&fake.base_url, Duration::from_secs(10), None)
-        .triage(&parse_input(XHCI.as_bytes()))
+        .triage(&parse_input(ASKED.as_bytes()))
         .await
         .unwrap();
     assert_eq!(s.use_case, UseCase::Virtualization);
@@ -59,7 +62,7 @@ async fn json_schema_answer_is_used_with_usage_and_prompt_version() {
         "tiktoken count {}",
         usage.counted_locally
     );
-    assert!(prompt_version.starts_with("adjudicate-v1+"));
+    assert!(prompt_version.starts_with("adjudicate-v2+"));
     assert_eq!(response_format, "json_schema");
     let req = &fake.requests()[0];
     assert_eq!(req["response_format"]["type"], "json_schema");
@@ -68,6 +71,23 @@ async fn json_schema_answer_is_used_with_usage_and_prompt_version() {
     let note = render_note(&s, None).unwrap();
     check_note(&note).unwrap();
     assert!(!note.contains("@admin") && !note.contains("https://"));
+}
+
+/// Issue 11: where no answer could change the suggestion (a described guest-triggered
+/// overflow in a device a listed machine builds in), the model is not asked.
+#[tokio::test]
+async fn a_settled_report_is_not_sent_to_the_model() {
+    let fake = FakeLlm::start(|_, _| Reply::Content(answer("non-virtualization"))).await;
+    let s = engine(&fake.base_url, Duration::from_secs(10), None)
+        .triage(&parse_input(XHCI.as_bytes()))
+        .await
+        .unwrap();
+    assert!(fake.requests().is_empty(), "the model was asked");
+    assert!(matches!(s.llm, LlmOutcome::Skipped { .. }), "{:?}", s.llm);
+    assert_eq!(s.use_case, UseCase::Virtualization);
+    assert!(s.security_relevant);
+    let note = render_note(&s, None).unwrap();
+    assert!(note.contains("the model was not asked"), "{note}");
 }
 
 #[tokio::test]
@@ -81,7 +101,7 @@ async fn server_without_json_schema_falls_back_to_json_object() {
     })
     .await;
     let e = engine(&fake.base_url, Duration::from_secs(10), None);
-    let s = e.triage(&parse_input(XHCI.as_bytes())).await.unwrap();
+    let s = e.triage(&parse_input(ASKED.as_bytes())).await.unwrap();
     let LlmOutcome::Answered {
         response_format, ..
     } = &s.llm
@@ -90,7 +110,7 @@ async fn server_without_json_schema_falls_back_to_json_object() {
     };
     assert_eq!(response_format, "json_object");
     // The fallback is remembered: the next report goes straight to json_object.
-    e.triage(&parse_input(XHCI.as_bytes())).await.unwrap();
+    e.triage(&parse_input(ASKED.as_bytes())).await.unwrap();
     let types: Vec<_> = fake
         .requests()
         .iter()
@@ -110,7 +130,7 @@ async fn invalid_answer_gets_one_repair_retry() {
     })
     .await;
     let s = engine(&fake.base_url, Duration::from_secs(10), None)
-        .triage(&parse_input(XHCI.as_bytes()))
+        .triage(&parse_input(ASKED.as_bytes()))
         .await
         .unwrap();
     let LlmOutcome::Answered { repaired, .. } = &s.llm else {
@@ -128,7 +148,7 @@ async fn invalid_answer_gets_one_repair_retry() {
 async fn persistent_garbage_falls_back_to_the_rules_verdict() {
     let fake = FakeLlm::start(|_, _| Reply::Content("no idea".into())).await;
     let s = engine(&fake.base_url, Duration::from_secs(10), None)
-        .triage(&parse_input(XHCI.as_bytes()))
+        .triage(&parse_input(ASKED.as_bytes()))
         .await
         .unwrap();
     assert!(matches!(s.llm, LlmOutcome::Failed { .. }));
@@ -149,7 +169,7 @@ async fn slow_server_times_out_with_a_clear_reason() {
     })
     .await;
     let s = engine(&fake.base_url, Duration::from_millis(300), None)
-        .triage(&parse_input(XHCI.as_bytes()))
+        .triage(&parse_input(ASKED.as_bytes()))
         .await
         .unwrap();
     let LlmOutcome::Failed { reason, .. } = &s.llm else {
@@ -161,7 +181,7 @@ async fn slow_server_times_out_with_a_clear_reason() {
 #[tokio::test]
 async fn endpoint_down_is_reported_not_fatal() {
     let s = engine("http://127.0.0.1:9/v1", Duration::from_secs(5), None)
-        .triage(&parse_input(XHCI.as_bytes()))
+        .triage(&parse_input(ASKED.as_bytes()))
         .await
         .unwrap();
     let LlmOutcome::Failed { reason, .. } = &s.llm else {
@@ -202,7 +222,7 @@ async fn failed_call_note_carries_no_url_or_transport_error() {
         ),
     ] {
         let s = engine(base_url, timeout, None)
-            .triage(&parse_input(XHCI.as_bytes()))
+            .triage(&parse_input(ASKED.as_bytes()))
             .await
             .unwrap();
         assert!(matches!(s.llm, LlmOutcome::Failed { .. }), "{:?}", s.llm);
@@ -257,7 +277,7 @@ async fn server_errors_are_retried_once() {
     })
     .await;
     let s = engine(&fake.base_url, Duration::from_secs(10), None)
-        .triage(&parse_input(XHCI.as_bytes()))
+        .triage(&parse_input(ASKED.as_bytes()))
         .await
         .unwrap();
     assert!(matches!(s.llm, LlmOutcome::Answered { .. }));
@@ -269,7 +289,7 @@ async fn recorded_responses_replay_without_a_server() {
     let fake = FakeLlm::start(|_, _| Reply::Content(answer("virtualization"))).await;
     let record = ResponseCache::open(dir.path(), CacheMode::ReadWrite).unwrap();
     let first = engine(&fake.base_url, Duration::from_secs(10), Some(record))
-        .triage(&parse_input(XHCI.as_bytes()))
+        .triage(&parse_input(ASKED.as_bytes()))
         .await
         .unwrap();
     let replay = ResponseCache::open(dir.path(), CacheMode::Replay).unwrap();
@@ -278,7 +298,7 @@ async fn recorded_responses_replay_without_a_server() {
         Duration::from_secs(5),
         Some(replay),
     )
-    .triage(&parse_input(XHCI.as_bytes()))
+    .triage(&parse_input(ASKED.as_bytes()))
     .await
     .unwrap();
     assert_eq!(first.llm.opinion(), second.llm.opinion());
@@ -286,7 +306,10 @@ async fn recorded_responses_replay_without_a_server() {
 }
 
 /// Runs against the real local model when `SECTRIAGE_TEST_LLM_URL` is set or a
-/// server answers on 127.0.0.1:8080 (scripts/local-llm start).
+/// server answers on 127.0.0.1:8080 (scripts/local-llm start). CI does not start a
+/// model (building llama.cpp and fetching 1.1 GB of weights does not fit its
+/// budget), so it skips there too; CI's model check is the replay of the recorded
+/// evaluation (`tests/eval_gate.rs`).
 #[tokio::test]
 async fn real_local_model_when_available() {
     let url = std::env::var("SECTRIAGE_TEST_LLM_URL")
@@ -303,13 +326,22 @@ async fn real_local_model_when_available() {
         return;
     }
     let s = engine(&url, Duration::from_secs(300), None)
-        .triage(&parse_input(XHCI.as_bytes()))
+        .triage(&parse_input(ASKED.as_bytes()))
         .await
         .unwrap();
-    let LlmOutcome::Answered { usage, .. } = &s.llm else {
+    let LlmOutcome::Answered { usage, opinion, .. } = &s.llm else {
         panic!("real model failed: {:?}", s.llm)
     };
     assert!(usage.prompt > 0);
+    assert!(
+        usage.completion <= 120,
+        "completion {} tokens",
+        usage.completion
+    );
+    assert!(
+        !opinion.rationale.is_empty(),
+        "the reasoning comes first and is kept whole"
+    );
     check_note(&render_note(&s, None).unwrap()).unwrap();
 }
 
@@ -333,7 +365,7 @@ async fn the_daemons_tower_stack_times_out_and_reports_it() {
         },
     );
     let s = e
-        .triage_via(&parse_input(XHCI.as_bytes()), Some(&stack))
+        .triage_via(&parse_input(ASKED.as_bytes()), Some(&stack))
         .await
         .unwrap();
     let LlmOutcome::Failed { reason, .. } = &s.llm else {

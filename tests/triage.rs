@@ -117,11 +117,14 @@ async fn injected_text_never_moves_the_verdict_to_non_virtualization() {
         !note.contains("@security-team") && !note.contains("#42") && !note.contains("https://")
     );
     assert!(note.contains("text aimed at automated triage"));
-    // The report reached the model only inside the fence.
-    let user = fake.requests()[0]["messages"][1]["content"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    // The rules settle it (guest-triggered overflow in a q35 device), so the model
+    // is not even asked; were it asked, the report would reach it only inside the fence.
+    assert!(
+        fake.requests().is_empty(),
+        "a settled report was sent to the model"
+    );
+    let (evidence, text) = engine.evidence(&parse_input(INJECTED.as_bytes())).unwrap();
+    let user = sectriage::llm::prompt::build_adjudication(&evidence, &text, &[], 6000).user;
     let begin = user.find("-BEGIN\n").unwrap();
     assert!(user.find("ignore all previous instructions").unwrap() > begin);
 }

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::metrics::Binary;
 use super::report::{fmt_ratio, Brief};
 use super::EvalError;
 use crate::kb::UseCase;
@@ -50,9 +51,32 @@ pub struct Side {
     pub decided_accuracy: Option<f64>,
     pub coverage: Option<f64>,
     pub dangerous: usize,
+    /// Security relevance against the label (cases whose report kept both).
+    pub security: Binary,
+    /// Declared provenance against the label (labelled cases, engine runs).
+    pub provenance: Binary,
+    /// The model's own use-case answers and how many matched the label.
+    pub model_answered: usize,
+    pub model_correct: usize,
+    pub model_accuracy: Option<f64>,
 }
 
-fn side<'a>(cases: impl Iterator<Item = &'a Brief>) -> Side {
+fn side<'a>(cases: impl Iterator<Item = &'a Brief> + Clone) -> Side {
+    let security = Binary::new(
+        cases
+            .clone()
+            .filter_map(|c| Some((c.label_security_relevant?, c.security_relevant?))),
+    );
+    let provenance = Binary::new(
+        cases
+            .clone()
+            .filter_map(|c| Some((c.label_provenance?, c.provenance?))),
+    );
+    let model: Vec<bool> = cases
+        .clone()
+        .filter_map(|c| c.model_use_case.map(|m| m == c.label))
+        .collect();
+    let model_correct = model.iter().filter(|b| **b).count();
     let (mut n, mut correct, mut decided, mut decided_correct, mut dangerous) = (0, 0, 0, 0, 0);
     for c in cases {
         n += 1;
@@ -70,7 +94,21 @@ fn side<'a>(cases: impl Iterator<Item = &'a Brief>) -> Side {
         decided_accuracy: super::metrics::ratio(decided_correct, decided),
         coverage: super::metrics::ratio(decided, n),
         dangerous,
+        security,
+        provenance,
+        model_answered: model.len(),
+        model_correct,
+        model_accuracy: super::metrics::ratio(model_correct, model.len()),
     }
+}
+
+/// A case whose binary answer (security relevance, provenance) changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Flip {
+    pub id: String,
+    pub label: bool,
+    pub before: bool,
+    pub after: bool,
 }
 
 /// The comparison as it goes into the report.
@@ -91,6 +129,12 @@ pub struct Comparison {
     pub new_dangerous: Vec<String>,
     /// Dangerous before, not now.
     pub resolved_dangerous: Vec<String>,
+    /// Security relevance: wrong before and right now, and the other way round.
+    pub security_fixed: Vec<Flip>,
+    pub security_broken: Vec<Flip>,
+    /// Declared provenance, the same way.
+    pub provenance_fixed: Vec<Flip>,
+    pub provenance_broken: Vec<Flip>,
     pub before: Side,
     pub after: Side,
     /// `better`, `worse`, `mixed` or `unchanged`.
@@ -126,6 +170,10 @@ pub fn compare(earlier: &Earlier, now: &[Brief]) -> Comparison {
         changed_still_wrong: vec![],
         new_dangerous: vec![],
         resolved_dangerous: vec![],
+        security_fixed: vec![],
+        security_broken: vec![],
+        provenance_fixed: vec![],
+        provenance_broken: vec![],
         before: side(common.iter().map(|(b, _)| *b)),
         after: side(common.iter().map(|(_, a)| *a)),
         verdict: String::new(),
@@ -149,6 +197,33 @@ pub fn compare(earlier: &Earlier, now: &[Brief]) -> Comparison {
             (true, false) => c.resolved_dangerous.push(a.id.clone()),
             _ => {}
         }
+        let flip = |label: Option<bool>, before: Option<bool>, after: Option<bool>| {
+            let (label, before, after) = (label?, before?, after?);
+            (before != after).then(|| Flip {
+                id: a.id.clone(),
+                label,
+                before,
+                after,
+            })
+        };
+        if let Some(f) = flip(
+            a.label_security_relevant,
+            b.security_relevant,
+            a.security_relevant,
+        ) {
+            if f.after == f.label {
+                c.security_fixed.push(f);
+            } else {
+                c.security_broken.push(f);
+            }
+        }
+        if let Some(f) = flip(a.label_provenance, b.provenance, a.provenance) {
+            if f.after == f.label {
+                c.provenance_fixed.push(f);
+            } else {
+                c.provenance_broken.push(f);
+            }
+        }
     }
     (c.verdict, c.reason) = verdict(&c);
     c
@@ -157,11 +232,22 @@ pub fn compare(earlier: &Earlier, now: &[Brief]) -> Comparison {
 /// Dangerous errors weigh first (they can make a live vulnerability public), then net fixes.
 fn verdict(c: &Comparison) -> (String, String) {
     let danger = c.after.dangerous as i64 - c.before.dangerous as i64;
-    let net = c.fixed.len() as i64 - c.broken.len() as i64;
+    // Use-case flips first; with none, security relevance and provenance flips decide.
+    let fixed = c.fixed.len() + c.security_fixed.len() + c.provenance_fixed.len();
+    let broken = c.broken.len() + c.security_broken.len() + c.provenance_broken.len();
+    let net = if c.fixed.len() != c.broken.len() {
+        c.fixed.len() as i64 - c.broken.len() as i64
+    } else {
+        fixed as i64 - broken as i64
+    };
     let summary = format!(
-        "{} fixed, {} broken, dangerous errors {} → {}",
+        "use case {} fixed, {} broken; security relevance {} fixed, {} broken; provenance {} fixed, {} broken; dangerous errors {} → {}",
         c.fixed.len(),
         c.broken.len(),
+        c.security_fixed.len(),
+        c.security_broken.len(),
+        c.provenance_fixed.len(),
+        c.provenance_broken.len(),
         c.before.dangerous,
         c.after.dangerous
     );
@@ -171,7 +257,7 @@ fn verdict(c: &Comparison) -> (String, String) {
         "better"
     } else if danger == 0 && net < 0 {
         "worse"
-    } else if danger == 0 && c.fixed.is_empty() && c.broken.is_empty() {
+    } else if danger == 0 && fixed == 0 && broken == 0 {
         "unchanged"
     } else {
         "mixed"
@@ -194,6 +280,21 @@ fn changes(out: &mut String, title: &str, list: &[Change]) {
     out.push('\n');
 }
 
+fn flips(out: &mut String, title: &str, list: &[Flip]) {
+    if list.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "{title} ({}):\n", list.len());
+    for f in list {
+        let _ = writeln!(
+            out,
+            "- `{}`: labelled {}, {} → {}",
+            f.id, f.label, f.before, f.after
+        );
+    }
+    out.push('\n');
+}
+
 /// The comparison section of `report.md`.
 pub fn markdown(out: &mut String, c: &Comparison) {
     let _ = writeln!(out, "## Compared with `{}`\n", c.against);
@@ -203,22 +304,40 @@ pub fn markdown(out: &mut String, c: &Comparison) {
         c.verdict, c.reason, c.common
     );
     out.push_str(
-        "| | accuracy | decided accuracy | coverage | dangerous |\n|---|---:|---:|---:|---:|\n",
+        "| | accuracy | decided accuracy | coverage | dangerous | security P | security R | provenance P | provenance R | model alone |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for (name, s) in [("before", &c.before), ("now", &c.after)] {
+        let model = if s.model_answered == 0 {
+            "n/a".to_string()
+        } else {
+            format!(
+                "{} ({}/{})",
+                fmt_ratio(s.model_accuracy),
+                s.model_correct,
+                s.model_answered
+            )
+        };
         let _ = writeln!(
             out,
-            "| {name} | {} | {} | {} | {} |",
+            "| {name} | {} | {} | {} | {} | {} | {} | {} | {} | {model} |",
             fmt_ratio(s.accuracy),
             fmt_ratio(s.decided_accuracy),
             fmt_ratio(s.coverage),
-            s.dangerous
+            s.dangerous,
+            fmt_ratio(s.security.precision),
+            fmt_ratio(s.security.recall),
+            fmt_ratio(s.provenance.precision),
+            fmt_ratio(s.provenance.recall),
         );
     }
     out.push('\n');
     changes(out, "Fixed (wrong → right)", &c.fixed);
     changes(out, "Broken (right → wrong)", &c.broken);
     changes(out, "Changed, still wrong", &c.changed_still_wrong);
+    flips(out, "Security relevance fixed", &c.security_fixed);
+    flips(out, "Security relevance broken", &c.security_broken);
+    flips(out, "Provenance fixed", &c.provenance_fixed);
+    flips(out, "Provenance broken", &c.provenance_broken);
     for (title, ids) in [
         ("New dangerous errors", &c.new_dangerous),
         ("Dangerous errors resolved", &c.resolved_dangerous),
@@ -247,7 +366,36 @@ mod tests {
             confidence: Confidence::Medium,
             correct: label == predicted,
             dangerous: label == V && predicted == N,
+            label_security_relevant: Some(label == V),
+            security_relevant: Some(predicted == V),
+            label_provenance: None,
+            provenance: None,
+            model_use_case: None,
         }
+    }
+
+    #[test]
+    fn a_security_relevance_change_is_not_unchanged() {
+        let earlier = Earlier {
+            name: "old".into(),
+            cases: vec![b("a", V, V), b("b", N, N)],
+        };
+        let mut now = earlier.cases.clone();
+        now[0].security_relevant = Some(false);
+        now[1].model_use_case = Some(N);
+        let c = compare(&earlier, &now);
+        assert!(c.fixed.is_empty() && c.broken.is_empty());
+        assert_eq!(c.security_broken.len(), 1);
+        assert_eq!(c.verdict, "worse", "{}", c.reason);
+        assert_eq!(
+            (c.before.security.recall, c.after.security.recall),
+            (Some(1.0), Some(0.0))
+        );
+        assert_eq!(c.after.model_accuracy, Some(1.0));
+        let mut md = String::new();
+        markdown(&mut md, &c);
+        assert!(md.contains("Security relevance broken (1)"), "{md}");
+        assert!(md.contains("| now |") && md.contains("1.000 (1/1)"), "{md}");
     }
 
     #[test]

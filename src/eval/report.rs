@@ -116,6 +116,10 @@ pub struct Tokens {
     pub cached_prefix: Option<Stat>,
     /// Prompt tokens counted locally with tiktoken before sending.
     pub counted_locally: Stat,
+    /// Of those, the fixed system-message prefix (cacheable), per call.
+    pub fixed: Option<Stat>,
+    /// And the per-case user message (facts, candidates, report), per call.
+    pub per_case: Option<Stat>,
 }
 
 /// What happened with the model, by case.
@@ -126,6 +130,23 @@ pub struct LlmSummary {
     pub repaired: usize,
     /// Failed calls (and rejected inputs) by case id, with the reason.
     pub failures: Vec<Failure>,
+    /// Cases where the model was not asked, by reason: no answer could change the suggestion.
+    pub not_asked: BTreeMap<String, usize>,
+    /// Cases whose verdict the model changed (from the rules-only one).
+    pub changed_verdicts: usize,
+    /// The model's own use-case answer against the label, over answered cases.
+    pub model_alone: ModelAlone,
+}
+
+/// How often the model's own answer was right, before the decision policy.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelAlone {
+    pub answered: usize,
+    pub correct: usize,
+    pub accuracy: Option<f64>,
+    /// Cases where it answered non-virtualization for a virtualization or
+    /// security-relevant label (the policy never lets that answer stand alone).
+    pub dangerous: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -164,6 +185,8 @@ impl MsStat {
 #[derive(Debug, Clone, Serialize)]
 pub struct Latency {
     pub per_case_ms: MsStat,
+    /// Over the cases that called the model (answered or failed), per input file.
+    pub asked_ms: BTreeMap<String, MsStat>,
     /// Start of the first case to the end of the last.
     pub wall_ms: u64,
     pub by_case_ms: BTreeMap<String, f64>,
@@ -179,6 +202,19 @@ pub struct Brief {
     pub confidence: Confidence,
     pub correct: bool,
     pub dangerous: bool,
+    /// Security relevance: label and suggestion (absent in reports before they were kept).
+    #[serde(default)]
+    pub label_security_relevant: Option<bool>,
+    #[serde(default)]
+    pub security_relevant: Option<bool>,
+    /// Declared provenance: label and suggestion (`None` when not labelled / not applicable).
+    #[serde(default)]
+    pub label_provenance: Option<bool>,
+    #[serde(default)]
+    pub provenance: Option<bool>,
+    /// The model's own use-case answer, when it answered.
+    #[serde(default)]
+    pub model_use_case: Option<UseCase>,
 }
 
 /// The abstention curve of one input file.
@@ -381,17 +417,75 @@ pub fn summarize(info: &RunInfo, results: &[CaseResult]) -> Summary {
                 .filter(|c| c.llm.repaired == Some(true))
                 .count(),
             failures,
+            not_asked: {
+                let mut m = BTreeMap::new();
+                for c in results {
+                    if let Some(r) = &c.llm.not_asked {
+                        *m.entry(r.clone()).or_default() += 1;
+                    }
+                }
+                m
+            },
+            changed_verdicts: results
+                .iter()
+                .filter(|c| {
+                    c.rules
+                        .as_ref()
+                        .is_some_and(|r| r.use_case != c.predicted.use_case)
+                })
+                .count(),
+            model_alone: {
+                let answered: Vec<&CaseResult> = results
+                    .iter()
+                    .filter(|c| c.llm.use_case.is_some())
+                    .collect();
+                let correct = answered
+                    .iter()
+                    .filter(|c| c.llm.use_case == Some(c.label.use_case))
+                    .count();
+                ModelAlone {
+                    answered: answered.len(),
+                    correct,
+                    accuracy: metrics::ratio(correct, answered.len()),
+                    dangerous: answered
+                        .iter()
+                        .filter(|c| {
+                            c.llm.use_case == Some(UseCase::NonVirtualization)
+                                && (c.label.use_case == UseCase::Virtualization
+                                    || c.label.security_relevant)
+                        })
+                        .count(),
+                }
+            },
         },
         tokens: Tokens {
             prompt: Stat::new(&pick(|u| u.prompt)),
             completion: Stat::new(&pick(|u| u.completion)),
             cached_prefix: (!cached.is_empty()).then(|| Stat::new(&cached)),
             counted_locally: Stat::new(&pick(|u| u.counted_locally)),
+            fixed: usages
+                .iter()
+                .any(|u| u.counted_fixed > 0)
+                .then(|| Stat::new(&pick(|u| u.counted_fixed))),
+            per_case: usages
+                .iter()
+                .any(|u| u.counted_fixed > 0)
+                .then(|| Stat::new(&pick(|u| u.counted_locally - u.counted_fixed))),
         },
         latency: Latency {
             per_case_ms: MsStat::from_micros(
                 &results.iter().map(|c| c.latency_us).collect::<Vec<_>>(),
             ),
+            asked_ms: {
+                let mut m: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+                for c in results.iter().filter(|c| c.tokens.is_some()) {
+                    m.entry(c.file.clone()).or_default().push(c.latency_us);
+                    m.entry("all".into()).or_default().push(c.latency_us);
+                }
+                m.into_iter()
+                    .map(|(k, v)| (k, MsStat::from_micros(&v)))
+                    .collect()
+            },
             wall_ms: info.wall_ms,
             by_case_ms: results
                 .iter()
@@ -408,6 +502,11 @@ pub fn summarize(info: &RunInfo, results: &[CaseResult]) -> Summary {
                 confidence: c.predicted.confidence,
                 correct: c.correct,
                 dangerous: c.dangerous,
+                label_security_relevant: Some(c.label.security_relevant),
+                security_relevant: Some(c.predicted.security_relevant),
+                label_provenance: c.label.provenance_declared,
+                provenance: c.predicted.provenance_declared,
+                model_use_case: c.llm.use_case,
             })
             .collect(),
         comparison: None,
@@ -671,6 +770,35 @@ pub fn markdown(s: &Summary, results: &[CaseResult]) -> String {
         }
         out.push('\n');
     }
+    let asked = s.llm.model_alone.answered + s.llm.status.get("failed").copied().unwrap_or(0);
+    let not_asked: usize = s.llm.not_asked.values().sum();
+    if asked + not_asked > 0 && s.setup.baseline == Baseline::Engine {
+        let reasons: Vec<String> = s
+            .llm
+            .not_asked
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "Model asked on {asked} of {} cases; not asked on {not_asked} ({}), because no answer could change the suggestion: {}. Verdicts that differ from the rules-only verdict: {}.\n",
+            asked + not_asked,
+            fmt_ratio(metrics::ratio(not_asked, asked + not_asked)),
+            if reasons.is_empty() { "none".to_string() } else { reasons.join(", ") },
+            s.llm.changed_verdicts
+        );
+    }
+    if s.llm.model_alone.answered > 0 {
+        let m = &s.llm.model_alone;
+        let _ = writeln!(
+            out,
+            "The model's own use-case answer (before the decision policy) matched the label on {} of {} answered cases ({}); {} of its answers were non-virtualization for a virtualization or security-relevant case.\n",
+            m.correct,
+            m.answered,
+            fmt_ratio(m.accuracy),
+            m.dangerous
+        );
+    }
     if s.tokens.counted_locally.cases > 0 {
         out.push_str("| tokens | total | mean per case | p50 | p95 | max |\n|---|---:|---:|---:|---:|---:|\n");
         stat_row(&mut out, "prompt (server)", &s.tokens.prompt);
@@ -684,6 +812,10 @@ pub fn markdown(s: &Summary, results: &[CaseResult]) -> String {
             "prompt (counted locally)",
             &s.tokens.counted_locally,
         );
+        if let (Some(f), Some(p)) = (&s.tokens.fixed, &s.tokens.per_case) {
+            stat_row(&mut out, "of which fixed prefix", f);
+            stat_row(&mut out, "of which per case", p);
+        }
         out.push('\n');
     }
 
@@ -708,6 +840,18 @@ pub fn markdown(s: &Summary, results: &[CaseResult]) -> String {
             f(l.p95),
             f(l.max)
         );
+        for (scope, l) in &s.latency.asked_ms {
+            let _ = writeln!(
+                out,
+                "| model asked, {scope} ({} cases) | {:.1} | {} | {} | {} | {} |",
+                l.cases,
+                l.total,
+                f(l.mean),
+                f(l.p50),
+                f(l.p95),
+                f(l.max)
+            );
+        }
         let _ = writeln!(out, "\nWhole run: {} ms.", s.latency.wall_ms);
     }
     out

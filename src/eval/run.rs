@@ -61,7 +61,8 @@ pub struct RulesOut {
 /// What happened with the model on this case (no wall-clock numbers: see [`CaseResult::latency_us`]).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LlmOut {
-    /// `not-used`, `answered`, `failed`, or `skipped` (the input was rejected first).
+    /// `not-used`, `answered`, `failed`, `not-asked` (no answer could change the
+    /// suggestion), or `skipped` (the input was rejected first).
     pub status: String,
     pub use_case: Option<UseCase>,
     pub confidence: Option<Confidence>,
@@ -71,6 +72,12 @@ pub struct LlmOut {
     pub prompt_version: Option<String>,
     pub repaired: Option<bool>,
     pub response_format: Option<String>,
+    /// Why the model was not asked (`rules-settled`, `not-runtime`, `kb-left-open`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_asked: Option<String>,
+    /// The candidate component the model picked, as the knowledge base named it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pick: Option<String>,
 }
 
 /// One scored case: a line of `cases.jsonl`.
@@ -117,6 +124,11 @@ fn llm_out(outcome: &LlmOutcome) -> LlmOut {
             status: "not-used".into(),
             ..LlmOut::default()
         },
+        LlmOutcome::Skipped { reason } => LlmOut {
+            status: "not-asked".into(),
+            not_asked: Some(reason.as_str().into()),
+            ..LlmOut::default()
+        },
         LlmOutcome::Answered {
             opinion,
             model,
@@ -134,6 +146,8 @@ fn llm_out(outcome: &LlmOutcome) -> LlmOut {
             prompt_version: Some(prompt_version.clone()),
             repaired: Some(*repaired),
             response_format: Some(response_format.clone()),
+            not_asked: None,
+            pick: opinion.pick.as_ref().map(|p| p.subject.clone()),
         },
         LlmOutcome::Failed {
             reason,

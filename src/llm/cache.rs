@@ -1,9 +1,9 @@
 //! Record and replay of LLM responses, keyed by the full request.
 //!
 //! A run recorded once can be repeated exactly, and CI can replay a recorded
-//! evaluation without a model. The key is the SHA-256 of the request JSON
-//! (model, messages, response_format, sampling parameters), so any change to
-//! the prompt, the evidence or the report is a miss.
+//! evaluation without a model. The key is the SHA-256 of the request body as
+//! sent (model, messages, response_format, sampling parameters), so any change
+//! to the prompt, the evidence or the report is a miss.
 
 use std::path::{Path, PathBuf};
 
@@ -43,16 +43,15 @@ impl ResponseCache {
         })
     }
 
-    /// The key of a request.
-    pub fn key(request: &Value) -> String {
-        let canonical = serde_json::to_string(request).unwrap_or_default();
-        Sha256::digest(canonical.as_bytes())
+    /// The key of a request body.
+    pub fn key(body: &str) -> String {
+        Sha256::digest(body.as_bytes())
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect()
     }
 
-    fn path(&self, request: &Value) -> PathBuf {
+    fn path(&self, request: &str) -> PathBuf {
         let key = Self::key(request);
         self.dir.join(&key[..2]).join(format!("{key}.json"))
     }
@@ -61,7 +60,7 @@ impl ResponseCache {
     ///
     /// # Errors
     /// [`LlmError::NotRecorded`] on a miss in replay mode.
-    pub fn lookup(&self, request: &Value) -> Result<Option<Value>, LlmError> {
+    pub fn lookup(&self, request: &str) -> Result<Option<Value>, LlmError> {
         if self.mode == CacheMode::Record {
             return Ok(None);
         }
@@ -85,7 +84,7 @@ impl ResponseCache {
     ///
     /// # Errors
     /// [`LlmError::Invalid`] when the file cannot be written.
-    pub fn store(&self, request: &Value, reply: &Value) -> Result<(), LlmError> {
+    pub fn store(&self, request: &str, reply: &Value) -> Result<(), LlmError> {
         if self.mode == CacheMode::Replay {
             return Ok(());
         }

@@ -9,7 +9,9 @@
 //! the fallback that worked is remembered for the next call.
 
 pub mod cache;
+pub mod candidates;
 pub mod prompt;
+pub mod skip;
 pub mod stack;
 pub mod wire;
 
@@ -28,8 +30,11 @@ pub use cache::{CacheMode, ResponseCache};
 
 /// Default prompt budget in tokens; fits an 8k-context local model with room to answer.
 pub const DEFAULT_MAX_PROMPT_TOKENS: usize = 6000;
-/// Default answer budget in tokens.
-pub const DEFAULT_MAX_COMPLETION_TOKENS: u32 = 400;
+/// Default answer budget in tokens: the coded answer takes about 40; a longer
+/// answer is cut by the server, fails to parse and is repaired once.
+pub const DEFAULT_MAX_COMPLETION_TOKENS: u32 = 120;
+/// The naive baseline's answer budget (its recorded requests carry it).
+pub const NAIVE_MAX_COMPLETION_TOKENS: u32 = 400;
 /// Default per-request timeout.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -137,17 +142,34 @@ impl Adjudicator {
         &self.config
     }
 
+    /// True when the endpoint is on this machine (llama.cpp), so llama.cpp's own
+    /// request fields (`cache_prompt`) are sent; hosted APIs reject unknown fields.
+    fn local(&self) -> bool {
+        let u = self.config.base_url.as_str();
+        ["://127.", "://localhost", "://[::1]"]
+            .iter()
+            .any(|h| u.contains(h))
+    }
+
     /// Asks the model for its opinion; never fails, a failure is an [`LlmOutcome::Failed`].
-    pub async fn adjudicate(&self, evidence: &Evidence, report: &str) -> LlmOutcome {
-        let prompt = match self.config.prompt {
-            PromptKind::Adjudicate => {
-                prompt::build(evidence, report, self.config.max_prompt_tokens)
-            }
-            PromptKind::Naive => prompt::build_naive(report, self.config.max_prompt_tokens),
+    /// `candidates`: the components the knowledge base offers for the model to pick
+    /// (see [`candidates::find`]); ignored by the naive baseline.
+    pub async fn adjudicate(
+        &self,
+        evidence: &Evidence,
+        report: &str,
+        candidates: &[candidates::Candidate],
+    ) -> LlmOutcome {
+        let naive = self.config.prompt == PromptKind::Naive;
+        let prompt = if naive {
+            prompt::build_naive(report, self.config.max_prompt_tokens)
+        } else {
+            prompt::build_adjudication(evidence, report, candidates, self.config.max_prompt_tokens)
         };
         let started = Instant::now();
         let mut usage = TokenUsage {
             counted_locally: prompt.tokens as u64,
+            counted_fixed: if naive { 0 } else { prompt.fixed_tokens as u64 },
             ..TokenUsage::default()
         };
         let mut messages = vec![
@@ -156,8 +178,15 @@ impl Adjudicator {
         ];
         let mut repaired = false;
         for attempt in 0..2 {
-            match self.complete(&messages, &mut usage).await {
-                Ok((content, level)) => match wire::parse_opinion(&content) {
+            let parsed = |content: &str| {
+                if naive {
+                    wire::parse_opinion(content)
+                } else {
+                    wire::parse_adjudication(content, candidates)
+                }
+            };
+            match self.complete(&messages, candidates.len(), &mut usage).await {
+                Ok((content, level)) => match parsed(&content) {
                     Ok(opinion) => {
                         return LlmOutcome::Answered {
                             opinion,
@@ -172,8 +201,22 @@ impl Adjudicator {
                     Err(problem) if attempt == 0 => {
                         tracing::info!(%problem, "LLM answer did not validate; one repair retry");
                         messages.push(serde_json::json!({"role": "assistant", "content": content.chars().take(2000).collect::<String>()}));
+                        let keys = if naive {
+                            "use_case (virtualization, non-virtualization or needs-judgement), security_relevant (true or false), confidence (low, medium or high), questions (list of allowed codes), rationale (short string)".to_string()
+                        } else {
+                            format!(
+                                "{}damage ({}), trigger ({}), use_case (virtualization, non-virtualization or needs-judgement), confidence (low, medium or high)",
+                                if candidates.is_empty() {
+                                    String::new()
+                                } else {
+                                    format!("component (0 to {}), ", candidates.len())
+                                },
+                                wire::DAMAGE.join(", "),
+                                wire::TRIGGER.join(", ")
+                            )
+                        };
                         messages.push(serde_json::json!({"role": "user", "content": format!(
-                            "That answer is not valid: {problem}. Reply with only the JSON object: use_case (virtualization, non-virtualization or needs-judgement), security_relevant (true or false), confidence (low, medium or high), questions (list of allowed codes), rationale (short string)."
+                            "That answer is not valid: {problem}. Reply with only the JSON object: {keys}."
                         )}));
                         repaired = true;
                     }
@@ -224,16 +267,33 @@ impl Adjudicator {
     async fn complete(
         &self,
         messages: &[Value],
+        candidates: usize,
         usage: &mut TokenUsage,
     ) -> Result<(String, u8), LlmError> {
         loop {
             let level = self.format_level.load(Ordering::Relaxed);
-            let request = wire::chat_request(
-                &self.config.model,
-                messages,
-                self.config.max_completion_tokens,
-                level,
-            );
+            let request = if self.config.prompt == PromptKind::Naive {
+                // The naive baseline's request as recorded: a sorted-key `Value`.
+                let v = wire::chat_request(
+                    &self.config.model,
+                    messages,
+                    NAIVE_MAX_COMPLETION_TOKENS,
+                    level,
+                );
+                wire::Body(
+                    serde_json::value::RawValue::from_string(v.to_string())
+                        .expect("serde_json output"),
+                )
+            } else {
+                wire::adjudication_request(
+                    &self.config.model,
+                    messages,
+                    self.config.max_completion_tokens,
+                    level,
+                    candidates,
+                    self.local(),
+                )
+            };
             match self.send(&request).await {
                 Ok(reply) => {
                     let (content, u) = wire::parse_reply(&reply)?;
@@ -261,9 +321,9 @@ impl Adjudicator {
         }
     }
 
-    async fn send(&self, request: &Value) -> Result<Value, LlmError> {
+    async fn send(&self, request: &wire::Body) -> Result<Value, LlmError> {
         if let Some(cache) = &self.cache {
-            if let Some(hit) = cache.lookup(request)? {
+            if let Some(hit) = cache.lookup(request.as_str())? {
                 return Ok(hit);
             }
         }
@@ -271,7 +331,7 @@ impl Adjudicator {
         // One retry for rate limits and server errors; the daemon's tower stack does more.
         for attempt in 0..2 {
             let chat = self.client.chat();
-            let call = chat.create_byot::<&Value, Value>(request);
+            let call = chat.create_byot::<&wire::Body, Value>(request);
             let result = match tokio::time::timeout(self.config.timeout, call).await {
                 Err(_) => Err(LlmError::Timeout {
                     url: self.config.base_url.clone(),
@@ -282,7 +342,7 @@ impl Adjudicator {
             match result {
                 Ok(reply) => {
                     if let Some(cache) = &self.cache {
-                        cache.store(request, &reply)?;
+                        cache.store(request.as_str(), &reply)?;
                     }
                     return Ok(reply);
                 }

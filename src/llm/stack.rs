@@ -13,6 +13,7 @@ use std::time::Duration;
 use tower::util::BoxCloneSyncService;
 use tower::{BoxError, Service, ServiceBuilder, ServiceExt};
 
+use super::candidates::Candidate;
 use super::Adjudicator;
 use crate::triage::decide::{LlmFailure, LlmOutcome, TokenUsage};
 use crate::triage::Evidence;
@@ -22,6 +23,8 @@ use crate::triage::Evidence;
 pub struct AdjudicationRequest {
     pub evidence: Arc<Evidence>,
     pub report: Arc<str>,
+    /// The candidate components offered for the model to pick.
+    pub candidates: Arc<[Candidate]>,
 }
 
 /// Limits of the stack.
@@ -50,7 +53,11 @@ impl Service<AdjudicationRequest> for Leaf {
 
     fn call(&mut self, req: AdjudicationRequest) -> Self::Future {
         let adj = self.0.clone();
-        Box::pin(async move { Ok(adj.adjudicate(&req.evidence, &req.report).await) })
+        Box::pin(async move {
+            Ok(adj
+                .adjudicate(&req.evidence, &req.report, &req.candidates)
+                .await)
+        })
     }
 }
 
@@ -79,11 +86,20 @@ impl LlmStack {
     }
 
     /// Adjudicates through the stack; a stack error (timeout, overload) becomes a failed outcome.
-    pub async fn adjudicate(&self, evidence: Arc<Evidence>, report: Arc<str>) -> LlmOutcome {
+    pub async fn adjudicate(
+        &self,
+        evidence: Arc<Evidence>,
+        report: Arc<str>,
+        candidates: Arc<[Candidate]>,
+    ) -> LlmOutcome {
         let result = self
             .service
             .clone()
-            .oneshot(AdjudicationRequest { evidence, report })
+            .oneshot(AdjudicationRequest {
+                evidence,
+                report,
+                candidates,
+            })
             .await;
         result.unwrap_or_else(|e| {
             let timed_out = e.is::<tower::timeout::error::Elapsed>();

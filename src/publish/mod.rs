@@ -423,6 +423,13 @@ pub fn render_note_with(
         LlmOutcome::NotUsed => {
             let _ = writeln!(n, "Engine: {}, rules only (no model).", s.engine_version);
         }
+        LlmOutcome::Skipped { .. } => {
+            let _ = writeln!(
+                n,
+                "Engine: {}; the model was not asked: no answer it could give would change this suggestion.",
+                s.engine_version
+            );
+        }
         LlmOutcome::Answered {
             opinion,
             model,

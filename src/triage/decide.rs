@@ -82,6 +82,14 @@ pub struct TokenUsage {
     pub cached: Option<u64>,
     /// Prompt tokens as counted locally with tiktoken (cl100k/o200k), before sending.
     pub counted_locally: u64,
+    /// Of `counted_locally`, the report-independent prefix (system message), which a
+    /// server's prompt cache can reuse; the rest is the per-case part.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub counted_fixed: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// The model's answer, validated into fixed enums at the `llm` edge.
@@ -93,6 +101,49 @@ pub struct LlmOpinion {
     pub questions: Vec<Question>,
     /// Short reason in the model's words: untrusted text, rendered neutralised.
     pub rationale: String,
+    /// The candidate component the model chose, classified by the knowledge base
+    /// (not by the model); `None` when it chose none or was offered none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pick: Option<Pick>,
+}
+
+/// A component the knowledge base offered the model (the report names it only in
+/// prose) and the model chose; its class and fact are the knowledge base's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pick {
+    /// The file (`hw/net/msf2-emac.c`).
+    pub subject: String,
+    pub class: UseCase,
+    /// The knowledge base's deciding fact about it.
+    pub fact: String,
+    /// Deterministic corroboration: the report's title names this component
+    /// (commit-style prefix matching its file stem or QOM type).
+    pub title_match: bool,
+    /// The knowledge base's class is decisive for it (a board-only or TCG-only file).
+    pub decisive: bool,
+}
+
+/// Why the model was not asked: for every answer it could give, the decision
+/// policy would suggest the same use case and security relevance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SkipReason {
+    /// Rules decided with decisive or high-confidence evidence and security relevance is settled.
+    RulesSettled,
+    /// Only build, test or documentation files are named.
+    NotRuntime,
+    /// The rules left a located device to a maintainer; the model may not decide it.
+    KbLeftOpen,
+}
+
+impl SkipReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipReason::RulesSettled => "rules-settled",
+            SkipReason::NotRuntime => "not-runtime",
+            SkipReason::KbLeftOpen => "kb-left-open",
+        }
+    }
 }
 
 /// What happened with the LLM for one report.
@@ -101,6 +152,8 @@ pub struct LlmOpinion {
 pub enum LlmOutcome {
     /// The run was rules-only (`--llm none`).
     NotUsed,
+    /// A model was configured but not asked: no answer could change the suggestion.
+    Skipped { reason: SkipReason },
     Answered {
         opinion: LlmOpinion,
         model: String,
@@ -177,7 +230,7 @@ impl LlmOutcome {
     pub fn usage(&self) -> Option<TokenUsage> {
         match self {
             LlmOutcome::Answered { usage, .. } | LlmOutcome::Failed { usage, .. } => Some(*usage),
-            LlmOutcome::NotUsed => None,
+            LlmOutcome::NotUsed | LlmOutcome::Skipped { .. } => None,
         }
     }
 }
@@ -225,7 +278,12 @@ pub fn decide(evidence: Evidence, llm: LlmOutcome) -> Suggestion {
                 .components
                 .iter()
                 .any(|c| c.finding.surface.as_deref() != Some("not-runtime"));
-            combine(rules, code_located, op, injected)
+            // Decisive rules evidence (an unlisted machine) stands over any pick.
+            let open = !code_located && !injected && !rules.decisive;
+            match op.pick.as_ref().filter(|_| open) {
+                Some(pick) => combine_pick(rules, pick, op),
+                None => combine(rules, code_located, op, injected),
+            }
         }
     };
 
@@ -327,6 +385,32 @@ fn combine(
     }
 }
 
+/// The rules placed no code; the model chose one of the knowledge base's candidates.
+/// The knowledge base classifies the pick. Virtualization stands on the pick alone
+/// (the safe side); non-virtualization also needs deterministic corroboration (the
+/// title names the picked file and its class is decisive), else needs-judgement.
+fn combine_pick(
+    verdict: &RulesVerdict,
+    pick: &Pick,
+    op: &LlmOpinion,
+) -> (UseCase, Confidence, String) {
+    use UseCase::*;
+    let placed = format!("the report names it in prose; the model placed it in {}, which the knowledge base says is {}: {}", pick.subject, pick.class, pick.fact);
+    match pick.class {
+        Virtualization => (Virtualization, Confidence::Low, format!("Rules could not place the code; {placed}.")),
+        NonVirtualization if pick.title_match && pick.decisive && op.use_case != Virtualization => (
+            NonVirtualization,
+            Confidence::Medium,
+            format!("Rules could not place the code; {placed}; the title names the same component."),
+        ),
+        _ => (
+            NeedsJudgement,
+            Confidence::Low,
+            format!("Needs a maintainer's judgement: {placed}, without deterministic corroboration ({}).", verdict.basis),
+        ),
+    }
+}
+
 fn security_relevance(
     evidence: &Evidence,
     use_case: UseCase,
@@ -348,8 +432,12 @@ fn security_relevance(
     let s = &evidence.security;
     let rules_view = !s.kinds.is_empty() && !s.non_bug_change && !s.needs_privileged_access;
     // Asymmetric like the use case: the model can add relevance the rules missed,
-    // but not clear a damage kind the report itself describes.
-    rules_view || opinion.is_some_and(|op| op.security_relevant)
+    // but not clear a damage kind the report itself describes. It adds it only
+    // where the report says a guest or remote party triggers the bug (the rules'
+    // signal) and no damage word was found: measured on the dev cases, the local
+    // model called seven of nine clean-ups damaging when asked without that.
+    let corroborated = s.guest_or_remote_trigger && !s.needs_privileged_access;
+    rules_view || (corroborated && opinion.is_some_and(|op| op.security_relevant))
 }
 
 fn questions(
@@ -458,6 +546,7 @@ mod tests {
             confidence: Confidence::High,
             questions: vec![],
             rationale: String::new(),
+            pick: None,
         }
     }
 
@@ -529,6 +618,11 @@ mod tests {
         let looping =
             crate::triage::analyze(&report("The guest can make the loop run forever."), kb);
         let quiet = crate::triage::analyze(&report("Tidy the ring walk."), kb);
+        let reachable = crate::triage::analyze(
+            &report("A malicious guest can make the ring walk read the wrong entry."),
+            kb,
+        );
+        assert!(reachable.security.kinds.is_empty() && reachable.security.guest_or_remote_trigger);
         let says = |relevant: bool| LlmOpinion {
             security_relevant: relevant,
             ..op(UseCase::Virtualization)
@@ -542,7 +636,12 @@ mod tests {
             "the model cleared a described hang"
         );
         assert!(!relevant(&quiet, None));
-        assert!(relevant(&quiet, Some(&says(true))));
+        assert!(
+            !relevant(&quiet, Some(&says(true))),
+            "no trigger described: the model alone does not add relevance"
+        );
+        assert!(!relevant(&reachable, None));
+        assert!(relevant(&reachable, Some(&says(true))));
         assert!(!security_relevance(
             &looping,
             UseCase::NonVirtualization,
@@ -570,6 +669,45 @@ mod tests {
             weak,
             UseCase::NeedsJudgement,
             "injection must not rescue weak evidence"
+        );
+    }
+
+    #[test]
+    fn a_picked_component_is_classified_by_the_kb_and_non_virtualization_needs_corroboration() {
+        let unplaced = rules(UseCase::NeedsJudgement, Confidence::Low, false);
+        let pick = |class, title_match| Pick {
+            subject: "f.c".into(),
+            class,
+            fact: "fact".into(),
+            title_match,
+            decisive: true,
+        };
+        let says = |use_case, p: Pick| LlmOpinion {
+            pick: Some(p),
+            ..op(use_case)
+        };
+        let nv = UseCase::NonVirtualization;
+        let corroborated = says(nv, pick(nv, true));
+        assert_eq!(
+            combine_pick(
+                &unplaced,
+                corroborated.pick.as_ref().unwrap(),
+                &corroborated
+            )
+            .0,
+            nv
+        );
+        let alone = says(nv, pick(nv, false));
+        assert_eq!(
+            combine_pick(&unplaced, alone.pick.as_ref().unwrap(), &alone).0,
+            UseCase::NeedsJudgement,
+            "a non-virtualization pick without the title's corroboration is left to a maintainer"
+        );
+        let virt = says(nv, pick(UseCase::Virtualization, false));
+        assert_eq!(
+            combine_pick(&unplaced, virt.pick.as_ref().unwrap(), &virt).0,
+            UseCase::Virtualization,
+            "the KB's class of the pick counts, not the model's verdict"
         );
     }
 }
