@@ -225,7 +225,7 @@ static LINK_RE: LazyLock<Regex> = LazyLock::new(|| {
 /// "syzbot report", "ClusterFuzz testcase").
 static SERVICE_REPORT_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)(?-u:\b)(?:oss-?fuzz|clusterfuzz|syzbot)(?:'s)?\s+(?:issue|bug|testcase|test\s+case|crash|report)s?(?-u:\b)",
+        r"(?i)(?-u:\b)(?:(?:oss-?fuzz|clusterfuzz|syzbot)(?:'s)?\s+(?:issue|bug|testcase|test\s+case|crash|report)s?|(?:oss-?fuzz|clusterfuzz)\s*(?:#|no\.?\s*|issue\s*)?\d{4,})(?-u:\b)",
     )
     .unwrap()
 });
@@ -244,9 +244,11 @@ static CUES: LazyLock<Lexicon> = LazyLock::new(|| {
             r"point(?:ed|s)\s+out|complain\w*|warn(?:s|ed|ings?)?|thanks\s+to|courtesy\s+of|credit(?:ed|s)?|",
             r"results?\s+of|output\s+of|assisted|aided|powered|driven|campaign|while|whilst|during|",
             r"gefunden|entdeckt|identifiziert|erkannt|festgestellt|gemeldet|aufgedeckt|aufgespürt|ermittelt|",
-            r"gestützt|unterstützt|",
+            r"gestützt|unterstützt|erstellt|verfasst|geschrieben|",
+            r"written|authored|drafted|",
             r"trouv\w*|découv\w*|identifi\w*|détect\w*|signal[ée]\w*|repér\w*|assist[ée]\w*|grâce|",
             r"encontrad\w*|descubi\w*|detectad\w*|reportad\w*|hallad\w*|asistid\w*|gracias|",
+            r"auditad\w*|generad\w*|escrit[oa]s?|",
             r"trovat\w*|scopert\w*|individuat\w*|rilevat\w*|segnalat\w*|assistit\w*|grazie|",
             r"descobert\w*|detetad\w*|relatad\w*|assistid\w*|graças|",
             r"найден\w*|нашл\w*|нашёл|обнаруж\w*|выяв\w*|благодаря|сообщ\w*"
@@ -1774,6 +1776,11 @@ mod tests {
                 ai,
             ),
             (
+                "Dieser Bericht wurde vollständig von einem KI-Agenten erstellt.",
+                ai,
+            ),
+            ("Auditado con un modelo de IA de revisión de código.", ai),
+            (
                 "Der Fehler wurde durch Fuzzing entdeckt.",
                 &[(Fuzzer, "fuzzer (unspecified)")],
             ),
@@ -1833,6 +1840,17 @@ mod tests {
         for (line, exp) in cases {
             check_body(line, exp);
         }
+    }
+
+    #[test]
+    fn a_fuzzing_service_issue_number_declares_the_service() {
+        check(
+            "A second fuzzer input (OSS-Fuzz 36217) trips the same assertion.",
+            &[(Fuzzer, "OSS-Fuzz")],
+        );
+        check("Reproducer from oss-fuzz #41234.", &[(Fuzzer, "OSS-Fuzz")]);
+        // A version number or a year is not an issue id of the service.
+        check("The OSS-Fuzz targets do not build this device.", &[]);
     }
 
     #[test]
