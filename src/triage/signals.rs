@@ -114,6 +114,7 @@ const DAMAGE_KINDS: &[(&str, &str)] = &[
             // Other languages (German, French, Spanish, Chinese, Japanese, Russian).
             r"|Speicherbeschädigung|Pufferüberlauf|Überlauf|hors limites|dépassement de (tampon|mémoire)|desbordamiento|fuera de (los )?límites",
             r"|溢出|越界|释放后使用|重复释放|内存破坏|オーバーフロー|範囲外|解放後使用|переполнени|выход за границ|использование после освобождения",
+            r"|за пределами (буфера|массива)|(chosen|made) to wrap|integer wrap|in bounds of the allocated|corrupts? the (emulated )?(\w+ )?(table|state|structure)",
         ),
     ),
     (
@@ -131,6 +132,7 @@ const DAMAGE_KINDS: &[(&str, &str)] = &[
             r"|infinite loop|unbounded loop|endless loop|(loop|run|spin)s? (forever|indefinitely|endlessly)|livelock|hangs?|hung|deadlock\w*|stuck|never (terminates|returns|ends)|100 ?% (of )?(a )?(host )?cpu",
             r"|null[- ]ptr|null (pointer )?deref\w*|deref\w* (of )?(a )?null|to be null|stack overflow|(unbounded|infinite|uncontrolled) recursion|reentran\w*|re-entran\w*",
             r"|division by zero|divide[- ]by[- ]zero|div(ide|ision)? by 0|SIGSEGV|SIGABRT|SIGFPE|SIGBUS|floating point exception|hw_error|kill(s|ed)? (the )?qemu|qemu (process )?(dies|exits|terminates))",
+            r"|exhaust(s|ed|ing|ion)? (of )?(the )?(host('s)? )?(memory|file descriptors|resources)|(memory|resource) exhaustion|runs? out of (host )?(memory|file descriptors)|keeps? allocating|makes? qemu spin|without an upper bound",
             r"|Absturz|stürzt\s+\w*\s*ab|Endlosschleife|plantage|plante|boucle infinie|bloqueo|se bloquea|bucle infinito|cuelga",
             r"|崩溃|死循环|无限循环|空指针|断言失败|拒绝服务|クラッシュ|無限ループ|ヌルポインタ|アサーション|падени|аварийн|зависани|бесконечн\w* цикл|отказ в обслуживании",
         ),
@@ -140,6 +142,7 @@ const DAMAGE_KINDS: &[(&str, &str)] = &[
         concat!(
             r"(?i)code execution|execute arbitrary|\brce\b|escape|arbitrary (write|code)|privilege escalation|escalat(e|es|ion of) privileges?|host memory|(directory|path) traversal",
             r"|(take|gain|get)s? control of (the )?(qemu|host)|hijack",
+            r"|(symbolic link|symlink)s?\b.{0,80}\b(outside|beyond) (of )?the (export|share|shared (directory|folder))|outside (of )?the (export|shared (directory|folder))",
             r"|逃逸|代码执行|权限提升|コード実行|権限昇格|выполнение (произвольного )?кода|повышение привилегий",
         ),
     ),
@@ -254,6 +257,16 @@ mod tests {
             ("heap under-read of two bytes", "info-leak"),
             ("the guest can make QEMU spin at 100% CPU", "dos-crash"),
             ("a livelock in the timer callback", "dos-crash"),
+            (
+                "the guest repeats it until QEMU runs out of file descriptors",
+                "dos-crash",
+            ),
+            ("a guest can exhaust host memory this way", "dos-crash"),
+            (
+                "a symlink lets the guest reach files outside the export",
+                "escape",
+            ),
+            ("чтение за пределами буфера", "memory-corruption"),
             ("it hits g_assert_not_reached()", "dos-crash"),
             ("gain control of the QEMU process", "escape"),
             ("QEMU stürzt ab", "dos-crash"),
