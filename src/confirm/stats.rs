@@ -39,6 +39,20 @@ pub fn latest_per_issue(decisions: &[Decision]) -> Vec<&Decision> {
     latest.into_values().collect()
 }
 
+/// Seconds from suggestion to decision of each decision whose suggestion time is known,
+/// shortest first.
+pub fn seconds_to_decision(decisions: &[&Decision]) -> Vec<f64> {
+    let mut waits: Vec<f64> = decisions
+        .iter()
+        .filter_map(|d| {
+            d.suggested_at_ms
+                .map(|at| (d.decided_at_ms - at).max(0) as f64 / 1000.0)
+        })
+        .collect();
+    waits.sort_by(f64::total_cmp);
+    waits
+}
+
 impl Stats {
     pub fn of(decisions: &[Decision]) -> Stats {
         let latest = latest_per_issue(decisions);
@@ -46,7 +60,6 @@ impl Stats {
             issues: latest.len(),
             ..Stats::default()
         };
-        let mut waits = Vec::new();
         for d in &latest {
             *s.by_outcome
                 .entry(d.outcome.as_str().to_string())
@@ -60,11 +73,8 @@ impl Stats {
             *s.confusion
                 .entry((class_name(d.suggested), class_name(d.final_class)))
                 .or_default() += 1;
-            if let Some(at) = d.suggested_at_ms {
-                waits.push((d.decided_at_ms - at).max(0) as f64 / 1000.0);
-            }
         }
-        waits.sort_by(f64::total_cmp);
+        let waits = seconds_to_decision(&latest);
         s.median_seconds_to_decision = match waits.len() {
             0 => None,
             n if n % 2 == 1 => Some(waits[n / 2]),

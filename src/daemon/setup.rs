@@ -373,31 +373,29 @@ pub fn review_config(
             Some(u)
         }
     };
-    let secret = |key: &str, default: &str, what: &str, problems: &mut Vec<(String, String)>| {
-        let var = match key {
-            "review.oauth_client_id_env" => r.oauth_client_id_env.as_deref(),
-            _ => r.oauth_client_secret_env.as_deref(),
-        }
-        .unwrap_or(default);
-        match env(var).filter(|v| !v.trim().is_empty()) {
-            Some(v) => Some(v.trim().to_string()),
-            None => {
-                problems.push((key.to_string(), format!("the environment variable {var} is empty or unset: register an OAuth application on GitLab (scope read_user) and put its {what} there")));
-                None
-            }
+    // (key, the variable it names, what GitLab calls the value).
+    let mut secret = |key: &str, var: &str, what: &str| match env(var)
+        .filter(|v| !v.trim().is_empty())
+    {
+        Some(v) => Some(v.trim().to_string()),
+        None => {
+            problems.push((key.to_string(), format!("the environment variable {var} is empty or unset: register an OAuth application on GitLab (scope read_user) and put its {what} there")));
+            None
         }
     };
     let client_id = secret(
         "review.oauth_client_id_env",
-        ENV_OAUTH_CLIENT_ID,
+        r.oauth_client_id_env
+            .as_deref()
+            .unwrap_or(ENV_OAUTH_CLIENT_ID),
         "Application ID",
-        &mut problems,
     );
     let client_secret = secret(
         "review.oauth_client_secret_env",
-        ENV_OAUTH_CLIENT_SECRET,
+        r.oauth_client_secret_env
+            .as_deref()
+            .unwrap_or(ENV_OAUTH_CLIENT_SECRET),
         "Secret",
-        &mut problems,
     );
     let hours = r.session_hours.unwrap_or(8);
     if !(1..=168).contains(&hours) {

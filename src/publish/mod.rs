@@ -251,11 +251,7 @@ pub fn render_note_with(
         confidence_word(s.confidence),
         if s.security_relevant { "yes" } else { "no" }
     );
-    let decisive = s
-        .rationale
-        .strip_prefix("Rules only: ")
-        .unwrap_or(&s.rationale);
-    let _ = writeln!(n, "Decisive fact: {}\n", defang(decisive, 600));
+    let _ = writeln!(n, "Decisive fact: {}\n", defang(decisive_fact(s), 600));
     // Embargo request (security-process.md, Embargo policy): fixed words and our own date format only.
     if let Some(r) = &s.embargo_request {
         let asks: Vec<&str> = r.kinds.iter().map(|k| k.words()).collect();
@@ -343,58 +339,34 @@ pub fn render_note_with(
     }
     n.push('\n');
 
-    // Evidence.
-    let e = &s.evidence;
-    if !e.components.is_empty() || !e.machines.is_empty() || !e.accels.is_empty() {
+    // Evidence: each fact once (a sentence shown in an earlier row is not repeated).
+    let rows = evidence_rows(s);
+    if !rows.is_empty() {
         let _ = writeln!(n, "| Located | Found as | Use case | Evidence |");
         let _ = writeln!(n, "|---|---|---|---|");
-        // Each fact once: a sentence shown in an earlier row is not repeated.
-        let mut shown: std::collections::HashSet<String> = std::collections::HashSet::new();
-        let mut row =
-            |subject: &str, found: String, class: UseCase, facts: Vec<String>, n: &mut String| {
-                let fresh: Vec<String> = facts
-                    .into_iter()
-                    .filter(|f| shown.insert(f.clone()))
-                    .collect();
-                let facts = if fresh.is_empty() {
-                    "(facts as above)".to_string()
-                } else {
-                    neutralize(&fresh.join("; "), 400)
-                };
-                let disagrees = class != s.use_case && s.use_case != UseCase::NeedsJudgement;
-                let class_cell = if disagrees {
-                    format!("{class} (**differs**: {})", differs_why(s.use_case, class))
-                } else {
-                    class.to_string()
-                };
-                let _ = writeln!(
-                    n,
-                    "| {} | {found} | {class_cell} | {facts} |",
-                    neutralize(subject, 80)
-                );
+        for r in &rows {
+            let facts = if r.facts.is_empty() {
+                "(facts as above)".to_string()
+            } else {
+                neutralize(&r.facts.join("; "), 400)
             };
-        for c in e.components.iter().take(6) {
-            let facts = c
-                .finding
-                .facts
-                .iter()
-                .take(3)
-                .map(|f| f.text.clone())
-                .collect();
-            row(
-                &c.finding.subject,
-                format!("{:?}", c.role),
-                c.finding.class,
-                facts,
-                &mut n,
+            let class = r.use_case;
+            let disagrees = class != s.use_case && s.use_case != UseCase::NeedsJudgement;
+            let class_cell = if disagrees {
+                format!("{class} (**differs**: {})", differs_why(s.use_case, class))
+            } else {
+                class.to_string()
+            };
+            let _ = writeln!(
+                n,
+                "| {} | {} | {class_cell} | {facts} |",
+                neutralize(&r.subject, 80),
+                r.found_as
             );
-        }
-        for m in e.machines.iter().chain(e.accels.iter()) {
-            let facts = m.facts.iter().map(|f| f.text.clone()).collect();
-            row(&m.subject, "command line".into(), m.class, facts, &mut n);
         }
         n.push('\n');
     }
+    let e = &s.evidence;
     if e.injection.any() {
         let mut what = e.injection.directives.clone();
         if e.injection.hidden_characters {
@@ -483,31 +455,32 @@ pub fn render_note_with(
     Ok(n)
 }
 
-/// What the review pages keep of a suggestion: the same facts as the note's table, each
-/// fact once, and only sectriage's own sentences or knowledge-base terms.
-pub fn summary_of(
-    s: &Suggestion,
-    duplicates: &[LikelyDuplicate],
-) -> crate::queue::SuggestionSummary {
-    let decisive = s
-        .rationale
+/// The suggestion's own sentence for its verdict, without the rules-only prefix.
+fn decisive_fact(s: &Suggestion) -> &str {
+    s.rationale
         .strip_prefix("Rules only: ")
-        .unwrap_or(&s.rationale);
+        .unwrap_or(&s.rationale)
+}
+
+/// The rows of a suggestion's evidence table, as the note and the review pages show them:
+/// up to six located components (three facts each) and the command line's machines and
+/// accelerators, each fact in the first row that has it only.
+fn evidence_rows(s: &Suggestion) -> Vec<crate::queue::EvidenceRow> {
+    let e = &s.evidence;
     let mut shown = std::collections::HashSet::new();
-    let mut evidence = Vec::new();
+    let mut rows = Vec::new();
     let mut row = |subject: &str, found_as: String, use_case: UseCase, facts: Vec<String>| {
         let facts = facts
             .into_iter()
             .filter(|f| shown.insert(f.clone()))
             .collect();
-        evidence.push(crate::queue::EvidenceRow {
-            subject: subject.chars().take(120).collect(),
+        rows.push(crate::queue::EvidenceRow {
+            subject: subject.to_string(),
             found_as,
             use_case,
             facts,
         });
     };
-    let e = &s.evidence;
     for c in e.components.iter().take(6) {
         let facts = c
             .finding
@@ -527,6 +500,22 @@ pub fn summary_of(
         let facts = m.facts.iter().map(|f| f.text.clone()).collect();
         row(&m.subject, "command line".into(), m.class, facts);
     }
+    rows
+}
+
+/// What the review pages keep of a suggestion: the same facts as the note's table, each
+/// fact once, and only sectriage's own sentences or knowledge-base terms.
+pub fn summary_of(
+    s: &Suggestion,
+    duplicates: &[LikelyDuplicate],
+) -> crate::queue::SuggestionSummary {
+    let evidence = evidence_rows(s)
+        .into_iter()
+        .map(|mut r| {
+            r.subject = r.subject.chars().take(120).collect();
+            r
+        })
+        .collect();
     let mut declared_tools: Vec<String> = s
         .provenance
         .declarations
@@ -543,7 +532,7 @@ pub fn summary_of(
             .take(3)
             .map(|d| (d.project_id, d.issue_iid))
             .collect(),
-        decisive: decisive.chars().take(600).collect(),
+        decisive: decisive_fact(s).chars().take(600).collect(),
         evidence,
     }
 }

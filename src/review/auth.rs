@@ -48,8 +48,9 @@ pub(super) struct Session {
     pub id: String,
     pub user_id: u64,
     pub username: String,
-    /// Watched projects where the member may decide, as of the latest check: every request
-    /// checks again with the bot's token (a member removed from a project loses it at once).
+    /// Watched projects where the member may decide: not kept in the cookie, read again with
+    /// the bot's token on every request (a member removed from a project loses it at once).
+    #[serde(skip, default)]
     pub projects: Vec<u64>,
     /// Carried by every form; a POST without it is refused.
     pub csrf: String,

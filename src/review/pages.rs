@@ -665,7 +665,10 @@ pub(super) async fn stats(
         .filter(|d| session.projects.contains(&d.project_id))
         .collect();
     let stats = Stats::of(&mine);
-    let weeks = daemon_weeks(&review, &session).await;
+    let weeks = match data::declared_share_by_week(daemon, &session.projects).await {
+        Ok(w) => w,
+        Err(e) => return server_error(&format!("the queue database could not be read: {e}")),
+    };
     let acceptance: Vec<(String, f64, String)> = stats
         .by_engine
         .iter()
@@ -677,23 +680,19 @@ pub(super) async fn stats(
             )
         })
         .collect();
-    let mut waits: Vec<(String, f64, String)> = Vec::new();
-    for (name, lo, hi) in [
+    let seconds = confirm::stats::seconds_to_decision(&confirm::stats::latest_per_issue(&mine));
+    let waits: Vec<(String, f64, String)> = [
         ("< 1 h", 0.0, 3600.0),
         ("1–24 h", 3600.0, 86400.0),
         ("1–7 d", 86400.0, 604800.0),
         ("> 7 d", 604800.0, f64::MAX),
-    ] {
-        let n = confirm::stats::latest_per_issue(&mine)
-            .iter()
-            .filter_map(|d| {
-                d.suggested_at_ms
-                    .map(|s| (d.decided_at_ms - s).max(0) as f64 / 1000.0)
-            })
-            .filter(|w| *w >= lo && *w < hi)
-            .count();
-        waits.push((name.to_string(), n as f64, n.to_string()));
-    }
+    ]
+    .into_iter()
+    .map(|(name, lo, hi)| {
+        let n = seconds.iter().filter(|w| **w >= lo && **w < hi).count();
+        (name.to_string(), n as f64, n.to_string())
+    })
+    .collect();
     let share: Vec<(String, f64, String)> = weeks
         .iter()
         .map(|(w, s, n)| (w.clone(), *s, format!("{:.0} % of {n}", s * 100.0)))
@@ -725,10 +724,4 @@ pub(super) async fn stats(
         StatusCode::OK,
         layout("Stats", Some(&session), "stats", body),
     )
-}
-
-async fn daemon_weeks(review: &Review, session: &Session) -> Vec<(String, f64, usize)> {
-    data::declared_share_by_week(review.daemon(), &session.projects)
-        .await
-        .unwrap_or_default()
 }
