@@ -113,10 +113,19 @@ async fn text(c: &Client) -> String {
         .unwrap()
 }
 
-/// Through the fake GitLab's sign-in form as `username`; returns the page text after it.
-async fn sign_in(c: &Client, env: &Env, username: &str) -> String {
+/// Through the fake GitLab's sign-in form as `username`: the page text after it, and the
+/// OAuth `state` the form carried.
+async fn sign_in(c: &Client, env: &Env, username: &str) -> (String, String) {
     c.goto(&format!("{}/review", env.base)).await.unwrap();
     let field = c.wait().for_element(Locator::Id("username")).await.unwrap();
+    let state = c
+        .find(Locator::Css("input[name=state]"))
+        .await
+        .unwrap()
+        .attr("value")
+        .await
+        .unwrap()
+        .unwrap();
     field.send_keys(username).await.unwrap();
     c.find(Locator::Id("authorize"))
         .await
@@ -125,7 +134,7 @@ async fn sign_in(c: &Client, env: &Env, username: &str) -> String {
         .await
         .unwrap();
     c.wait().for_element(Locator::Css("main")).await.unwrap();
-    text(c).await
+    (text(c).await, state)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -148,7 +157,7 @@ async fn a_maintainer_confirms_a_suggestion_from_the_page() {
         "anonymous /review goes to GitLab's sign-in"
     );
     screenshot(c, "0-gitlab-sign-in").await;
-    let body = sign_in(c, &env, &env.maintainer).await;
+    let (body, _) = sign_in(c, &env, &env.maintainer).await;
     assert!(body.contains("Pending suggestions"), "{body}");
     assert!(body.contains("virtio-net: heap buffer overflow"), "{body}");
     assert!(body.contains("Signed in as maint"), "{body}");
@@ -195,9 +204,19 @@ async fn a_maintainer_confirms_a_suggestion_from_the_page() {
     }
     let after = text(c).await;
     assert!(after.contains("Decision recorded"), "{after}");
+    // The decisions table names the member and the review page as the source.
+    let decisions = c
+        .find(Locator::Id("decisions"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(
-        after.contains("review"),
-        "the decision lists its source: {after}"
+        decisions.contains("maint")
+            && decisions.contains("review")
+            && decisions.contains("accepted"),
+        "{decisions}"
     );
     screenshot(c, "3-decided-on-issue").await;
     assert_eq!(
@@ -262,7 +281,7 @@ async fn the_browser_is_refused_for_guests_strangers_and_forged_or_replayed_stat
         (env.guest.clone(), "6-guest-refused"),
         (env.outsider.clone(), "7-stranger-refused"),
     ] {
-        let body = sign_in(c, &env, &who).await;
+        let (body, _) = sign_in(c, &env, &who).await;
         assert!(body.contains("Access denied"), "{who}: {body}");
         screenshot(c, shot).await;
         c.goto(&format!("{}/review/decided", env.base))
@@ -289,25 +308,8 @@ async fn the_browser_is_refused_for_guests_strangers_and_forged_or_replayed_stat
     assert!(forged.contains("could not be verified"), "{forged}");
     screenshot(c, "8-forged-state").await;
     // Replayed: a real sign-in, then its callback (same code, same state) again.
-    c.goto(&format!("{}/review", env.base)).await.unwrap();
-    let field = c.wait().for_element(Locator::Id("username")).await.unwrap();
-    let state = c
-        .find(Locator::Css("input[name=state]"))
-        .await
-        .unwrap()
-        .attr("value")
-        .await
-        .unwrap()
-        .unwrap();
-    field.send_keys(&env.maintainer).await.unwrap();
-    c.find(Locator::Id("authorize"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.wait().for_element(Locator::Css("main")).await.unwrap();
-    assert!(text(c).await.contains("Pending suggestions"));
+    let (body, state) = sign_in(c, &env, &env.maintainer).await;
+    assert!(body.contains("Pending suggestions"), "{body}");
     let code = env.fake.oauth_codes().last().cloned().unwrap();
     c.goto(&format!(
         "{}/review/oauth/callback?code={code}&state={state}",

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::harness::{csrf_of, field_of, Browser, Env, EVIL_TITLE, PROJECT, SECOND};
+use crate::harness::{csrf_of, field_of, Browser, Env, PROJECT, SECOND};
 
 fn assert_hardened(page: &crate::harness::Page, what: &str) {
     let h = |name: &str| {
@@ -132,7 +132,13 @@ async fn every_page_is_hardened_and_shows_escaped_titles() {
         .await;
     assert_eq!(evil.status, 200);
     assert!(!evil.body.contains("<script>alert"), "{}", evil.body);
-    let _ = EVIL_TITLE;
+    // The note as posted is shown as text: its own HTML comment marker arrives escaped.
+    assert!(
+        evil.body.contains("&lt;!-- sectriage:suggestion"),
+        "{}",
+        evil.body
+    );
+    assert!(!evil.body.contains("<!-- sectriage"), "{}", evil.body);
     // A watched project where this member has no access stays invisible.
     assert!(
         !pending.body.contains(&format!("{SECOND}#")),
