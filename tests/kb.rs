@@ -469,3 +469,30 @@ fn kb_explain_cli_takes_command_line_machines() {
         "{arm}"
     );
 }
+
+#[test]
+fn a_board_builds_a_file_only_through_the_symbol_that_names_the_part() {
+    // gt64120.c is built `when: CONFIG_GT64120 && CONFIG_PCI`: boards that only
+    // select PCI (i.MX7, AmigaOne, e500) do not build it; Malta does.
+    let Some(kb) = real_kb() else { return };
+    let gt = kb.path("hw/pci-host/gt64120.c").unwrap();
+    let facts = texts(&gt);
+    assert_eq!(gt.class, UseCase::NonVirtualization, "{facts}");
+    for not_a_builder in ["mcimx7d-sabre", "amigaone", "ppce500"] {
+        assert!(!facts.contains(not_a_builder), "{facts}");
+    }
+    assert!(facts.contains("malta"), "{facts}");
+    // PCI Express ports that q35 users plug are no longer held back by boards
+    // that merely select PCI.
+    for port in [
+        "hw/pci-bridge/ioh3420.c",
+        "hw/pci-bridge/xio3130_downstream.c",
+    ] {
+        let f = kb.path(port).unwrap();
+        assert_eq!(f.class, UseCase::Virtualization, "{port}: {}", texts(&f));
+    }
+    // A file whose rule names a bus symbol next to its own is still found in
+    // the boards that select its own symbol.
+    let mc = kb.path("hw/mem/npcm7xx_mc.c").unwrap();
+    assert_eq!(mc.class, UseCase::NonVirtualization, "{}", texts(&mc));
+}

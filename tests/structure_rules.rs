@@ -334,3 +334,98 @@ fn kb_explain_shows_the_structural_rule_and_its_section() {
         assert!(text.contains("[security.rst, "), "{subject}: {text}");
     }
 }
+
+// --- 7. Session 9: placement by QEMU's structure, not by case ------------------
+
+#[test]
+fn guest_assembly_compared_with_hardware_is_tcg_but_port_io_is_not() {
+    // No path, no instruction word: the assembly and the hardware comparison say it.
+    expect(
+        "x86 ANDN result differs from a real CPU\n\
+         \n\
+         \x20 mov rdx, 0x00ff00ff00ff00ff\n\
+         \x20 andn rax, rdx, rcx\n\
+         \n\
+         Hardware: RAX = 0x1200, ZF = 0. QEMU: RAX = 0x1200, ZF = 1.",
+        UseCase::NonVirtualization,
+        "[rule: tcg-instruction-emulation]",
+    );
+    // Port I/O in a reproducer drives a device: nothing is concluded from it.
+    let s = triage(
+        "Guest hang with a crafted command\n\
+         \n\
+         \x20 mov dx, 0x1f7\n\
+         \x20 out dx, al\n\
+         \n\
+         On hardware the controller answers; QEMU loops.",
+    );
+    assert_ne!(s.use_case, UseCase::NonVirtualization, "{}", s.rationale);
+}
+
+#[test]
+fn a_binary_of_an_architecture_without_listed_machines_decides_when_no_code_is_named() {
+    let s = expect(
+        "Emulator aborts after nested traps\n\
+         A user program run under qemu-system-m68k makes the emulator abort: cpu_abort()\n\
+         reports a double fault and the whole process exits.",
+        UseCase::NonVirtualization,
+        "qemu-system-m68k",
+    );
+    // cpu_abort() is where the emulator gives up, not where the bug is.
+    assert!(!s.rationale.contains("cpu-target.c"), "{}", s.rationale);
+    // One binary with listed machine types among them leaves the machine open.
+    let s = triage(
+        "Emulator aborts after nested traps\n\
+         Seen with qemu-system-m68k and with qemu-system-x86_64; cpu_abort() reports a\n\
+         double fault.",
+    );
+    assert_ne!(s.use_case, UseCase::NonVirtualization, "{}", s.rationale);
+}
+
+#[test]
+fn architecture_title_prefixes_name_the_cpu_directory_not_a_same_named_file() {
+    // `PPC:` once resolved to hw/ppc/ppc.c (built for pseries) and outvoted the TCG path.
+    expect(
+        "PPC: mtcrf translation drops the field mask\n\
+         The decoder in target/ppc/translate.c applies the wrong mask to the CR\n\
+         fields written by mtcrf, so guest code sees stale condition bits.",
+        UseCase::NonVirtualization,
+        "target/ppc/translate.c",
+    );
+}
+
+#[test]
+fn a_subsystem_prefix_does_not_outvote_the_device_a_function_names() {
+    // `net:` is both net/ and hw/net/, so after an unknown `fec2:` it places nothing;
+    // the function then finds the i.MX Ethernet controller.
+    expect(
+        "net: fec2: zero-length descriptor spins\n\
+         imx_enet_do_tx() never advances past a ready descriptor of length zero.",
+        UseCase::NonVirtualization,
+        "imx_fec.c",
+    );
+}
+
+#[test]
+fn a_file_named_without_its_directory_is_found_when_the_tree_is_unambiguous() {
+    expect(
+        "Wrong flags after a far call through a call gate\n\
+         The task-switch code in seg_helper.c forgets to reload CS.RPL; the guest\n\
+         kernel then faults on its next iret.",
+        UseCase::NonVirtualization,
+        "seg_helper.c",
+    );
+}
+
+#[test]
+fn a_title_prefix_shared_by_one_device_family_names_it() {
+    // `cirrus:` names no file, but every cirrus_vga*.c is the same class.
+    let s = expect(
+        "cirrus: heap overflow in the blitter\n\
+         The 2D engine copies past the end of video memory when the guest programs a\n\
+         negative pitch.",
+        UseCase::Virtualization,
+        "cirrus_vga",
+    );
+    assert!(s.security_relevant, "{}", s.rationale);
+}

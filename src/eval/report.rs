@@ -136,6 +136,21 @@ pub struct LlmSummary {
     pub changed_verdicts: usize,
     /// The model's own use-case answer against the label, over answered cases.
     pub model_alone: ModelAlone,
+    /// What the rules leave open, by label: the most coverage any model could add.
+    pub headroom: Headroom,
+}
+
+/// Cases the rules leave as needs-judgement, by their label. Only the decided
+/// labels are coverage a model could add without losing accuracy, and under
+/// the asymmetric policy only the virtualization ones on its answer alone.
+#[derive(Debug, Clone, Serialize)]
+pub struct Headroom {
+    pub open: usize,
+    pub label_virtualization: usize,
+    pub label_non_virtualization: usize,
+    pub label_needs_judgement: usize,
+    /// (virtualization + non-virtualization labels among the open) / all cases.
+    pub coverage_ceiling_gain: Option<f64>,
 }
 
 /// How often the model's own answer was right, before the decision policy.
@@ -434,6 +449,29 @@ pub fn summarize(info: &RunInfo, results: &[CaseResult]) -> Summary {
                         .is_some_and(|r| r.use_case != c.predicted.use_case)
                 })
                 .count(),
+            headroom: {
+                let open: Vec<&CaseResult> = results
+                    .iter()
+                    .filter(|c| {
+                        c.rules
+                            .as_ref()
+                            .map_or(c.predicted.use_case, |r| r.use_case)
+                            == UseCase::NeedsJudgement
+                    })
+                    .collect();
+                let with = |u: UseCase| open.iter().filter(|c| c.label.use_case == u).count();
+                let (v, n) = (
+                    with(UseCase::Virtualization),
+                    with(UseCase::NonVirtualization),
+                );
+                Headroom {
+                    open: open.len(),
+                    label_virtualization: v,
+                    label_non_virtualization: n,
+                    label_needs_judgement: with(UseCase::NeedsJudgement),
+                    coverage_ceiling_gain: metrics::ratio(v + n, results.len()),
+                }
+            },
             model_alone: {
                 let answered: Vec<&CaseResult> = results
                     .iter()
@@ -786,6 +824,19 @@ pub fn markdown(s: &Summary, results: &[CaseResult]) -> String {
             fmt_ratio(metrics::ratio(not_asked, asked + not_asked)),
             if reasons.is_empty() { "none".to_string() } else { reasons.join(", ") },
             s.llm.changed_verdicts
+        );
+    }
+    let h = &s.llm.headroom;
+    if h.open > 0 && s.setup.baseline == Baseline::Engine {
+        let _ = writeln!(
+            out,
+            "Headroom: the rules leave {} cases open; {} of them are labelled needs-judgement (right to stay open), {} virtualization and {} non-virtualization. So no model can add more than {} of coverage here without losing accuracy, and on its answer alone (the policy never lets the model make anything non-virtualization) at most {}.\n",
+            h.open,
+            h.label_needs_judgement,
+            h.label_virtualization,
+            h.label_non_virtualization,
+            fmt_ratio(h.coverage_ceiling_gain),
+            fmt_ratio(metrics::ratio(h.label_virtualization, s.headline.cases)),
         );
     }
     if s.llm.model_alone.answered > 0 {

@@ -1333,6 +1333,14 @@ pub fn build(qemu_src: &Path, security_rst: &str) -> Result<KbData, BuildError> 
             .unwrap_or_else(|| b.to_ascii_lowercase());
         board_closures.push((name, b.clone(), c));
     }
+    // How many unlisted boards' closures hold each symbol: the rarest symbol of
+    // a build rule is the one that names the part (`GT64120`, not `PCI`).
+    let mut board_count: BTreeMap<&str, usize> = BTreeMap::new();
+    for (_, _, c) in &board_closures {
+        for s in c.keys() {
+            *board_count.entry(s.as_str()).or_default() += 1;
+        }
+    }
 
     let mut files = BTreeMap::new();
     for (path, rules) in &meson.files {
@@ -1446,10 +1454,26 @@ pub fn build(qemu_src: &Path, security_rst: &str) -> Result<KbData, BuildError> 
             && built_targets
                 .iter()
                 .all(|t| t != "*" && !listed.iter().any(|m| &m.arch == t));
-        let file_symbols = symbols_of(path);
+        // A board builds the file when its closure holds the rarest symbol of one
+        // of the file's build rules: for `CONFIG_GT64120 && CONFIG_PCI` that is
+        // GT64120, so a board that only selects PCI does not build it. (Symbols
+        // are per binary, not per board, so requiring all of them would miss
+        // files whose rule also names a bus symbol another board selects.)
+        let rule_symbols: Vec<&String> = rules
+            .iter()
+            .filter_map(|r| {
+                r.symbols
+                    .iter()
+                    .filter(|s| !host_env.contains(*s) && symbols.contains_key(*s))
+                    .min_by_key(|s| board_count.get(s.as_str()).copied().unwrap_or(0))
+            })
+            .collect();
+        let board_builds = |c: &std::collections::HashMap<String, (Reach, Vec<String>)>| {
+            rule_symbols.iter().any(|s| c.contains_key(*s))
+        };
         let other_boards: Vec<String> = board_closures
             .iter()
-            .filter(|(_, _, c)| file_symbols.iter().any(|s| c.contains_key(s)))
+            .filter(|(_, _, c)| board_builds(c))
             .map(|(name, _, _)| name.clone())
             .take(MAX_OTHER_BOARDS)
             .collect();
@@ -1470,7 +1494,7 @@ pub fn build(qemu_src: &Path, security_rst: &str) -> Result<KbData, BuildError> 
                     }
                     let same_binary = board_closures.iter().find(|(_, b, c)| {
                         symbols.get(b).is_some_and(|k| k.dir == format!("hw/{dir}"))
-                            && file_symbols.iter().any(|s| c.contains_key(s))
+                            && board_builds(c)
                     });
                     if let Some((board, b, _)) = same_binary {
                         reaches.push(MachineReach {

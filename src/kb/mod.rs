@@ -354,6 +354,29 @@ impl Kb {
         self.machine(&name)
     }
 
+    /// A system-emulation target for which `security.rst` lists no machine
+    /// type (`sparc64`, `m68k`, 32-bit `arm`): whatever machine a report runs
+    /// with `qemu-system-<target>`, it is not a listed one.
+    pub fn unlisted_system_target(&self, target: &str) -> Option<Finding> {
+        let t = target.trim().to_ascii_lowercase();
+        if !self.is_system_target(&t) || self.data.listed_machines.iter().any(|m| m.arch == t) {
+            return None;
+        }
+        Some(Finding {
+            subject: format!("qemu-system-{t}"),
+            class: UseCase::NonVirtualization,
+            from_overlay: false,
+            surface: None,
+            facts: vec![Fact {
+                text: format!(
+                    "security.rst lists no machine type for {t}, so every machine qemu-system-{t} runs falls under the non-virtualization use case"
+                ),
+                source: SEC_VIRT.into(),
+            }],
+            file: None,
+        })
+    }
+
     /// Targets for which `machine` is listed.
     fn listed_targets(&self, machine: &str) -> Vec<String> {
         let mut out: Vec<String> = self
@@ -536,6 +559,33 @@ impl Kb {
             .get(stem)
             .or_else(|| self.stems.get(&stem.replace('-', "_")))
             .cloned()
+    }
+
+    /// Files under `hw/` whose stem starts with `prefix` and a separator
+    /// (`cirrus` gives `hw/display/cirrus_vga.c`, `cirrus_vga_isa.c`).
+    pub fn hw_files_with_stem_prefix(&self, prefix: &str) -> Vec<&str> {
+        let prefix = prefix.trim().to_ascii_lowercase();
+        self.data
+            .files
+            .keys()
+            .filter(|p| p.starts_with("hw/") && p.ends_with(".c"))
+            .filter(|p| {
+                let stem = p.rsplit('/').next().unwrap_or(p).trim_end_matches(".c");
+                stem.strip_prefix(prefix.as_str())
+                    .is_some_and(|rest| rest.starts_with(['_', '-']))
+            })
+            .map(String::as_str)
+            .collect()
+    }
+
+    /// Files whose name (the last path component) is `name` (`seg_helper.c`).
+    pub fn files_named(&self, name: &str) -> Vec<&str> {
+        self.data
+            .files
+            .keys()
+            .filter(|p| p.rsplit('/').next() == Some(name))
+            .map(String::as_str)
+            .collect()
     }
 
     /// Class of a source path or directory, overlay first, then derived facts.

@@ -70,6 +70,9 @@ pub struct Locations {
     pub monitor_commands: Vec<String>,
     /// Accelerators named in prose ("under KVM", "TCG-only"), apart from the command line.
     pub accels_in_prose: Vec<String>,
+    /// C file names written without a directory (`seg_helper.c`).
+    #[serde(default)]
+    pub bare_files: Vec<String>,
 }
 
 /// Top-level directories of the QEMU tree; a path must start with one of these.
@@ -192,6 +195,10 @@ pub fn locate(text: &str) -> Locations {
 
     for cap in PATH_RE.captures_iter(text) {
         let Some(path) = normalise_path(&cap[1]) else {
+            let raw = cap[1].trim_matches(|c: char| c == '`' || c == '\'' || c == '"');
+            if !raw.contains('/') && raw.ends_with(".c") && raw.len() > 2 {
+                push_unique(&mut loc.bare_files, raw);
+            }
             continue;
         };
         let line = cap.get(2).and_then(|m| m.as_str().parse().ok());

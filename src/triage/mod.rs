@@ -182,6 +182,13 @@ fn is_infrastructure(function: &str, file: Option<&str>) -> bool {
         "start_thread",
         "clone",
         "abort",
+        // Error reporting: where the emulator gives up, not where the bug is.
+        "cpu_abort",
+        "hw_error",
+        "error_report",
+        "error_setg",
+        "warn_report",
+        "assert",
         "raise",
         "malloc",
         "free",
@@ -303,10 +310,28 @@ fn title_components(title: &str) -> Vec<String> {
         if head.is_empty() || head.contains(' ') || head.len() > 60 {
             break;
         }
-        out.push(head.to_string());
+        // Old commit subjects write `target-ppc:` for `target/ppc:`.
+        match head.strip_prefix("target-") {
+            Some(arch) if !arch.is_empty() => out.push(format!("target/{arch}")),
+            _ => out.push(head.to_string()),
+        }
         rest = tail.trim_start();
     }
     out
+}
+
+/// The first of `files` (structural rules applied) when every one of them has
+/// the same class; `None` when they disagree or there are none.
+fn same_class(kb: &Kb, files: Vec<&str>) -> Option<Finding> {
+    let findings: Vec<Finding> = files
+        .iter()
+        .filter_map(|f| structure::path(kb, f))
+        .collect();
+    let first = findings.first()?;
+    findings
+        .iter()
+        .all(|f| f.class == first.class)
+        .then(|| first.clone())
 }
 
 /// Top directories of host-side subsystems whose files a title may name by stem.
@@ -380,7 +405,14 @@ fn analyze_with(
     let mut prose_dir = None;
     // 1. The title names the component in commit-style and most disclosure titles;
     //    the most specific prefix (`net: tulip:` → tulip) speaks first.
+    // A more specific prefix that named nothing known (`net: imx:`) leaves a
+    // subsystem prefix (`net`) a directory, not the file that shares its stem.
+    let mut specific_unresolved = false;
     for name in title_components(title).iter().rev() {
+        // `PPC:` or `x86:` names the CPU directory, not a file sharing the
+        // architecture's name (`hw/ppc/ppc.c`).
+        let arch_dir = structure::arch_prefix(kb, name);
+        let name = arch_dir.as_ref().unwrap_or(name);
         let overlay_path = |p: &str| {
             kb.overlay
                 .find(&crate::kb::OverlayMatch::Path(p.to_string()))
@@ -414,6 +446,18 @@ fn analyze_with(
                     Some((f, true)) => prose_dir = Some(f),
                     None => {}
                 }
+            }
+            continue;
+        }
+        let subsystem_dir = !name.contains('/') && (is_dir(name) || is_dir(&format!("hw/{name}")));
+        if specific_unresolved && subsystem_dir {
+            // `net:` is both net/ and hw/net/: ambiguous, it places nothing.
+            let ambiguous = is_dir(name) && is_dir(&format!("hw/{name}"));
+            if title_dir.is_none() && !ambiguous {
+                title_dir = is_dir(name)
+                    .then(|| kb.directory(name))
+                    .flatten()
+                    .or_else(|| kb.directory(&format!("hw/{name}")));
             }
             continue;
         }
@@ -469,11 +513,19 @@ fn analyze_with(
                     f.file = Some(format!("{d}/{name}.c"));
                     Some(f)
                 })
+            })
+            .or_else(|| {
+                // `cirrus:` stands for the cirrus_vga*.c family when all of it is one class.
+                if name.contains('/') || name.len() < 3 {
+                    return None;
+                }
+                same_class(kb, kb.hw_files_with_stem_prefix(name))
             });
         if finding.is_some() {
             push(Role::Title, finding);
             break;
         }
+        specific_unresolved = true;
         // A subsystem directory (`usb:`, `9pfs:`) is weaker than any file the report names.
         if title_dir.is_none() {
             title_dir = is_dir(name)
@@ -502,6 +554,11 @@ fn analyze_with(
                 .and_then(|p| structure::path(kb, &p))
         });
         push(Role::Path, finding);
+    }
+    // File names without a directory (`seg_helper.c`): the file when the tree
+    // has one of that name, or several that all have the same class.
+    for name in &locations.bare_files {
+        push(Role::Path, same_class(kb, kb.files_named(name)));
     }
     push(Role::Title, title_dir);
     push(Role::Prose, prose_dir);
@@ -569,6 +626,19 @@ fn analyze_with(
         // A machine name means a listed machine only with its target (`virt` on m68k is not).
         .map(|m| kb.machine_on(&locations.command_line.system_targets, m))
         .collect();
+    // Without `-M`, binaries of targets with no listed machine type say as much
+    // (all of them: one listed target among them leaves the machine open).
+    let machines = if machines.is_empty() {
+        locations
+            .command_line
+            .system_targets
+            .iter()
+            .map(|t| kb.unlisted_system_target(t))
+            .collect::<Option<Vec<_>>>()
+            .unwrap_or_default()
+    } else {
+        machines
+    };
     let accel_names = if locations.command_line.accels.is_empty() {
         &locations.accels_in_prose
     } else {
@@ -690,10 +760,13 @@ fn rules_verdict(
     // TCG-only code runs only under TCG, whatever the machine type: a listed
     // machine does not contradict it, a hardware accelerator does.
     let tcg_code = finding.surface.as_deref() == Some("tcg");
+    // Words (a prose-named directory) and whole directories are weaker than the
+    // file located, so they do not contradict it; other files do.
     let contradiction = runtime
         .iter()
+        .filter(|c| c.role != Role::Prose)
         .map(|c| &c.finding)
-        .filter(|f| f.file.is_some())
+        .filter(|f| f.file.as_deref().is_some_and(|p| !p.ends_with('/')))
         .chain(accels)
         .chain(machines.iter().filter(|_| !only_tcg && !tcg_code))
         .find(|f| f.class == UseCase::Virtualization);

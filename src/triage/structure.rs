@@ -124,6 +124,26 @@ fn target_dirs(kb: &Kb) -> BTreeSet<String> {
         .collect()
 }
 
+/// The `target/<arch>` directory a commit-style title prefix names by
+/// architecture (`PPC:`, `x86:`, `aarch64:`, `RISC-V:`), if any.
+pub fn arch_prefix(kb: &Kb, name: &str) -> Option<String> {
+    let lower = name.trim().to_ascii_lowercase();
+    let arch = match lower.as_str() {
+        "x86" | "x86_64" | "x86-64" | "i386" | "i686" => "i386",
+        "aarch64" | "arm64" | "arm" | "armv7" | "armv8" => "arm",
+        "ppc" | "ppc64" | "ppc32" | "powerpc" | "powerpc64" => "ppc",
+        "risc-v" | "riscv" | "riscv32" | "riscv64" => "riscv",
+        "mips" | "mips64" | "mipsel" | "mips64el" => "mips",
+        "sparc" | "sparc64" => "sparc",
+        "loongarch" | "loongarch64" => "loongarch",
+        "s390" | "s390x" => "s390x",
+        other => other,
+    };
+    target_dirs(kb)
+        .contains(arch)
+        .then(|| format!("target/{arch}"))
+}
+
 /// `arch` of `target/<arch>/...`.
 fn target_arch(path: &str) -> Option<&str> {
     let rest = path.strip_prefix("target/")?;
@@ -351,11 +371,32 @@ static KVM_SHARED: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(kvm|hvf|xen|whpx|nvmm|hypervisor|cpuid|cpu ?models?|cpu features?|feature (bits?|flags?)|migrat\w*|vmstate|savevm|xsave\w*|gdbstub|gdb|core ?dump|dump-guest-memory|monitor|qmp|hmp|hypercalls?|hcalls?|h_\w+|sigp|diag(nose)?|i/o instructions?|subchannel|chsc|sclp|stsi|mmio|register sync\w*|propert(y|ies)|cpu (type|flag|option)s?)\b").unwrap()
 });
 static INSN_ANCHOR: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(tcg|tiny code generator|binary translation|translation blocks?|translator|translate\.c|decodetree|insns?|instructions?|opcodes?|helper_\w+|softfloat)\b").unwrap()
+    Regex::new(r"(?i)\b(tcg|tiny code generator|binary translation|translation blocks?|translator|translate\.c|decodetree|insns?|instructions?|opcodes?|helper_\w+|softfloat|emulation of|emulates?)\b").unwrap()
 });
 static ISA_WORD: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(sve2?|sme2?|mve|neon|vfp|altivec|vmx|vsx|sse\d?|ssse3|avx\d*|avx-?512\w*|mmx|x87|3dnow|rvv|vector (extension|instructions?|registers?)|lsx|lasx|msa|fpu|floating[- ]point (instructions?|emulation)|simd|bcd|dfp|crypto (instructions?|extension)|tcg|tiny code generator|decodetree|helper_\w+)\b").unwrap()
 });
+
+/// A line of guest assembly with register operands (`bzhi rax, rbx, rcx`,
+/// `vwredsum.vs v2, v30, v30`, `lduba [%g5 + %l6] (146), %l6`), in a code block,
+/// in backticks or on a line of its own.
+static ASM_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    let reg = r"%?(?:[re]?[abcd]x|[abcd][lh]|[re]?[sd]il?|[re]?[sb]p|r\d{1,2}[dwb]?|[xyz]mm\d{1,2}|[xwvzqdsbhtapfk]\d{1,2}|[golih]\d|sp|lr|pc|zero|ra|gp|tp)";
+    Regex::new(&format!(
+        r"(?m)(?:^\s*|`)([a-z][a-z0-9]{{1,11}}(?:\.[a-z0-9]{{1,4}}){{0,2}})\s+\[?\s*{reg}\b[^\n`]{{0,40}}?,\s*(?:\[|#|-?\d|0x|{reg}\b)"
+    ))
+    .unwrap()
+});
+/// Port and string I/O instructions: a reproducer that uses them drives a
+/// device, not an instruction's emulation.
+static IO_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?mi)(?:^\s*|`|;\s*)(?:rep\s+)?(?:in|out|ins|outs)[bwld]?\s+[%$\w(]").unwrap()
+});
+
+/// Guest assembly in the report, none of it port I/O.
+fn guest_assembly(text: &str) -> bool {
+    ASM_LINE.is_match(text) && !IO_LINE.is_match(text)
+}
 
 /// What the report's words say about CPU code of a listed architecture, if anything.
 /// s390x is left out: under KVM it intercepts instructions (I/O, SIGP, DIAG, PCI)
@@ -364,17 +405,29 @@ fn prose_cpu_rule(arch: &str, text: &str) -> Option<&'static Rule> {
     if KVM_SHARED.is_match(text) {
         return Some(&KVM_SHARED_CPU_PROSE);
     }
-    if arch != "s390x" && INSN_ANCHOR.is_match(text) && ISA_WORD.is_match(text) {
+    if arch != "s390x" && describes_instruction_emulation(text) {
         return Some(&TCG_INSTRUCTION_PROSE);
     }
     None
 }
 
+/// Instruction words and an ISA word, or guest assembly set against what the
+/// hardware does (with KVM or HVF the hardware runs that assembly itself).
+fn describes_instruction_emulation(text: &str) -> bool {
+    (INSN_ANCHOR.is_match(text) && ISA_WORD.is_match(text))
+        || (guest_assembly(text)
+            && (INSN_ANCHOR.is_match(text) || HARDWARE_COMPARED.is_match(text)))
+}
+
+static HARDWARE_COMPARED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(on (real )?hardware|real (cpu|hardware|silicon)|hardware:|the (host )?cpu (gives|returns|produces|does)|than the cpu|semantics?|emulat(e|ed|es|ion|ing))\b").unwrap()
+});
+
 /// For a report that located no code: does its prose describe TCG instruction
 /// emulation (an ISA extension and instruction words) with no accelerator or
 /// KVM-shared state in sight? Weak evidence, placed last.
 pub fn prose_instruction_emulation(text: &str) -> Option<Finding> {
-    if KVM_SHARED.is_match(text) || !INSN_ANCHOR.is_match(text) || !ISA_WORD.is_match(text) {
+    if KVM_SHARED.is_match(text) || !describes_instruction_emulation(text) {
         return None;
     }
     // Device emulation also speaks of "instructions" (SCSI scripts, GPU command

@@ -104,13 +104,22 @@ async fn screenshot(c: &Client, name: &str) {
     std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
 }
 
+/// The page's text. A page still loading can replace its body between the
+/// lookup and the read (a stale element): look it up again.
 async fn text(c: &Client) -> String {
-    c.find(Locator::Css("body"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+    for _ in 0..20 {
+        let body = c.find(Locator::Css("body")).await.unwrap();
+        match body.text().await {
+            Ok(t) => return t,
+            Err(fantoccini::error::CmdError::Standard(e))
+                if e.error == fantoccini::error::ErrorStatus::StaleElementReference =>
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("reading the page: {e}"),
+        }
+    }
+    panic!("the page kept changing while its text was read")
 }
 
 /// Through the fake GitLab's sign-in form as `username`: the page text after it, and the
