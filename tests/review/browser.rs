@@ -109,12 +109,12 @@ async fn screenshot(c: &Client, name: &str) {
 async fn text(c: &Client) -> String {
     for _ in 0..20 {
         let body = c.find(Locator::Css("body")).await.unwrap();
+        // Chromium reports a body replaced mid-read as a stale element or as
+        // an inspector error ("Node ... does not belong to the document").
         match body.text().await {
             Ok(t) => return t,
-            Err(fantoccini::error::CmdError::Standard(e))
-                if e.error == fantoccini::error::ErrorStatus::StaleElementReference =>
-            {
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            Err(fantoccini::error::CmdError::Standard(_)) => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
             }
             Err(e) => panic!("reading the page: {e}"),
         }
@@ -142,6 +142,15 @@ async fn sign_in(c: &Client, env: &Env, username: &str) -> (String, String) {
         .click()
         .await
         .unwrap();
+    // The sign-in form's page has a <main> too: wait until the redirects have
+    // brought the browser back to the review server, then for its page.
+    for _ in 0..100 {
+        let url = c.current_url().await.unwrap();
+        if url.as_str().starts_with(&format!("{}/", env.base)) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     c.wait().for_element(Locator::Css("main")).await.unwrap();
     (text(c).await, state)
 }
