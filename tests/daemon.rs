@@ -1964,3 +1964,84 @@ async fn a_lagging_notes_list_gets_one_acknowledgement_per_reply(backend: Backen
         "questions for the reporter posted at most once"
     );
 }
+
+/// Confidentiality of logs: `sectriage serve` at the most verbose level, its own
+/// logs and every library's, never carries an issue's title, its text or a
+/// comment's text, while it triages the issue and reads its notes. The ids it
+/// logs instead are there, so the capture is known to work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_never_carry_titles_report_text_or_comments() {
+    let s = setup(20, Backend::Sqlite).await;
+    let (maint, _) = s.fake.add_user("maintainer", PROJECT, 40);
+    const TITLE_MARK: &str = "Zq7TitleMarker";
+    const BODY_MARK: &str = "Xb91BodyMarker";
+    const NOTE_MARK: &str = "Nc55NoteMarker";
+    let iid = s.fake.create_issue(
+        PROJECT,
+        s.reporter_id,
+        &format!("hw/usb/hcd-xhci: endless loop {TITLE_MARK}"),
+        &format!(
+            "A guest loops xhci_kick_epctx() forever under KVM on q35.\n\
+             {BODY_MARK}: reporter's private details, @someone #12 https://example.invalid/x\n\
+             qemu-system-x86_64 -M q35 -accel kvm -device qemu-xhci"
+        ),
+        true,
+    );
+    s.fake.add_note_as(
+        PROJECT,
+        iid,
+        s.reporter_id,
+        &format!("More private context: {NOTE_MARK}"),
+        false,
+    );
+    s.fake.add_note_as(
+        PROJECT,
+        iid,
+        maint,
+        &format!("sectriage confirm virtualization\n{NOTE_MARK} from the maintainer"),
+        true,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("sectriage.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[gitlab]\nurl = \"{}\"\nprojects = [{PROJECT}]\n[daemon]\nqueue_url = \"{}\"\nlisten = \"127.0.0.1:0\"\npoll_interval_secs = 1\nworkers = 2\npost_settle_secs = 1\n",
+            s.fake.base_url, s.queue_url
+        ),
+    )
+    .unwrap();
+    let log_path = dir.path().join("serve.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sectriage"))
+        .args(["serve", "--llm", "none", "--config"])
+        .arg(&config)
+        .env("SECTRIAGE_GITLAB_TOKEN", &s.bot_token)
+        .env("SECTRIAGE_LOG", "trace")
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    wait_until("the suggestion", Duration::from_secs(30), || {
+        !bot_notes(&s, iid).is_empty()
+    })
+    .await;
+    // Let the note pass and the next polls run, so the notes are read too.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let logs = std::fs::read_to_string(&log_path).unwrap();
+    assert!(
+        logs.lines().count() > 20 && logs.contains("TRACE") && logs.contains(&format!("{iid}")),
+        "the capture holds the daemon's logs:\n{}",
+        logs.chars().take(2000).collect::<String>()
+    );
+    for (what, mark) in [
+        ("the title", TITLE_MARK),
+        ("the report text", BODY_MARK),
+        ("a comment", NOTE_MARK),
+    ] {
+        let leaks: Vec<&str> = logs.lines().filter(|l| l.contains(mark)).take(3).collect();
+        assert!(leaks.is_empty(), "{what} reached the logs: {leaks:#?}");
+    }
+}
