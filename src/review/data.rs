@@ -55,9 +55,50 @@ pub(super) fn last_reminder(notes: &[Note], bot: u64) -> Option<String> {
         .map(|(_, k)| k)
 }
 
+/// How long the Pending list reuses what GitLab said of an issue (its title and
+/// the last reminder): a list does not need them fresher, and without it every
+/// view costs two API calls per pending issue. The issue page and every
+/// decision read GitLab afresh.
+pub(super) const LIST_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+/// Issues the list cache holds at most; beyond that, expired entries go first,
+/// then everything.
+const LIST_CACHE_CAPACITY: usize = 5_000;
+
+/// One issue's entry: when it was fetched, the issue, its last reminder kind.
+type ListEntry = (std::time::Instant, Issue, Option<String>);
+
+/// What the Pending list last fetched per issue (project, iid). Only answers
+/// GitLab gave are kept, so an error is retried on the next view.
+#[derive(Default)]
+pub(super) struct ListCache {
+    entries: std::sync::Mutex<std::collections::HashMap<(u64, u64), ListEntry>>,
+}
+
+impl ListCache {
+    fn get(&self, key: (u64, u64)) -> Option<(Issue, Option<String>)> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries
+            .get(&key)
+            .filter(|(at, _, _)| at.elapsed() < LIST_CACHE_TTL)
+            .map(|(_, issue, reminder)| (issue.clone(), reminder.clone()))
+    }
+
+    fn put(&self, key: (u64, u64), issue: Issue, reminder: Option<String>) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= LIST_CACHE_CAPACITY {
+            entries.retain(|_, (at, _, _)| at.elapsed() < LIST_CACHE_TTL);
+            if entries.len() >= LIST_CACHE_CAPACITY {
+                entries.clear();
+            }
+        }
+        entries.insert(key, (std::time::Instant::now(), issue, reminder));
+    }
+}
+
 /// Undecided suggestions in `projects`, with what GitLab says of each issue.
 pub(super) async fn pending(
     daemon: &Daemon,
+    cache: &ListCache,
     projects: &[u64],
 ) -> Result<Vec<PendingItem>, QueueError> {
     // Awaiting a decision: no decision yet, or the latest one rejected the suggestion
@@ -84,15 +125,23 @@ pub(super) async fn pending(
     let bot = daemon.bot_user_id();
     let items = stream::iter(rows)
         .map(|(p, iid, suggestion)| async move {
-            let issue = daemon.gitlab.issue(p, iid).await.ok();
-            let reminder = match (bot, issue.is_some()) {
-                (Some(bot), true) => daemon
-                    .gitlab
-                    .notes(p, iid)
-                    .await
-                    .ok()
-                    .and_then(|n| last_reminder(&n, bot)),
-                _ => None,
+            let (issue, reminder) = match cache.get((p, iid)) {
+                Some((issue, reminder)) => (Some(issue), reminder),
+                None => {
+                    let issue = daemon.gitlab.issue(p, iid).await.ok();
+                    let notes = match (bot, &issue) {
+                        (Some(_), Some(_)) => daemon.gitlab.notes(p, iid).await.ok(),
+                        _ => None,
+                    };
+                    let reminder = notes
+                        .as_deref()
+                        .zip(bot)
+                        .and_then(|(n, bot)| last_reminder(n, bot));
+                    if let (Some(i), Some(_)) = (&issue, &notes) {
+                        cache.put((p, iid), i.clone(), reminder.clone());
+                    }
+                    (issue, reminder)
+                }
             };
             PendingItem {
                 project_id: p,

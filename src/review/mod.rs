@@ -102,6 +102,8 @@ struct Inner {
     secret: [u8; 32],
     /// For the token exchange and the user lookup: no default token, no redirects.
     http: reqwest::Client,
+    /// What the Pending list last fetched from GitLab per issue (see `data::LIST_CACHE_TTL`).
+    list_cache: data::ListCache,
 }
 
 impl Review {
@@ -122,6 +124,7 @@ impl Review {
                 revoked: Mutex::default(),
                 secret: rand::random(),
                 http,
+                list_cache: data::ListCache::default(),
             }),
         }
     }

@@ -232,7 +232,8 @@ pub(super) async fn pending(
         .copied()
         .filter(|p| q.project.is_none_or(|want| want == *p))
         .collect();
-    let mut items = match data::pending(review.daemon(), &projects).await {
+    let mut items = match data::pending(review.daemon(), &review.inner.list_cache, &projects).await
+    {
         Ok(i) => i,
         Err(e) => return server_error(&format!("the queue database could not be read: {e}")),
     };

@@ -511,3 +511,44 @@ async fn a_member_whose_access_is_removed_loses_the_pages_at_once() {
     assert!(env.labels(env.virtio_iid).is_empty());
     env.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pending_list_reuses_what_gitlab_said_and_the_issue_page_does_not() {
+    let env = Env::start(Duration::from_secs(3600)).await;
+    let mut b = Browser::default();
+    b.sign_in(&env, &env.maintainer).await;
+    let list = format!("{}/review", env.base);
+    let before = env.fake.request_count();
+    let first = b.get(&list).await;
+    let first_calls = env.fake.request_count() - before;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let before = env.fake.request_count();
+    let second = b.get(&list).await;
+    let second_calls = env.fake.request_count() - before;
+    assert_eq!(second.status, 200, "{}", second.body);
+    // The first view asks for each pending issue and its notes (two calls per
+    // issue, several issues); the second only re-checks the member's access.
+    assert!(
+        first_calls >= second_calls + 4,
+        "first view {first_calls} GitLab calls, second {second_calls}"
+    );
+    assert!(
+        second.body.contains("virtio-net: heap buffer overflow"),
+        "{}",
+        second.body
+    );
+    // The issue page reads GitLab afresh each time.
+    let issue = format!("{}/review/issue/{PROJECT}/{}", env.base, env.virtio_iid);
+    let calls = |b: u64| env.fake.request_count() - b;
+    let before = env.fake.request_count();
+    b.get(&issue).await;
+    let once = calls(before);
+    let before = env.fake.request_count();
+    b.get(&issue).await;
+    assert_eq!(
+        calls(before),
+        once,
+        "the issue page is never served from the list cache"
+    );
+    env.stop().await;
+}
