@@ -23,6 +23,30 @@ use super::{pages, Review};
 
 pub(super) const SESSION_COOKIE: &str = "sectriage_session";
 const STATE_COOKIE: &str = "sectriage_oauth";
+/// Where the cookies are sent over plain http (over https `__Host-` needs `/`).
+const SESSION_PATH: &str = "/review";
+const STATE_PATH: &str = "/review/oauth";
+
+/// A cookie's name and path: `__Host-` and `/` over https, bare and `path` otherwise.
+fn cookie_spec(secure: bool, base: &str, path: &'static str) -> (String, &'static str) {
+    if secure {
+        (format!("__Host-{base}"), "/")
+    } else {
+        (base.to_string(), path)
+    }
+}
+
+/// The sign-in's own state cookie: named after the start of its `state`
+/// (URL-safe base64, so a valid cookie name), so concurrent sign-ins in one
+/// browser do not overwrite each other.
+fn state_cookie(state: &str) -> String {
+    let tag: String = state
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .take(16)
+        .collect();
+    format!("{STATE_COOKIE}_{tag}")
+}
 /// How long a started sign-in may take (GitLab's codes live ten minutes too).
 const SIGN_IN_TTL: Duration = Duration::from_secs(600);
 /// At most this many sign-ins in flight; the oldest are dropped first.
@@ -107,13 +131,23 @@ impl Review {
             .set_redirect_uri(RedirectUrl::new(c.redirect_uri()).map_err(|e| e.to_string())?))
     }
 
-    fn cookie<'c>(
+    /// A cookie's name and path. Over https the name carries the `__Host-`
+    /// prefix, which browsers accept only from a secure origin with `Path=/`
+    /// and no `Domain`: no other host or plain-http page can plant or
+    /// overwrite it. Over plain http (loopback tests, the demo) the name is
+    /// bare and the path narrow.
+    fn cookie_spec(&self, base: &str, path: &'static str) -> (String, &'static str) {
+        cookie_spec(self.config().secure(), base, path)
+    }
+
+    fn cookie(
         &self,
-        name: &'c str,
+        base: &str,
         value: String,
-        path: &'c str,
+        path: &'static str,
         max_age: Duration,
-    ) -> Cookie<'c> {
+    ) -> Cookie<'static> {
+        let (name, path) = self.cookie_spec(base, path);
         Cookie::build((name, value))
             .path(path)
             .http_only(true)
@@ -125,7 +159,7 @@ impl Review {
 
     /// The signed-in member, if the cookie holds a session that has not expired.
     fn cookie_session(&self, jar: &PrivateCookieJar) -> Option<Session> {
-        let cookie = jar.get(SESSION_COOKIE)?;
+        let cookie = jar.get(&self.cookie_spec(SESSION_COOKIE, SESSION_PATH).0)?;
         let session: Session = serde_json::from_str(cookie.value()).ok()?;
         let revoked = self
             .inner
@@ -244,9 +278,9 @@ impl Review {
             );
         }
         let jar = jar.add(self.cookie(
-            STATE_COOKIE,
+            &state_cookie(state.secret()),
             state.secret().clone(),
-            "/review/oauth",
+            STATE_PATH,
             SIGN_IN_TTL,
         ));
         (jar, Redirect::to(url.as_str())).into_response()
@@ -337,8 +371,14 @@ pub(super) async fn callback(
     if !review.allow_sign_in(ip) {
         return pages::too_many_sign_ins();
     }
-    let cookie_state = jar.get(STATE_COOKIE).map(|c| c.value().to_string());
-    let jar = jar.remove(Cookie::build(STATE_COOKIE).path("/review/oauth").build());
+    // One cookie per sign-in, named after its state: two tabs signing in at
+    // once each keep their own.
+    let (state_name, state_path) = review.cookie_spec(
+        &state_cookie(params.state.as_deref().unwrap_or_default()),
+        STATE_PATH,
+    );
+    let cookie_state = jar.get(&state_name).map(|c| c.value().to_string());
+    let jar = jar.remove(Cookie::build(state_name).path(state_path).build());
     if params.error.is_some() {
         return (
             jar,
@@ -452,7 +492,7 @@ pub(super) async fn callback(
     };
     tracing::info!(user_id, projects = ?session.projects, "review sign-in");
     let value = serde_json::to_string(&session).unwrap_or_default();
-    let jar = jar.add(review.cookie(SESSION_COOKIE, value, "/review", review.config().session));
+    let jar = jar.add(review.cookie(SESSION_COOKIE, value, SESSION_PATH, review.config().session));
     (jar, Redirect::to(&pending.return_to)).into_response()
 }
 
@@ -506,10 +546,38 @@ pub(super) async fn logout(
         revoked.retain(|_, exp| *exp > now);
         revoked.insert(session.id.clone(), session.expires);
     }
-    let jar = jar.remove(Cookie::build(SESSION_COOKIE).path("/review").build());
+    let (name, path) = review.cookie_spec(SESSION_COOKIE, SESSION_PATH);
+    let jar = jar.remove(Cookie::build(name).path(path).build());
     tracing::info!(user_id = session.user_id, "review sign-out");
     (jar, pages::signed_out()).into_response()
 }
 
 /// The status of a refusal page.
 pub(super) const REFUSED: StatusCode = StatusCode::FORBIDDEN;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn https_cookies_carry_the_host_prefix_and_the_root_path() {
+        assert_eq!(
+            cookie_spec(true, SESSION_COOKIE, SESSION_PATH),
+            ("__Host-sectriage_session".to_string(), "/")
+        );
+        assert_eq!(
+            cookie_spec(false, SESSION_COOKIE, SESSION_PATH),
+            ("sectriage_session".to_string(), "/review")
+        );
+    }
+
+    #[test]
+    fn each_sign_in_has_its_own_state_cookie() {
+        let a = state_cookie("Qk3xv9_-aaaaaaaaaaaaaaaaZZ");
+        let b = state_cookie("Rm2yw8_-bbbbbbbbbbbbbbbbZZ");
+        assert_ne!(a, b);
+        assert_eq!(a, "sectriage_oauth_Qk3xv9_-aaaaaaaa");
+        // Whatever arrives as `state`, the name stays a valid cookie name.
+        assert_eq!(state_cookie("a;b=c d\r\n"), "sectriage_oauth_abcd");
+    }
+}

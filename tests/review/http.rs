@@ -552,3 +552,28 @@ async fn the_pending_list_reuses_what_gitlab_said_and_the_issue_page_does_not() 
     );
     env.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_sign_ins_started_in_one_browser_both_work() {
+    // Two tabs open the review page before either signs in: each sign-in keeps
+    // its own state cookie, so finishing the first one still works.
+    let env = Env::start(Duration::from_secs(3600)).await;
+    let mut b = Browser::default();
+    let first = b.authorize(&env, &env.maintainer).await;
+    let second = b.authorize(&env, &env.maintainer).await;
+    assert_ne!(first, second);
+    let landed = b.get(&first).await;
+    assert_eq!(
+        landed.status, 303,
+        "the first tab's sign-in: {}",
+        landed.body
+    );
+    assert!(b.cookies.contains_key("sectriage_session"));
+    let mut other = Browser::default();
+    let foreign = other.get(&second).await;
+    assert_ne!(
+        foreign.status, 303,
+        "another browser cannot finish this browser's sign-in"
+    );
+    env.stop().await;
+}
