@@ -429,3 +429,28 @@ fn a_title_prefix_shared_by_one_device_family_names_it() {
     );
     assert!(s.security_relevant, "{}", s.rationale);
 }
+
+#[test]
+fn niche_pluggable_devices_stay_a_maintainers_call_even_on_q35_with_kvm() {
+    for (text, subject) in [
+        (
+            "hw/net/rocker: flow table index unchecked\n\
+             A group id from the descriptor indexes a per-type table without a bound.\n\
+             qemu-system-x86_64 -M q35 -accel kvm -device rocker,name=sw0",
+            "rocker",
+        ),
+        (
+            "hw/sd/sdhci-pci: block count underflow\n\
+             The PCI SD host controller decrements a zero block count.\n\
+             qemu-system-x86_64 -M q35 -accel kvm -device sdhci-pci",
+            "sdhci-pci",
+        ),
+    ] {
+        let s = expect(
+            text,
+            UseCase::NeedsJudgement,
+            "[overlay: niche-pluggable-devices]",
+        );
+        assert!(s.rationale.contains(subject), "{}", s.rationale);
+    }
+}
