@@ -428,6 +428,14 @@ fn a_title_prefix_shared_by_one_device_family_names_it() {
         "cirrus_vga",
     );
     assert!(s.security_relevant, "{}", s.rationale);
+    // A prefix that is no file but starts with a family's name: `msf2-dma:`
+    // is the SmartFusion2 family, every file of which is an unlisted board's.
+    expect(
+        "msf2-dma: transfer length never checked\n\
+         A descriptor with a huge length makes the controller copy past the buffer.",
+        UseCase::NonVirtualization,
+        "msf2",
+    );
 }
 
 #[test]

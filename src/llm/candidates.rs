@@ -225,9 +225,10 @@ mod tests {
 
     #[test]
     fn a_misspelt_title_prefix_offers_the_file_it_means() {
-        let c = cands("msf2-mac: switch to use qemu_receive_packet() for loopback\n\nThe patch.");
+        // (`msf2-mac:` itself is now placed by the rules, through the msf2 family.)
+        let c = cands("lan9119: switch to use qemu_receive_packet() for loopback\n\nThe patch.");
         assert!(!c.is_empty());
-        assert_eq!(c[0].path, "hw/net/msf2-emac.c", "{c:?}");
+        assert_eq!(c[0].path, "hw/net/lan9118.c", "{c:?}");
         assert!(c[0].pick.title_match);
         assert_eq!(c[0].pick.class, UseCase::NonVirtualization);
         assert!(c.len() <= MAX_CANDIDATES);

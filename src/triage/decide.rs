@@ -360,9 +360,12 @@ fn combine(
             Confidence::Low,
             format!("Weak rules evidence for non-virtualization and the model is unsure: {basis}."),
         ),
-        // The model alone never makes an answer non-virtualization.
+        // The model alone never makes an answer non-virtualization, nor takes a
+        // virtualization verdict back to needs-judgement: measured, its
+        // non-virtualization answers against virtualization evidence were wrong
+        // more often than right, so it only lowers the confidence shown.
         (Virtualization, NonVirtualization) => (
-            if rules_conf == Confidence::High { Virtualization } else { NeedsJudgement },
+            Virtualization,
             Confidence::Low,
             format!("The model says non-virtualization but the evidence points to virtualization: {basis}."),
         ),

@@ -515,11 +515,17 @@ fn analyze_with(
                 })
             })
             .or_else(|| {
-                // `cirrus:` stands for the cirrus_vga*.c family when all of it is one class.
+                // `cirrus:` stands for the cirrus_vga*.c family when all of it is one
+                // class; `msf2-mac:` (no such file) for the msf2-* family likewise.
                 if name.contains('/') || name.len() < 3 {
                     return None;
                 }
-                same_class(kb, kb.hw_files_with_stem_prefix(name))
+                same_class(kb, kb.hw_files_with_stem_prefix(name)).or_else(|| {
+                    let (head, _) = name.split_once(['-', '_'])?;
+                    (head.len() >= 3 && !is_dir(head) && !is_dir(&format!("hw/{head}")))
+                        .then(|| same_class(kb, kb.hw_files_with_stem_prefix(head)))
+                        .flatten()
+                })
             });
         if finding.is_some() {
             push(Role::Title, finding);

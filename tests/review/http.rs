@@ -522,10 +522,17 @@ async fn the_pending_list_reuses_what_gitlab_said_and_the_issue_page_does_not() 
     let first = b.get(&list).await;
     let first_calls = env.fake.request_count() - before;
     assert_eq!(first.status, 200, "{}", first.body);
-    let before = env.fake.request_count();
-    let second = b.get(&list).await;
-    let second_calls = env.fake.request_count() - before;
-    assert_eq!(second.status, 200, "{}", second.body);
+    // The daemon polls GitLab in the background too, so its calls can land in
+    // any window: the fewest of three views is the list's own cost.
+    let mut second_calls = u64::MAX;
+    let mut second_body = String::new();
+    for _ in 0..3 {
+        let before = env.fake.request_count();
+        let second = b.get(&list).await;
+        second_calls = second_calls.min(env.fake.request_count() - before);
+        assert_eq!(second.status, 200, "{}", second.body);
+        second_body = second.body;
+    }
     // The first view asks for each pending issue and its notes (two calls per
     // issue, several issues); the second only re-checks the member's access.
     assert!(
@@ -533,23 +540,19 @@ async fn the_pending_list_reuses_what_gitlab_said_and_the_issue_page_does_not() 
         "first view {first_calls} GitLab calls, second {second_calls}"
     );
     assert!(
-        second.body.contains("virtio-net: heap buffer overflow"),
+        second_body.contains("virtio-net: heap buffer overflow"),
         "{}",
-        second.body
+        second_body
     );
-    // The issue page reads GitLab afresh each time.
+    // The issue page reads GitLab afresh each time: besides the access check,
+    // the issue and its notes, on every view.
     let issue = format!("{}/review/issue/{PROJECT}/{}", env.base, env.virtio_iid);
-    let calls = |b: u64| env.fake.request_count() - b;
-    let before = env.fake.request_count();
-    b.get(&issue).await;
-    let once = calls(before);
-    let before = env.fake.request_count();
-    b.get(&issue).await;
-    assert_eq!(
-        calls(before),
-        once,
-        "the issue page is never served from the list cache"
-    );
+    for view in 0..2 {
+        let before = env.fake.request_count();
+        b.get(&issue).await;
+        let calls = env.fake.request_count() - before;
+        assert!(calls >= 3, "issue page view {view}: {calls} GitLab calls");
+    }
     env.stop().await;
 }
 
