@@ -22,11 +22,9 @@ const IDS: [&str; 5] = [
 
 /// Cases the engine asks the model about (no code located), then one whose
 /// rules verdict no answer could change.
-const ASKED: [&str; 3] = [
-    "qemu-cve-2021-3416-msf2-emac",
-    "qemu-tcg-commit-race",
-    "qemu-sdcard-size-check",
-];
+// The dev cases the model is asked on (the rules leave them open). msf2-emac
+// was one until the rules placed `msf2-mac:` through its file family.
+const ASKED: [&str; 2] = ["qemu-tcg-commit-race", "qemu-sdcard-size-check"];
 const SETTLED: &str = "qemu-cve-2020-14394-xhci-loop";
 
 fn write_cases(dir: &Path, ids: &[&str]) -> PathBuf {
@@ -284,7 +282,7 @@ async fn replayed_run_equals_the_recorded_one_without_a_server() {
     assert_eq!(report["llm"]["not_asked"]["rules-settled"], 1);
     let md = std::fs::read_to_string(dir.path().join("replay/run/report.md")).unwrap();
     assert!(
-        md.contains("Model asked on 3 of 4 cases; not asked on 1 (0.250)"),
+        md.contains("Model asked on 2 of 3 cases; not asked on 1 (0.333)"),
         "{md}"
     );
     assert!(md.contains("| of which fixed prefix |"), "{md}");
@@ -301,7 +299,7 @@ async fn failed_calls_and_replay_misses_are_scored_with_the_fallback() {
         .find(|l| l.contains("\"id\": \"qemu-sdcard-size-check\""))
         .unwrap()
         .replacen("\"report\": \"", "\"report\": \"FAIL-THIS-CASE ", 1);
-    let cases = write_cases(dir.path(), &[ASKED[0], ASKED[1]]);
+    let cases = write_cases(dir.path(), &[ASKED[0]]);
     let text = std::fs::read_to_string(&cases).unwrap() + &marked + "\n";
     std::fs::write(&cases, text).unwrap();
     let out_dir = dir.path().join("out");
@@ -323,8 +321,8 @@ async fn failed_calls_and_replay_misses_are_scored_with_the_fallback() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stderr.contains("1 LLM calls failed"), "{}", out.stderr);
     let lines = jsonl(&out_dir.join("f/cases.jsonl"));
-    assert_eq!(lines.len(), 3);
-    let failed = &lines[2];
+    assert_eq!(lines.len(), 2);
+    let failed = &lines[1];
     assert_eq!(failed["id"], "qemu-sdcard-size-check");
     assert_eq!(failed["llm"]["status"], "failed");
     assert!(failed["llm"]["reason"]
