@@ -176,6 +176,15 @@ async fn daemon_for(s: &Setup, secret: Option<&str>, signing: Option<&str>) -> D
 
 /// Writes a `serve` config for the fake GitLab and starts `sectriage serve` (rules only).
 fn spawn_serve(s: &Setup, dir: &std::path::Path, lease_secs: u64) -> std::process::Child {
+    serve_command(s, dir, lease_secs)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// `sectriage serve` (rules only) with a config for the fake GitLab written into `dir`.
+fn serve_command(s: &Setup, dir: &std::path::Path, lease_secs: u64) -> std::process::Command {
     let config = dir.join("sectriage.toml");
     std::fs::write(
         &config,
@@ -185,14 +194,11 @@ fn spawn_serve(s: &Setup, dir: &std::path::Path, lease_secs: u64) -> std::proces
         ),
     )
     .unwrap();
-    std::process::Command::new(env!("CARGO_BIN_EXE_sectriage"))
-        .args(["serve", "--llm", "none", "--config"])
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_sectriage"));
+    cmd.args(["serve", "--llm", "none", "--config"])
         .arg(&config)
-        .env("SECTRIAGE_GITLAB_TOKEN", &s.bot_token)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap()
+        .env("SECTRIAGE_GITLAB_TOKEN", &s.bot_token);
+    cmd
 }
 
 /// Makes the queue database fail (`on`) or accept again (`off`) every row change `event`
@@ -2002,21 +2008,9 @@ async fn logs_never_carry_titles_report_text_or_comments() {
         true,
     );
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("sectriage.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[gitlab]\nurl = \"{}\"\nprojects = [{PROJECT}]\n[daemon]\nqueue_url = \"{}\"\nlisten = \"127.0.0.1:0\"\npoll_interval_secs = 1\nworkers = 2\npost_settle_secs = 1\n",
-            s.fake.base_url, s.queue_url
-        ),
-    )
-    .unwrap();
     let log_path = dir.path().join("serve.log");
     let log = std::fs::File::create(&log_path).unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sectriage"))
-        .args(["serve", "--llm", "none", "--config"])
-        .arg(&config)
-        .env("SECTRIAGE_GITLAB_TOKEN", &s.bot_token)
+    let mut child = serve_command(&s, dir.path(), 30)
         .env("SECTRIAGE_LOG", "trace")
         .stdout(log.try_clone().unwrap())
         .stderr(log)

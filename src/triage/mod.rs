@@ -449,15 +449,19 @@ fn analyze_with(
             }
             continue;
         }
+        // `usb` is hw/usb/, `migration` is migration/: the top directory first.
+        let subsystem_dir_of = |name: &str| {
+            is_dir(name)
+                .then(|| kb.directory(name))
+                .flatten()
+                .or_else(|| kb.directory(&format!("hw/{name}")))
+        };
         let subsystem_dir = !name.contains('/') && (is_dir(name) || is_dir(&format!("hw/{name}")));
         if specific_unresolved && subsystem_dir {
             // `net:` is both net/ and hw/net/: ambiguous, it places nothing.
             let ambiguous = is_dir(name) && is_dir(&format!("hw/{name}"));
             if title_dir.is_none() && !ambiguous {
-                title_dir = is_dir(name)
-                    .then(|| kb.directory(name))
-                    .flatten()
-                    .or_else(|| kb.directory(&format!("hw/{name}")));
+                title_dir = subsystem_dir_of(name);
             }
             continue;
         }
@@ -534,10 +538,7 @@ fn analyze_with(
         specific_unresolved = true;
         // A subsystem directory (`usb:`, `9pfs:`) is weaker than any file the report names.
         if title_dir.is_none() {
-            title_dir = is_dir(name)
-                .then(|| kb.directory(name))
-                .flatten()
-                .or_else(|| kb.directory(&format!("hw/{name}")));
+            title_dir = subsystem_dir_of(name);
         }
     }
     for f in locations
