@@ -116,6 +116,11 @@ enum KbCommand {
         /// Top of a QEMU source tree (scripts/fetch-qemu-src fetches Debian's).
         #[arg(long)]
         qemu_src: PathBuf,
+        /// An older QEMU tree (repeatable): the files, machines and functions
+        /// it has and --qemu-src no longer has are added, classified by its own
+        /// build files (`scripts/fetch-qemu-src --suite bookworm` fetches 7.2).
+        #[arg(long, value_name = "DIR")]
+        history: Vec<PathBuf>,
         /// The security document whose machine list applies.
         #[arg(long, default_value = "kb/docs/security.rst")]
         security_rst: PathBuf,
@@ -676,20 +681,30 @@ fn kb_command(command: KbCommand) -> anyhow::Result<ExitCode> {
     match command {
         KbCommand::Build {
             qemu_src,
+            history,
             security_rst,
             out,
         } => {
             let rst = std::fs::read_to_string(&security_rst)
                 .with_context(|| format!("cannot read {}", security_rst.display()))?;
-            let data = build::build(&qemu_src, &rst)?;
+            let data = build::build_with_history(&qemu_src, &history, &rst)?;
             let json = build::to_json(&data);
             std::fs::write(&out, &json)
                 .with_context(|| format!("cannot write {}", out.display()))?;
             let count = |c| data.files.values().filter(|f| f.class == c).count();
             eprintln!(
-                "wrote {} (QEMU {}, {} files: {} virtualization, {} non-virtualization, {} needs-judgement; {} functions; {} listed machines, {} resolved)",
+                "wrote {} (QEMU {}{}, {} files: {} virtualization, {} non-virtualization, {} needs-judgement; {} functions; {} listed machines, {} resolved)",
                 out.display(),
                 data.qemu_version,
+                if data.history.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " with {} files no longer in it from QEMU {}",
+                        data.files.values().filter(|f| f.last_release.is_some()).count(),
+                        data.history.join(", ")
+                    )
+                },
                 data.files.len(),
                 count(sectriage::kb::UseCase::Virtualization),
                 count(sectriage::kb::UseCase::NonVirtualization),

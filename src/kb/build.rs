@@ -618,7 +618,7 @@ fn parse_meson_tree(
     static ASSIGN: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r"(?m)^\s*(\w+)\s*=\s*ss\.source_set\(\)").unwrap());
     static REGISTER: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"\b(hw_arch|target_arch|target_system_arch|target_user_arch)\s*\+=\s*\{\s*'(\w+)'\s*:\s*(\w+)\s*\}").unwrap()
+        Regex::new(r"\b(hw_arch|target_arch|target_system_arch|target_softmmu_arch|target_user_arch)\s*\+=\s*\{\s*'(\w+)'\s*:\s*(\w+)\s*\}").unwrap()
     });
     static EXECUTABLE: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r"\bexecutable\(\s*'(qemu-[\w-]+)'").unwrap());
@@ -1057,6 +1057,8 @@ pub fn build(qemu_src: &Path, security_rst: &str) -> Result<KbData, BuildError> 
         let r = rel(qemu_src, p);
         if let Some(name) = r
             .strip_prefix("configs/targets/")
+            // Before QEMU 6.0 the target files sat under default-configs/.
+            .or_else(|| r.strip_prefix("default-configs/targets/"))
             .and_then(|n| n.strip_suffix("-softmmu.mak"))
         {
             let text = read(p)?;
@@ -1617,6 +1619,7 @@ pub fn build(qemu_src: &Path, security_rst: &str) -> Result<KbData, BuildError> 
                 },
                 class,
                 reason,
+                last_release: None,
             },
         );
     }
@@ -1637,7 +1640,85 @@ pub fn build(qemu_src: &Path, security_rst: &str) -> Result<KbData, BuildError> 
         qom_types,
         functions,
         files,
+        history: Vec::new(),
     })
+}
+
+/// Builds the knowledge base from the current tree, then adds what older
+/// trees had and the current one no longer has: reports name the paths,
+/// machines and functions of the release they were found in
+/// (`hw/block/nvme.c`, `-M n800`, `tools/virtiofsd/`). Each older tree is
+/// classified by its own build files against the same machine list; the
+/// newest tree that has a name decides it.
+///
+/// # Errors
+/// When any tree cannot be read.
+pub fn build_with_history(
+    qemu_src: &Path,
+    history: &[PathBuf],
+    security_rst: &str,
+) -> Result<KbData, BuildError> {
+    let mut data = build(qemu_src, security_rst)?;
+    let mut older = Vec::new();
+    for tree in history {
+        older.push(build(tree, security_rst)?);
+    }
+    older.sort_by(|a, b| version_key(&b.qemu_version).cmp(&version_key(&a.qemu_version)));
+    for old in older {
+        merge_history(&mut data, old, qemu_src);
+    }
+    Ok(data)
+}
+
+/// `10.0.2` as numbers, so 10.0 sorts after 7.2.
+fn version_key(version: &str) -> Vec<u64> {
+    version
+        .split(['.', '-', '+'])
+        .map(|p| p.parse().unwrap_or(0))
+        .collect()
+}
+
+/// Adds an older tree's names that the current data lacks. Files come only
+/// when the current tree has no file at that path; functions and QOM types
+/// only when they name such a file; machines and targets only when the
+/// current tree registers no machine or target of that name.
+fn merge_history(data: &mut KbData, old: KbData, qemu_src: &Path) {
+    if version_key(&old.qemu_version) >= version_key(&data.qemu_version)
+        || data.history.contains(&old.qemu_version)
+    {
+        return;
+    }
+    let mut added: BTreeSet<String> = BTreeSet::new();
+    for (path, mut facts) in old.files {
+        if data.files.contains_key(&path) || qemu_src.join(&path).exists() {
+            continue;
+        }
+        facts.last_release = Some(old.qemu_version.clone());
+        added.insert(path.clone());
+        data.files.insert(path, facts);
+    }
+    for (name, file) in old.functions {
+        if added.contains(&file) && !data.functions.contains_key(&name) {
+            data.functions.insert(name, file);
+        }
+    }
+    for (name, file) in old.qom_types {
+        if added.contains(&file) && !data.qom_types.contains_key(&name) {
+            data.qom_types.insert(name, file);
+        }
+    }
+    for (name, defs) in old.machines {
+        data.machines.entry(name).or_insert(defs);
+    }
+    for (tool, sources) in old.tools {
+        if sources.first().is_some_and(|f| !qemu_src.join(f).exists()) {
+            data.tools.entry(tool).or_insert(sources);
+        }
+    }
+    for (target, arch) in old.system_targets {
+        data.system_targets.entry(target).or_insert(arch);
+    }
+    data.history.push(old.qemu_version);
 }
 
 /// Function name to the one file, among those the knowledge base classifies,

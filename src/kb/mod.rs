@@ -152,6 +152,11 @@ pub struct FileFacts {
     pub class: UseCase,
     /// One sentence saying why.
     pub reason: String,
+    /// For a file the tree no longer has: the newest older release examined
+    /// whose tree had it, which these facts come from (`7.2.0`). Reports
+    /// name the paths of the version they were found in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_release: Option<String>,
 }
 
 /// The derived knowledge base, as stored in `kb/qemu-kb.json`.
@@ -179,6 +184,10 @@ pub struct KbData {
     /// in several classified files, and all-caps macro bodies, are left out).
     pub functions: BTreeMap<String, String>,
     pub files: BTreeMap<String, FileFacts>,
+    /// Older releases whose trees supplied the files, machines, targets,
+    /// types and functions this tree no longer has, newest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<String>,
 }
 
 /// One step of an explanation, printed by `kb explain` and cited in notes.
@@ -251,13 +260,25 @@ impl Kb {
         }
         let overlay = Overlay::parse(overlay_toml)?;
         let mut stems: BTreeMap<String, Option<String>> = BTreeMap::new();
-        for path in data.files.keys() {
-            if let Some(stem) = file_stem(path) {
-                stems
-                    .entry(stem.to_string())
-                    .and_modify(|v| *v = None)
-                    .or_insert_with(|| Some(path.clone()));
+        // The tree's own files first; a removed file's stem counts only when
+        // no file of the tree has it (hw/ppc/pnv_phb4.c moved to hw/pci-host/).
+        for historical in [false, true] {
+            let mut found: BTreeMap<String, Option<String>> = BTreeMap::new();
+            for (path, facts) in &data.files {
+                if facts.last_release.is_some() != historical {
+                    continue;
+                }
+                if let Some(stem) = file_stem(path) {
+                    if historical && stems.contains_key(stem) {
+                        continue;
+                    }
+                    found
+                        .entry(stem.to_string())
+                        .and_modify(|v| *v = None)
+                        .or_insert_with(|| Some(path.clone()));
+                }
             }
+            stems.extend(found);
         }
         let stems = stems
             .into_iter()
@@ -565,27 +586,49 @@ impl Kb {
     /// (`cirrus` gives `hw/display/cirrus_vga.c`, `cirrus_vga_isa.c`).
     pub fn hw_files_with_stem_prefix(&self, prefix: &str) -> Vec<&str> {
         let prefix = prefix.trim().to_ascii_lowercase();
-        self.data
-            .files
-            .keys()
-            .filter(|p| p.starts_with("hw/") && p.ends_with(".c"))
-            .filter(|p| {
-                let stem = p.rsplit('/').next().unwrap_or(p).trim_end_matches(".c");
-                stem.strip_prefix(prefix.as_str())
+        self.current_first(|p| {
+            let stem = p.rsplit('/').next().unwrap_or(p).trim_end_matches(".c");
+            p.starts_with("hw/")
+                && p.ends_with(".c")
+                && stem
+                    .strip_prefix(prefix.as_str())
                     .is_some_and(|rest| rest.starts_with(['_', '-']))
-            })
-            .map(String::as_str)
-            .collect()
+        })
     }
 
     /// Files whose name (the last path component) is `name` (`seg_helper.c`).
     pub fn files_named(&self, name: &str) -> Vec<&str> {
+        self.current_first(|p| p.rsplit('/').next() == Some(name))
+    }
+
+    /// The tree's files that match, or when none does, the removed files that
+    /// match (a name means today's file when today's tree has one).
+    fn current_first(&self, matches: impl Fn(&str) -> bool) -> Vec<&str> {
+        let mut current = Vec::new();
+        let mut removed = Vec::new();
+        for (path, facts) in &self.data.files {
+            if matches(path) {
+                if facts.last_release.is_some() {
+                    removed.push(path.as_str());
+                } else {
+                    current.push(path.as_str());
+                }
+            }
+        }
+        if current.is_empty() {
+            removed
+        } else {
+            current
+        }
+    }
+
+    /// Whether `path` is a file the tree no longer has (its facts come from an
+    /// older release).
+    pub fn is_removed_file(&self, path: &str) -> bool {
         self.data
             .files
-            .keys()
-            .filter(|p| p.rsplit('/').next() == Some(name))
-            .map(String::as_str)
-            .collect()
+            .get(path)
+            .is_some_and(|f| f.last_release.is_some())
     }
 
     /// Class of a source path or directory, overlay first, then derived facts.
@@ -602,6 +645,15 @@ impl Kb {
             });
         };
         let mut out = Vec::new();
+        if let Some(release) = &facts.last_release {
+            out.push(Fact {
+                text: format!(
+                    "no longer in QEMU {}'s tree; these facts come from QEMU {release}, the newest release examined that has it",
+                    self.data.qemu_version
+                ),
+                source: format!("QEMU {release} source tree"),
+            });
+        }
         out.extend(maintainer_facts(facts));
         if !facts.built_by.is_empty() {
             out.push(Fact {
@@ -760,12 +812,18 @@ impl Kb {
             .values()
             .filter_map(|files| files.first())
             .filter(|f| f.starts_with(&dir) && !self.data.files.contains_key(*f));
+        // A directory the tree still has is summarised by its files today; one
+        // it no longer has (hw/rdma/) by the files it had in the newest release.
+        let under = || {
+            self.data
+                .files
+                .range(dir.clone()..)
+                .take_while(|(p, _)| p.starts_with(&dir))
+        };
+        let has_current = under().any(|(_, f)| f.last_release.is_none());
         let mut counts: BTreeMap<UseCase, usize> = BTreeMap::new();
-        for path in self
-            .data
-            .files
-            .range(dir.clone()..)
-            .take_while(|(p, _)| p.starts_with(&dir))
+        for path in under()
+            .filter(|(_, f)| !has_current || f.last_release.is_none())
             .map(|(p, _)| p)
             .chain(tool_files)
         {

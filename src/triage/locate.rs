@@ -167,6 +167,31 @@ static PROSE_ACCEL_RE: LazyLock<Regex> = LazyLock::new(|| {
         .unwrap()
 });
 
+/// Identifiers a title names as code (`tcg_commit`, `vmxnet3_io_bar0_write()`):
+/// snake_case words of six or more characters, outside the `prefix:` part.
+/// The one after "in" (the place of the fix: "use X in Y") comes first.
+pub fn title_functions(title: &str) -> Vec<String> {
+    static IDENT: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i:\b(in|into|from)\s+)?\b([a-z][a-z0-9]*(?:_[a-z0-9]+)+)\b").unwrap()
+    });
+    let body = title.rsplit_once(": ").map_or(title, |(_, b)| b);
+    let mut placed: Vec<String> = Vec::new();
+    let mut other: Vec<String> = Vec::new();
+    for cap in IDENT.captures_iter(body) {
+        let name = &cap[2];
+        if name.len() < 6 || placed.iter().chain(&other).any(|n| n == name) {
+            continue;
+        }
+        if cap.get(1).is_some() {
+            placed.push(name.to_string());
+        } else {
+            other.push(name.to_string());
+        }
+    }
+    placed.extend(other);
+    placed
+}
+
 /// Finds everything a report points at in QEMU.
 pub fn locate(text: &str) -> Locations {
     let mut loc = Locations::default();

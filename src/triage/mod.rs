@@ -278,8 +278,8 @@ fn is_distinctive_function(name: &str) -> bool {
 /// The file defining `function` (structural rules applied), or the overlay's
 /// entry for a function of a component outside the tree (libslirp).
 fn function_lookup(function: &str, kb: &Kb) -> Option<Finding> {
-    kb.function(function)
-        .map(|f| structure::refine(kb, f))
+    structure::tcg_function(kb, function)
+        .or_else(|| kb.function(function).map(|f| structure::refine(kb, f)))
         .or_else(|| {
             kb.overlay
                 .find(&crate::kb::OverlayMatch::Function(function.to_string()))
@@ -288,7 +288,10 @@ fn function_lookup(function: &str, kb: &Kb) -> Option<Finding> {
 
 /// The file defining `function`, unless it is shared infrastructure.
 fn function_finding(function: &str, kb: &Kb) -> Option<Finding> {
-    function_lookup(function, kb).filter(|f| !is_infrastructure(function, f.file.as_deref()))
+    function_lookup(function, kb).filter(|f| {
+        f.surface.as_deref() == Some(structure::TCG_FUNCTION.surface)
+            || !is_infrastructure(function, f.file.as_deref())
+    })
 }
 
 /// Component names from a commit-style title: `hw/net/e1000e: ...`, `net: tulip: ...`.
@@ -408,6 +411,7 @@ fn analyze_with(
     // A more specific prefix that named nothing known (`net: imx:`) leaves a
     // subsystem prefix (`net`) a directory, not the file that shares its stem.
     let mut specific_unresolved = false;
+    let mut title_placed = false;
     for name in title_components(title).iter().rev() {
         // `PPC:` or `x86:` names the CPU directory, not a file sharing the
         // architecture's name (`hw/ppc/ppc.c`).
@@ -431,6 +435,7 @@ fn analyze_with(
                 .filter(|p| p.starts_with(name.as_str()))
                 .and_then(|p| structure::path(kb, &p));
             if file.is_some() {
+                title_placed = true;
                 push(Role::Title, file);
                 break;
             }
@@ -532,6 +537,7 @@ fn analyze_with(
                 })
             });
         if finding.is_some() {
+            title_placed = true;
             push(Role::Title, finding);
             break;
         }
@@ -546,7 +552,15 @@ fn analyze_with(
         .iter()
         .filter(|f| title.contains(f.path.as_str()))
     {
+        title_placed = true;
         push(Role::Title, structure::path(kb, &f.path));
+    }
+    // A function the title names (`... in tcg_commit`) is more specific than
+    // the subsystem directory its prefix names, and than files merely mentioned.
+    if !title_placed {
+        for name in locate::title_functions(title) {
+            push(Role::Title, function_finding(&name, kb));
+        }
     }
     // 2. The innermost frame that is not shared infrastructure.
     push(Role::Frame, innermost_frame(&locations.frames, kb));
