@@ -93,10 +93,114 @@ fn committed_kb_is_reproducible_from_a_real_tree() {
     ) else {
         return;
     };
-    let data = build::build(Path::new(&src), SECURITY_RST).unwrap();
+    let Some(history) = history_trees() else {
+        return;
+    };
+    let data = build::build_with_history(Path::new(&src), &history, SECURITY_RST).unwrap();
     let rebuilt = build::to_json(&data);
     let committed = std::fs::read_to_string("kb/qemu-kb.json").unwrap();
-    assert!(rebuilt == committed, "kb/qemu-kb.json differs from a rebuild; run `sectriage kb build --qemu-src {src}` and commit");
+    assert!(rebuilt == committed, "kb/qemu-kb.json differs from a rebuild; run `sectriage kb build --qemu-src {src}` with `--history` for each of {history:?} and commit");
+}
+
+/// The older trees the committed data file takes removed paths from.
+fn history_trees() -> Option<Vec<std::path::PathBuf>> {
+    let joined = support::require(
+        "SECTRIAGE_QEMU_HISTORY",
+        "the older QEMU trees (7.2 and 5.2)",
+        "export SECTRIAGE_QEMU_HISTORY=$(scripts/fetch-qemu-src --suite bookworm):$(scripts/fetch-qemu-src --suite bullseye)",
+    )?;
+    Some(std::env::split_paths(&joined).collect())
+}
+
+#[test]
+fn older_trees_add_only_what_the_current_tree_no_longer_has() {
+    let Some(src) = support::require(
+        "SECTRIAGE_QEMU_SRC",
+        "a QEMU source tree",
+        "export SECTRIAGE_QEMU_SRC=$(scripts/fetch-qemu-src)",
+    ) else {
+        return;
+    };
+    let Some(history) = history_trees() else {
+        return;
+    };
+    let current = build::build(Path::new(&src), SECURITY_RST).unwrap();
+    let data = build::build_with_history(Path::new(&src), &history, SECURITY_RST).unwrap();
+    assert_eq!(data.history, ["7.2.0", "5.2.0"], "newest first");
+    // Nothing the current tree has changes.
+    for (path, facts) in &current.files {
+        assert_eq!(data.files.get(path), Some(facts), "{path}");
+    }
+    let release = |p: &str| data.files[p].last_release.as_deref();
+    // Removed with the nseries/OMAP boards: from 7.2, built only for unlisted boards.
+    assert_eq!(release("hw/usb/hcd-musb.c"), Some("7.2.0"));
+    assert_eq!(
+        data.files["hw/usb/hcd-musb.c"].class,
+        UseCase::NonVirtualization
+    );
+    assert_eq!(release("hw/arm/nseries.c"), Some("7.2.0"));
+    // NVMe before hw/nvme/ (6.0): only 5.2 has it, and pc/q35 reach it.
+    assert_eq!(release("hw/block/nvme.c"), Some("5.2.0"));
+    assert_eq!(data.files["hw/block/nvme.c"].class, UseCase::Virtualization);
+    // softmmu/ before system/ (8.1), pvrdma before its removal (9.1).
+    assert_eq!(
+        data.files["softmmu/physmem.c"].class,
+        UseCase::Virtualization
+    );
+    assert_eq!(
+        data.files["hw/rdma/vmw/pvrdma_cmd.c"].class,
+        UseCase::Virtualization
+    );
+    // Machines and targets of older releases are known, as unlisted.
+    assert!(data.machines.contains_key("n800"));
+    assert!(!current.machines.contains_key("n800"));
+    assert!(data.system_targets.contains_key("cris"));
+    // A function of a removed file is found; one the current tree defines keeps its file.
+    assert_eq!(
+        data.functions.get("musb_packet").map(String::as_str),
+        Some("hw/usb/hcd-musb.c")
+    );
+    assert_eq!(
+        data.functions.get("xhci_kick_epctx").map(String::as_str),
+        Some("hw/usb/hcd-xhci.c")
+    );
+}
+
+#[test]
+fn functions_only_tcg_code_calls_are_derived_from_the_tree() {
+    let Some(src) = support::require(
+        "SECTRIAGE_QEMU_SRC",
+        "a QEMU source tree",
+        "export SECTRIAGE_QEMU_SRC=$(scripts/fetch-qemu-src)",
+    ) else {
+        return;
+    };
+    let data = build::build(Path::new(&src), SECURITY_RST).unwrap();
+    let tcg = &data.tcg_only_functions;
+    // The softmmu TLB fill lives in system/physmem.c; only accel/tcg/cputlb.c calls it.
+    assert_eq!(
+        tcg.get("address_space_translate_for_iotlb")
+            .map(Vec::as_slice),
+        Some(&["accel/tcg/cputlb.c".to_string()][..])
+    );
+    assert!(tcg.contains_key("iotlb_to_section"));
+    // Functions every accelerator's path reaches are not in it.
+    for f in [
+        "address_space_translate",
+        "memory_region_dispatch_write",
+        "xhci_kick_epctx",
+        "kvm_cpu_exec",
+    ] {
+        assert!(!tcg.contains_key(f), "{f}");
+    }
+    // Every entry's callers are TCG-only files, and its own file a virtualization one.
+    for (f, callers) in tcg {
+        let home = &data.files[&data.functions[f]];
+        assert_eq!(home.class, UseCase::Virtualization, "{f}");
+        for c in callers {
+            assert!(data.files[c].reason.contains("only under TCG"), "{f}: {c}");
+        }
+    }
 }
 
 #[test]
@@ -170,7 +274,8 @@ fn real_kb() -> Option<Kb> {
         "a QEMU source tree",
         "export SECTRIAGE_QEMU_SRC=$(scripts/fetch-qemu-src)",
     )?;
-    let data = build::build(Path::new(&src), SECURITY_RST).unwrap();
+    let history = history_trees()?;
+    let data = build::build_with_history(Path::new(&src), &history, SECURITY_RST).unwrap();
     Some(Kb::from_parts(&build::to_json(&data), sectriage::kb::EMBEDDED_OVERLAY).unwrap())
 }
 
@@ -371,7 +476,13 @@ fn directories_sum_the_per_file_classes() {
     let Some(kb) = real_kb() else { return };
     for dir in ["target/arm/", "target/i386/", "hw/usb/", "hw/net/"] {
         let mut counts = std::collections::BTreeMap::new();
-        for p in kb.data.files.keys().filter(|p| p.starts_with(dir)) {
+        // Today's files: the removed ones speak only for a directory the tree no longer has.
+        for p in kb
+            .data
+            .files
+            .keys()
+            .filter(|p| p.starts_with(dir) && !kb.is_removed_file(p))
+        {
             *counts.entry(kb.path(p).unwrap().class).or_insert(0usize) += 1;
         }
         let f = kb.explain(dir).unwrap();

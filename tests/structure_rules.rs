@@ -72,8 +72,10 @@ fn helpers_at_their_older_location_and_decodetree_files_are_tcg() {
         "Fix the far call gate check\n\
          In target/i386/seg_helper.c the descriptor limit is not checked.",
         UseCase::NonVirtualization,
-        "[rule: tcg-helper]",
+        // QEMU 5.2's tree had the file there, built only with CONFIG_TCG.
+        "runs only under TCG",
     );
+
     expect(
         "Wrong field width for LD1RO\n\
          The pattern in target/arm/tcg/sve.decode decodes the immediate with the wrong width.",
@@ -175,6 +177,13 @@ fn removed_board_files_and_boards_of_unlisted_architectures() {
     expect(
         "hw/display/pxa2xx_lcd: overflow in the palette load\n\
          hw/display/pxa2xx_lcd.c copies the palette without checking its size.",
+        UseCase::NonVirtualization,
+        "only unlisted machine types build it",
+    );
+    // A removed file no older tree examined had falls back on its family.
+    expect(
+        "hw/display/pxa2xx_fb2: overflow in the palette load\n\
+         hw/display/pxa2xx_fb2.c copies the palette without checking its size.",
         UseCase::NonVirtualization,
         "[rule: file-family]",
     );
@@ -305,7 +314,7 @@ fn kb_explain_shows_the_structural_rule_and_its_section() {
             "non-virtualization",
         ),
         (
-            "hw/arm/pxa2xx.c",
+            "hw/arm/pxa2xx_fb2.c",
             "[rule: file-family]",
             "non-virtualization",
         ),
@@ -461,4 +470,85 @@ fn niche_pluggable_devices_stay_a_maintainers_call_even_on_q35_with_kvm() {
         );
         assert!(s.rationale.contains(subject), "{}", s.rationale);
     }
+}
+
+// --- 8. Session 10: paths of older releases, TCG's own functions ---------------
+
+#[test]
+fn files_of_older_releases_are_classified_by_the_tree_that_had_them() {
+    // The OMAP/nseries USB controller, removed with those boards.
+    let s = expect(
+        "usb: out-of-bounds write in the MUSB endpoint FIFO\n\
+         ==1==ERROR: AddressSanitizer: heap-buffer-overflow\n\
+         #0 0x55 in musb_packet hw/usb/hcd-musb.c:640\n\
+         #1 0x56 in musb_write_fifo hw/usb/hcd-musb.c:1062\n",
+        UseCase::NonVirtualization,
+        "hw/usb/hcd-musb.c",
+    );
+    assert!(!s.security_relevant);
+    // NVMe before it moved to hw/nvme/, and pvrdma, removed in 9.1: both virtualization.
+    expect(
+        "hw/block/nvme: fix out-of-bounds read in the CMB\n\
+         #0 0x55 in nvme_cmb_read hw/block/nvme.c:1320\n",
+        UseCase::Virtualization,
+        "hw/block/nvme.c",
+    );
+    expect(
+        "Fix a ring index overflow\n\
+         #0 0x55 in pvrdma_ring_next_elem_read hw/rdma/vmw/pvrdma_dev_ring.c:110\n",
+        UseCase::Virtualization,
+        "hw/rdma/vmw/pvrdma_dev_ring.c",
+    );
+}
+
+#[test]
+fn a_removed_file_shows_which_release_its_facts_come_from() {
+    let f = Kb::embedded()
+        .path("hw/arm/nseries.c")
+        .expect("known from an older tree");
+    assert_eq!(f.class, UseCase::NonVirtualization);
+    let text: String = f
+        .facts
+        .iter()
+        .map(|f| f.text.as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(text.contains("no longer in QEMU 10.0.2's tree"), "{text}");
+    assert!(text.contains("QEMU 7.2.0"), "{text}");
+    // Today's file wins over an older path of the same name.
+    assert_eq!(
+        Kb::embedded().resolve_component("pnv_phb4").as_deref(),
+        Some("hw/pci-host/pnv_phb4.c")
+    );
+}
+
+#[test]
+fn functions_only_tcg_calls_are_tcg_even_in_shared_files() {
+    // The softmmu TLB fill: defined in a file KVM runs, called only from accel/tcg/.
+    let s = expect(
+        "softmmu: Always initialize xlat in address_space_translate_for_iotlb\n\
+         The bug is an uninitialized variable read; the guest can trigger it through an\n\
+         IOMMU memory region.",
+        UseCase::NonVirtualization,
+        "[rule: tcg-only-callers]",
+    );
+    assert!(
+        s.rationale.contains("accel/tcg/cputlb.c"),
+        "{}",
+        s.rationale
+    );
+    // QEMU names TCG's own functions tcg_*; the title's "in" says where the fix is.
+    expect(
+        "softmmu: use a barrier in tcg_commit\n\
+         A running vCPU can see the new dispatch before the TLB flush.",
+        UseCase::NonVirtualization,
+        "[rule: tcg-function-name]",
+    );
+    // A function every accelerator calls stays where it is.
+    expect(
+        "hw/usb/hcd-xhci: loop in xhci_kick_epctx\n\
+         #0 0x55 in xhci_kick_epctx hw/usb/hcd-xhci.c:2100\n",
+        UseCase::Virtualization,
+        "hw/usb/hcd-xhci.c",
+    );
 }

@@ -1518,10 +1518,7 @@ pub fn build(qemu_src: &Path, security_rst: &str) -> Result<KbData, BuildError> 
                 "built only for user-mode emulation".to_string(),
             )
         } else if tcg_only {
-            (
-                UseCase::NonVirtualization,
-                "built only with CONFIG_TCG, so it runs only under TCG".to_string(),
-            )
+            (UseCase::NonVirtualization, TCG_ONLY_REASON.to_string())
         } else {
             match best {
                 Some(Reach::Selected) | Some(Reach::Implied) => (
@@ -1626,6 +1623,7 @@ pub fn build(qemu_src: &Path, security_rst: &str) -> Result<KbData, BuildError> 
 
     apply_board_references(qemu_src, &base_dirs, &qom_types, &type_macros, &mut files);
     let functions = function_index(qemu_src, &files);
+    let tcg_only_functions = tcg_only_functions(qemu_src, &all_files, &files, &functions);
 
     Ok(KbData {
         format_version: super::FORMAT_VERSION,
@@ -1639,9 +1637,79 @@ pub fn build(qemu_src: &Path, security_rst: &str) -> Result<KbData, BuildError> 
         tools: meson.tools,
         qom_types,
         functions,
+        tcg_only_functions,
         files,
         history: Vec::new(),
     })
+}
+
+const TCG_ONLY_REASON: &str = "built only with CONFIG_TCG, so it runs only under TCG";
+
+/// Functions of files a hardware accelerator runs too that only TCG-only code
+/// uses (`address_space_translate_for_iotlb` in system/physmem.c, called from
+/// accel/tcg/cputlb.c), with those callers. A function qualifies when its own
+/// file names it only where it defines it (no ops table of its file reaches
+/// it), some other C file names it, and every C file that does is built only
+/// with CONFIG_TCG. Short names (`read_cb`) are left out: they collide.
+fn tcg_only_functions(
+    qemu_src: &Path,
+    all_files: &[PathBuf],
+    files: &BTreeMap<String, FileFacts>,
+    functions: &BTreeMap<String, String>,
+) -> BTreeMap<String, Vec<String>> {
+    static IDENT: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"[A-Za-z_]\w*").unwrap());
+    let candidates: HashMap<&str, &str> = functions
+        .iter()
+        .filter(|(name, _)| name.len() >= 12 || name.matches('_').count() >= 2)
+        .filter(|(_, home)| {
+            files
+                .get(*home)
+                .is_some_and(|f| f.class == UseCase::Virtualization)
+        })
+        .map(|(n, h)| (n.as_str(), h.as_str()))
+        .collect();
+    // Name -> file -> how often the file names it.
+    let mut named: HashMap<&str, BTreeMap<String, usize>> = HashMap::new();
+    for p in all_files {
+        let r = rel(qemu_src, p);
+        if !(r.ends_with(".c") || r.ends_with(".h") || r.ends_with(".inc")) {
+            continue;
+        }
+        let Ok(bytes) = std::fs::read(p) else {
+            continue;
+        };
+        let text = String::from_utf8_lossy(&bytes);
+        for m in IDENT.find_iter(&text) {
+            if let Some((name, _)) = candidates.get_key_value(m.as_str()) {
+                *named.entry(name).or_default().entry(r.clone()).or_default() += 1;
+            }
+        }
+    }
+    let tcg_only = |path: &str| {
+        files
+            .get(path)
+            .is_some_and(|f| f.class == UseCase::NonVirtualization && f.reason == TCG_ONLY_REASON)
+    };
+    let mut out = BTreeMap::new();
+    for (name, home) in candidates {
+        let Some(by_file) = named.get(name) else {
+            continue;
+        };
+        if by_file.get(home).copied() != Some(1) {
+            continue;
+        }
+        let callers: Vec<&String> = by_file
+            .keys()
+            .filter(|f| f.as_str() != home && !f.ends_with(".h"))
+            .collect();
+        if !callers.is_empty() && callers.iter().all(|f| tcg_only(f)) {
+            out.insert(
+                name.to_string(),
+                callers.into_iter().take(3).cloned().collect(),
+            );
+        }
+    }
+    out
 }
 
 /// Builds the knowledge base from the current tree, then adds what older
@@ -1663,7 +1731,7 @@ pub fn build_with_history(
     for tree in history {
         older.push(build(tree, security_rst)?);
     }
-    older.sort_by(|a, b| version_key(&b.qemu_version).cmp(&version_key(&a.qemu_version)));
+    older.sort_by_key(|d| std::cmp::Reverse(version_key(&d.qemu_version)));
     for old in older {
         merge_history(&mut data, old, qemu_src);
     }

@@ -183,6 +183,10 @@ pub struct KbData {
     /// Function name to the one classified file that defines it (names defined
     /// in several classified files, and all-caps macro bodies, are left out).
     pub functions: BTreeMap<String, String>,
+    /// Functions of files KVM runs too that only TCG-only files call, with
+    /// those callers (`address_space_translate_for_iotlb`: accel/tcg/cputlb.c).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tcg_only_functions: BTreeMap<String, Vec<String>>,
     pub files: BTreeMap<String, FileFacts>,
     /// Older releases whose trees supplied the files, machines, targets,
     /// types and functions this tree no longer has, newest first.

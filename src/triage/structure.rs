@@ -98,11 +98,37 @@ pub const TCG_FUNCTION: Rule = Rule {
     doc: DOC_TCG,
 };
 
-/// A function of TCG's own, by QEMU's naming (`tcg_commit`, `tcg_cpu_exec`),
-/// as a finding; `tcg_enabled()` is the test every accelerator's path makes.
+pub const TCG_ONLY_CALLERS: Rule = Rule {
+    id: "tcg-only-callers",
+    class: UseCase::NonVirtualization,
+    surface: "tcg",
+    reason: "a function of a file KVM runs too, but only code built only with CONFIG_TCG calls it (its own file names it only where it defines it), so it runs only under TCG",
+    doc: DOC_TCG,
+};
+
+/// A function of TCG's own, by QEMU's naming (`tcg_commit`, `tcg_cpu_exec`)
+/// or because only TCG-only files call it, as a finding; `tcg_enabled()` is
+/// the test every accelerator's path makes.
 pub fn tcg_function(kb: &Kb, function: &str) -> Option<Finding> {
+    if let Some(callers) = kb.data.tcg_only_functions.get(function) {
+        let file = kb.data.functions.get(function).cloned();
+        let detail = format!(
+            " (defined in {}; called from {})",
+            file.as_deref().unwrap_or("the tree"),
+            callers.join(", ")
+        );
+        return Some(rule_finding(
+            &TCG_ONLY_CALLERS,
+            format!("{function}()"),
+            file,
+            detail,
+        ));
+    }
     let rest = function.strip_prefix("tcg_")?;
-    if rest.is_empty() || rest == "enabled" || !rest.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+    if rest.is_empty()
+        || rest == "enabled"
+        || !rest.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
         return None;
     }
     let file = kb.function(function).and_then(|f| f.file);
@@ -110,7 +136,12 @@ pub fn tcg_function(kb: &Kb, function: &str) -> Option<Finding> {
         .as_deref()
         .map(|f| format!(" (defined in {f})"))
         .unwrap_or_default();
-    Some(rule_finding(&TCG_FUNCTION, format!("{function}()"), file, detail))
+    Some(rule_finding(
+        &TCG_FUNCTION,
+        format!("{function}()"),
+        file,
+        detail,
+    ))
 }
 
 /// Instruction classes whose `<class>_helper.c` files are TCG helpers in every
