@@ -122,6 +122,7 @@ const DAMAGE_KINDS: &[(&str, &str)] = &[
         concat!(
             r"(?i)info(rmation)? (leak|disclosure)|(memory|data) disclosure|leaks? (host|heap|stack|uninitiali[sz]ed|qemu|process)|leak(s|ed|ing)? (\w+ )?(to|into) the guest|leak(s|ed|ing)? (\w+ ){0,3}(between|across) (the )?(guests|vcpus|vms|processes)",
             r"|over-?read|under-?read|out[- ]of[- ]bounds read|oob read|reads? (past|beyond) the end|\breads?\b.{0,20}\bbeyond\b|uninitiali[sz]ed|discloses?|expos(e|es|ed|ing) (host|qemu|process) memory",
+            r"|stale (host |heap |stack )+(data|memory|bytes|contents)|left ?over (bytes|data) from (a )?(previous|earlier|unrelated)|bytes left over from",
             r"|信息泄露|内存泄露给|情報漏洩|утечка (информации|памяти хоста)",
         ),
     ),
@@ -133,6 +134,8 @@ const DAMAGE_KINDS: &[(&str, &str)] = &[
             r"|null[- ]ptr|null (pointer )?deref\w*|deref\w* (of )?(a )?null|to be null|stack overflow|(unbounded|infinite|uncontrolled) recursion|reentran\w*|re-entran\w*",
             r"|division by zero|divide[- ]by[- ]zero|div(ide|ision)? by 0|SIGSEGV|SIGABRT|SIGFPE|SIGBUS|floating point exception|hw_error|kill(s|ed)? (the )?qemu|qemu (process )?(dies|exits|terminates))",
             r"|exhaust(s|ed|ing|ion)? (of )?(the )?(host('s)? )?(memory|file descriptors|resources)|(memory|resource) exhaustion|runs? out of (host )?(memory|file descriptors)|keeps? allocating|makes? qemu spin|without an upper bound",
+            r"|grow\w* (\w+('s)? ){0,3}(memory|heap|rss)( use| usage)? without (a )?(bound|limit)|(unbounded|unlimited) (memory|heap) growth",
+            r"|terminat\w* the (whole |entire )?(qemu[\w-]*|server|daemon) process|(qemu[\w-]*|server|daemon) process (dies|exits|terminates|is killed)",
             r"|Absturz|stürzt\s+\w*\s*ab|Endlosschleife|plantage|plante|boucle infinie|bloqueo|se bloquea|bucle infinito|cuelga",
             r"|崩溃|死循环|无限循环|空指针|断言失败|拒绝服务|クラッシュ|無限ループ|ヌルポインタ|アサーション|падени|аварийн|зависани|бесконечн\w* цикл|отказ в обслуживании",
         ),
@@ -189,7 +192,12 @@ pub fn security(text: &str) -> SecuritySignals {
         needs_privileged_access: PRIVILEGED.is_match(&flat),
         // Its first pattern reads the title line only, so it needs the line breaks;
         // the second ("no functional change") is also tried on the joined text.
-        non_bug_change: NON_BUG.is_match(text) || NON_BUG.matches(&flat).matched(1),
+        // A title that names the damage it prevents ("introduce a refcount to
+        // prevent use-after-free") is a fix, however it is worded.
+        non_bug_change: (NON_BUG.matches(text).matched(0)
+            && !DAMAGE.is_match(text.lines().next().unwrap_or("")))
+            || NON_BUG.matches(text).matched(1)
+            || NON_BUG.matches(&flat).matched(1),
     }
 }
 
@@ -231,6 +239,29 @@ mod tests {
             i.directives.contains(&"verdict-directive".to_string()),
             "{i:?}"
         );
+    }
+
+    #[test]
+    fn leaks_that_grow_memory_and_killed_servers_are_denial_of_service() {
+        for text in [
+            "every hot-unplug leaks them; repeated cycles grow QEMU's memory without bound",
+            "the default action terminates the whole qemu-nbd process",
+        ] {
+            assert_eq!(security(text).kinds, ["dos-crash"], "{text}");
+        }
+        assert_eq!(
+            security("the guest can then read stale host heap data").kinds,
+            ["info-leak"]
+        );
+    }
+
+    #[test]
+    fn a_title_naming_the_damage_it_prevents_is_a_fix() {
+        assert!(
+            !security("virtiofsd: introduce inode refcount to prevent use-after-free\nbody")
+                .non_bug_change
+        );
+        assert!(security("hw/net: introduce a helper for the RX path\nbody").non_bug_change);
     }
 
     #[test]
