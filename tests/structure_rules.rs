@@ -552,3 +552,27 @@ fn functions_only_tcg_calls_are_tcg_even_in_shared_files() {
         "hw/usb/hcd-xhci.c",
     );
 }
+
+#[test]
+fn compiler_and_build_system_reports_are_not_runtime_code() {
+    for title in [
+        "Some compiler 9 miscompiles the carry builtin\n\
+         QEMU built with it computes wrong results; add a workaround in include/qemu/compiler.h.",
+        "meson: a hardening flag clashes with the system compiler's extension\n\
+         The build produces broken binaries; skip the flag there.",
+    ] {
+        let s = expect(
+            title,
+            UseCase::NeedsJudgement,
+            "the use-case mapping does not apply",
+        );
+        assert!(!s.security_relevant, "{}", s.rationale);
+    }
+    // A crash report that says which compiler built QEMU is still runtime code.
+    expect(
+        "hw/usb/hcd-xhci: heap overflow in the TRB ring walk\n\
+         Built with clang 17 and ASan; a malicious guest overflows the ring buffer.",
+        UseCase::Virtualization,
+        "hw/usb/hcd-xhci",
+    );
+}

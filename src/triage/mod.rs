@@ -410,6 +410,7 @@ fn analyze_with(
     //    the most specific prefix (`net: tulip:` → tulip) speaks first.
     // A more specific prefix that named nothing known (`net: imx:`) leaves a
     // subsystem prefix (`net`) a directory, not the file that shares its stem.
+    push(Role::Title, structure::toolchain_title(title));
     let mut specific_unresolved = false;
     let mut title_placed = false;
     for name in title_components(title).iter().rev() {
@@ -707,7 +708,7 @@ fn rules_verdict(
             confidence: Confidence::Medium,
             decisive: true,
             basis: format!(
-                "only build, test or documentation files are named ({}); the use-case mapping does not apply",
+                "only build, test or documentation files or the compiler are named ({}); the use-case mapping does not apply",
                 components[0].finding.subject
             ),
         };

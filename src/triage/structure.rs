@@ -106,6 +106,25 @@ pub const TCG_ONLY_CALLERS: Rule = Rule {
     doc: DOC_TCG,
 };
 
+pub const TOOLCHAIN: Rule = Rule {
+    id: "compiler-not-runtime",
+    class: UseCase::NeedsJudgement,
+    surface: "not-runtime",
+    reason: "the title is about how a compiler builds QEMU (a miscompilation or a compiler's bug), not about code a deployed QEMU runs on its inputs, so neither use case applies",
+    doc: "security.rst, Security Requirements",
+};
+
+/// A title about the compiler that builds QEMU (`Apple clang 14 miscompiles
+/// __builtin_subcll`), as a not-runtime finding.
+pub fn toolchain_title(title: &str) -> Option<Finding> {
+    static COMPILER: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)\bmiscompil\w*|\bcompiler (bug|miscompilation)s?\b").unwrap()
+    });
+    COMPILER
+        .is_match(title)
+        .then(|| rule_finding(&TOOLCHAIN, "the compiler".into(), None, String::new()))
+}
+
 /// A function of TCG's own, by QEMU's naming (`tcg_commit`, `tcg_cpu_exec`)
 /// or because only TCG-only files call it, as a finding; `tcg_enabled()` is
 /// the test every accelerator's path makes.
