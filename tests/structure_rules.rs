@@ -576,3 +576,20 @@ fn compiler_and_build_system_reports_are_not_runtime_code() {
         "hw/usb/hcd-xhci",
     );
 }
+
+#[test]
+fn a_function_named_without_parentheses_places_the_code_when_nothing_else_does() {
+    expect(
+        "Fix an option parsing overflow in the DHCP server\n\
+         bootp_reply copies the client identifier without checking its length.",
+        UseCase::Virtualization,
+        "bootp_reply()",
+    );
+    // A word that is no function of the tree places nothing.
+    expect(
+        "Fix an overflow in the option parser\n\
+         the parse_all_options step copies without checking the length.",
+        UseCase::NeedsJudgement,
+        "no affected code",
+    );
+}

@@ -171,10 +171,16 @@ static PROSE_ACCEL_RE: LazyLock<Regex> = LazyLock::new(|| {
 /// snake_case words of six or more characters, outside the `prefix:` part.
 /// The one after "in" (the place of the fix: "use X in Y") comes first.
 pub fn title_functions(title: &str) -> Vec<String> {
+    identifiers(title.rsplit_once(": ").map_or(title, |(_, b)| b))
+}
+
+/// Snake_case identifiers of six or more characters (`bootp_reply`), in order,
+/// the ones after "in", "into" or "from" first.
+pub fn identifiers(text: &str) -> Vec<String> {
     static IDENT: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r"(?i:\b(in|into|from)\s+)?\b([a-z][a-z0-9]*(?:_[a-z0-9]+)+)\b").unwrap()
     });
-    let body = title.rsplit_once(": ").map_or(title, |(_, b)| b);
+    let body = text;
     let mut placed: Vec<String> = Vec::new();
     let mut other: Vec<String> = Vec::new();
     for cap in IDENT.captures_iter(body) {

@@ -392,6 +392,8 @@ fn analyze_with(
     let embargo = embargo::detect(text);
 
     let mut components: Vec<Component> = Vec::new();
+    // How many components are placed so far, readable while `push` holds them.
+    let placed = std::cell::Cell::new(0usize);
     let mut push = |role: Role, finding: Option<Finding>| {
         if let Some(finding) = finding {
             let same = |c: &Component| {
@@ -400,6 +402,7 @@ fn analyze_with(
             };
             if !components.iter().any(same) {
                 components.push(Component { role, finding });
+                placed.set(components.len());
             }
         }
     };
@@ -614,6 +617,16 @@ fn analyze_with(
         is_distinctive_function(n) && !locations.frames.iter().any(|f| &f.function == *n)
     }) {
         push(Role::Function, function_finding(name, kb));
+    }
+    // Then identifiers written without parentheses (`bootp_reply copies ...`),
+    // when the tree (or the overlay, for code beside it) defines a function of
+    // that name: commit messages name the function they fix either way.
+    if placed.get() == 0 {
+        for name in locate::identifiers(text) {
+            if !locations.functions.contains(&name) {
+                push(Role::Function, function_finding(&name, kb));
+            }
+        }
     }
     // 6. A `-netdev` backend (user networking is slirp): weaker than any code named.
     for n in &locations.command_line.netdevs {
