@@ -9,6 +9,7 @@ use serde_json::Value;
 use support::{answer, FakeLlm, Reply};
 
 const DEV: &str = include_str!("../eval/cases/dev-cases.jsonl");
+const DEV_EXTRA: &str = include_str!("../eval/cases/dev-extra-cases.jsonl");
 
 /// Virtualization, unclear-but-suggested-non-virtualization (a dangerous error for
 /// the rules), TCG-only, user-mode, unclear.
@@ -22,9 +23,10 @@ const IDS: [&str; 5] = [
 
 /// Cases the engine asks the model about (no code located), then one whose
 /// rules verdict no answer could change.
-// The dev cases the model is asked on (the rules leave them open). msf2-emac
-// was one until the rules placed `msf2-mac:` through its file family.
-const ASKED: [&str; 1] = ["qemu-sdcard-size-check"];
+// The dev cases the model is asked on (the rules leave the first open; the
+// second is TCG code the model could still call security relevant). The
+// shared set has one left: msf2-emac and tcg_commit are placed by the rules.
+const ASKED: [&str; 2] = ["qemu-sdcard-size-check", "qemu-gl-2413-i386-shl-flags"];
 const SETTLED: &str = "qemu-cve-2020-14394-xhci-loop";
 
 fn write_cases(dir: &Path, ids: &[&str]) -> PathBuf {
@@ -32,6 +34,7 @@ fn write_cases(dir: &Path, ids: &[&str]) -> PathBuf {
         .iter()
         .map(|id| {
             DEV.lines()
+                .chain(DEV_EXTRA.lines())
                 .find(|l| l.contains(&format!("\"id\": \"{id}\"")))
                 .unwrap_or_else(|| panic!("no case {id}"))
         })
@@ -299,7 +302,7 @@ async fn failed_calls_and_replay_misses_are_scored_with_the_fallback() {
         .find(|l| l.contains("\"id\": \"qemu-sdcard-size-check\""))
         .unwrap()
         .replacen("\"report\": \"", "\"report\": \"FAIL-THIS-CASE ", 1);
-    let cases = write_cases(dir.path(), &[ASKED[0]]);
+    let cases = write_cases(dir.path(), &[ASKED[1]]);
     let text = std::fs::read_to_string(&cases).unwrap() + &marked + "\n";
     std::fs::write(&cases, text).unwrap();
     let out_dir = dir.path().join("out");
