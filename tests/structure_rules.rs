@@ -585,6 +585,14 @@ fn a_function_named_without_parentheses_places_the_code_when_nothing_else_does()
         UseCase::Virtualization,
         "bootp_reply()",
     );
+    // A bare word never makes anything non-virtualization on its own: the
+    // TCG translator's function named without parentheses places nothing.
+    expect(
+        "Fix a wrong flag result in the shift emulation\n\
+         gen_shift_rm_im computes the carry from the wrong operand.",
+        UseCase::NeedsJudgement,
+        "no affected code",
+    );
     // A word that is no function of the tree places nothing.
     expect(
         "Fix an overflow in the option parser\n\

@@ -621,10 +621,15 @@ fn analyze_with(
     // Then identifiers written without parentheses (`bootp_reply copies ...`),
     // when the tree (or the overlay, for code beside it) defines a function of
     // that name: commit messages name the function they fix either way.
+    // A word is weaker than a call: it never makes anything non-virtualization
+    // on its own (that is the dangerous direction).
     if placed.get() == 0 {
         for name in locate::identifiers(text) {
             if !locations.functions.contains(&name) {
-                push(Role::Function, function_finding(&name, kb));
+                push(
+                    Role::Function,
+                    function_finding(&name, kb).filter(|f| f.class != UseCase::NonVirtualization),
+                );
             }
         }
     }
