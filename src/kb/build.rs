@@ -1044,6 +1044,16 @@ fn rel(root: &Path, path: &Path) -> String {
 /// # Errors
 /// When the tree lacks the files named above or `security.rst` has no machine list.
 pub fn build(qemu_src: &Path, security_rst: &str) -> Result<KbData, BuildError> {
+    build_tree(qemu_src, security_rst, true)
+}
+
+/// [`build`], with or without the scan for TCG-only functions (an older
+/// tree's would be thrown away: [`merge_history`] takes no callers from it).
+fn build_tree(
+    qemu_src: &Path,
+    security_rst: &str,
+    tcg_callers: bool,
+) -> Result<KbData, BuildError> {
     let doc = parse_security_rst(security_rst)?;
     let version = read(&qemu_src.join("VERSION"))?.trim().to_string();
     let maintainers = parse_maintainers(&read(&qemu_src.join("MAINTAINERS"))?, qemu_src);
@@ -1623,7 +1633,11 @@ pub fn build(qemu_src: &Path, security_rst: &str) -> Result<KbData, BuildError> 
 
     apply_board_references(qemu_src, &base_dirs, &qom_types, &type_macros, &mut files);
     let functions = function_index(qemu_src, &files);
-    let tcg_only_functions = tcg_only_functions(qemu_src, &all_files, &files, &functions);
+    let tcg_only_functions = if tcg_callers {
+        tcg_only_functions(qemu_src, &all_files, &files, &functions)
+    } else {
+        BTreeMap::new()
+    };
 
     Ok(KbData {
         format_version: super::FORMAT_VERSION,
@@ -1729,7 +1743,7 @@ pub fn build_with_history(
     let mut data = build(qemu_src, security_rst)?;
     let mut older = Vec::new();
     for tree in history {
-        older.push(build(tree, security_rst)?);
+        older.push(build_tree(tree, security_rst, false)?);
     }
     older.sort_by_key(|d| std::cmp::Reverse(version_key(&d.qemu_version)));
     for old in older {
