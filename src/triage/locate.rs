@@ -180,10 +180,9 @@ pub fn identifiers(text: &str) -> Vec<String> {
     static IDENT: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r"(?i:\b(in|into|from)\s+)?\b([a-z][a-z0-9]*(?:_[a-z0-9]+)+)\b").unwrap()
     });
-    let body = text;
     let mut placed: Vec<String> = Vec::new();
     let mut other: Vec<String> = Vec::new();
-    for cap in IDENT.captures_iter(body) {
+    for cap in IDENT.captures_iter(text) {
         let name = &cap[2];
         if name.len() < 6 || placed.iter().chain(&other).any(|n| n == name) {
             continue;

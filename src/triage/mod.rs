@@ -415,7 +415,6 @@ fn analyze_with(
     // subsystem prefix (`net`) a directory, not the file that shares its stem.
     push(Role::Title, structure::toolchain_title(title));
     let mut specific_unresolved = false;
-    let mut title_placed = false;
     for name in title_components(title).iter().rev() {
         // `PPC:` or `x86:` names the CPU directory, not a file sharing the
         // architecture's name (`hw/ppc/ppc.c`).
@@ -439,7 +438,6 @@ fn analyze_with(
                 .filter(|p| p.starts_with(name.as_str()))
                 .and_then(|p| structure::path(kb, &p));
             if file.is_some() {
-                title_placed = true;
                 push(Role::Title, file);
                 break;
             }
@@ -541,7 +539,6 @@ fn analyze_with(
                 })
             });
         if finding.is_some() {
-            title_placed = true;
             push(Role::Title, finding);
             break;
         }
@@ -556,12 +553,13 @@ fn analyze_with(
         .iter()
         .filter(|f| title.contains(f.path.as_str()))
     {
-        title_placed = true;
         push(Role::Title, structure::path(kb, &f.path));
     }
     // A function the title names (`... in tcg_commit`) is more specific than
-    // the subsystem directory its prefix names, and than files merely mentioned.
-    if !title_placed {
+    // the subsystem directory its prefix names, and than files merely mentioned;
+    // it is tried whenever nothing so far is placed (a title path the
+    // knowledge base does not know places nothing).
+    if placed.get() == 0 {
         for name in locate::title_functions(title) {
             push(Role::Title, function_finding(&name, kb));
         }

@@ -182,6 +182,7 @@ static NON_BUG: LazyLock<RegexSet> = LazyLock::new(|| {
 /// Reads the damage kinds and trigger conditions the report describes.
 pub fn security(text: &str) -> SecuritySignals {
     let flat = one_line(text);
+    let non_bug = NON_BUG.matches(text);
     SecuritySignals {
         kinds: DAMAGE
             .matches(&flat)
@@ -194,9 +195,8 @@ pub fn security(text: &str) -> SecuritySignals {
         // the second ("no functional change") is also tried on the joined text.
         // A title that names the damage it prevents ("introduce a refcount to
         // prevent use-after-free") is a fix, however it is worded.
-        non_bug_change: (NON_BUG.matches(text).matched(0)
-            && !DAMAGE.is_match(text.lines().next().unwrap_or("")))
-            || NON_BUG.matches(text).matched(1)
+        non_bug_change: (non_bug.matched(0) && !DAMAGE.is_match(text.lines().next().unwrap_or("")))
+            || non_bug.matched(1)
             || NON_BUG.matches(&flat).matched(1),
     }
 }
