@@ -4,8 +4,9 @@
 
 use std::path::Path;
 use std::process::Command;
+use std::sync::OnceLock;
 
-use sectriage::kb::{build, Kb, Reach, UseCase};
+use sectriage::kb::{build, Kb, KbData, Reach, UseCase};
 
 mod support;
 
@@ -86,20 +87,38 @@ fn fixture_tree_builds_the_expected_classes() {
 
 #[test]
 fn committed_kb_is_reproducible_from_a_real_tree() {
-    let Some(src) = support::require(
+    let (Some(data), Some(src), Some(history)) = (full_data(), qemu_src(), history_trees()) else {
+        return;
+    };
+    let rebuilt = build::to_json(data);
+    let committed = std::fs::read_to_string("kb/qemu-kb.json").unwrap();
+    assert!(rebuilt == committed, "kb/qemu-kb.json differs from a rebuild; run `sectriage kb build --qemu-src {src}` with `--history` for each of {history:?} and commit");
+}
+
+/// The real current tree's path, or `None` (a skip, or a failure under CI).
+fn qemu_src() -> Option<String> {
+    support::require(
         "SECTRIAGE_QEMU_SRC",
         "a QEMU source tree",
         "export SECTRIAGE_QEMU_SRC=$(scripts/fetch-qemu-src)",
-    ) else {
-        return;
-    };
-    let Some(history) = history_trees() else {
-        return;
-    };
-    let data = build::build_with_history(Path::new(&src), &history, SECURITY_RST).unwrap();
-    let rebuilt = build::to_json(&data);
-    let committed = std::fs::read_to_string("kb/qemu-kb.json").unwrap();
-    assert!(rebuilt == committed, "kb/qemu-kb.json differs from a rebuild; run `sectriage kb build --qemu-src {src}` with `--history` for each of {history:?} and commit");
+    )
+}
+
+/// The data built from the real current tree alone, once per test binary.
+fn current_data() -> Option<&'static KbData> {
+    static DATA: OnceLock<KbData> = OnceLock::new();
+    let src = qemu_src()?;
+    Some(DATA.get_or_init(|| build::build(Path::new(&src), SECURITY_RST).unwrap()))
+}
+
+/// The data built from the real trees as the committed file is (with the
+/// older trees), once per test binary.
+fn full_data() -> Option<&'static KbData> {
+    static DATA: OnceLock<KbData> = OnceLock::new();
+    let (src, history) = (qemu_src()?, history_trees()?);
+    Some(DATA.get_or_init(|| {
+        build::build_with_history(Path::new(&src), &history, SECURITY_RST).unwrap()
+    }))
 }
 
 /// The older trees the committed data file takes removed paths from.
@@ -114,18 +133,9 @@ fn history_trees() -> Option<Vec<std::path::PathBuf>> {
 
 #[test]
 fn older_trees_add_only_what_the_current_tree_no_longer_has() {
-    let Some(src) = support::require(
-        "SECTRIAGE_QEMU_SRC",
-        "a QEMU source tree",
-        "export SECTRIAGE_QEMU_SRC=$(scripts/fetch-qemu-src)",
-    ) else {
+    let (Some(current), Some(data)) = (current_data(), full_data()) else {
         return;
     };
-    let Some(history) = history_trees() else {
-        return;
-    };
-    let current = build::build(Path::new(&src), SECURITY_RST).unwrap();
-    let data = build::build_with_history(Path::new(&src), &history, SECURITY_RST).unwrap();
     assert_eq!(data.history, ["7.2.0", "5.2.0"], "newest first");
     // Nothing the current tree has changes.
     for (path, facts) in &current.files {
@@ -168,14 +178,9 @@ fn older_trees_add_only_what_the_current_tree_no_longer_has() {
 
 #[test]
 fn functions_only_tcg_code_calls_are_derived_from_the_tree() {
-    let Some(src) = support::require(
-        "SECTRIAGE_QEMU_SRC",
-        "a QEMU source tree",
-        "export SECTRIAGE_QEMU_SRC=$(scripts/fetch-qemu-src)",
-    ) else {
+    let Some(data) = current_data() else {
         return;
     };
-    let data = build::build(Path::new(&src), SECURITY_RST).unwrap();
     let tcg = &data.tcg_only_functions;
     // The softmmu TLB fill lives in system/physmem.c; only accel/tcg/cputlb.c calls it.
     assert_eq!(
@@ -268,15 +273,12 @@ fn kb_explain_cli_prints_the_chain() {
 
 /// The knowledge base rebuilt from the real tree, with the committed overlay
 /// (what `kb explain` answers from), or `None` when the tree is absent.
-fn real_kb() -> Option<Kb> {
-    let src = support::require(
-        "SECTRIAGE_QEMU_SRC",
-        "a QEMU source tree",
-        "export SECTRIAGE_QEMU_SRC=$(scripts/fetch-qemu-src)",
-    )?;
-    let history = history_trees()?;
-    let data = build::build_with_history(Path::new(&src), &history, SECURITY_RST).unwrap();
-    Some(Kb::from_parts(&build::to_json(&data), sectriage::kb::EMBEDDED_OVERLAY).unwrap())
+fn real_kb() -> Option<&'static Kb> {
+    static KB: OnceLock<Kb> = OnceLock::new();
+    let data = full_data()?;
+    Some(KB.get_or_init(|| {
+        Kb::from_parts(&build::to_json(data), sectriage::kb::EMBEDDED_OVERLAY).unwrap()
+    }))
 }
 
 fn texts(f: &sectriage::kb::Finding) -> String {
