@@ -69,7 +69,12 @@ pub struct Locations {
     /// QMP `execute` commands and HMP `(qemu)` commands.
     pub monitor_commands: Vec<String>,
     /// Accelerators named in prose ("under KVM", "TCG-only"), apart from the command line.
+    /// An accelerator the report only names as unaffected is not among them.
     pub accels_in_prose: Vec<String>,
+    /// Accelerators the report names only as not showing the bug ("with KVM the
+    /// value is correct", "not with KVM"): a contrast, not the configuration.
+    #[serde(default)]
+    pub accels_unaffected: Vec<String>,
     /// C file names written without a directory (`seg_helper.c`).
     #[serde(default)]
     pub bare_files: Vec<String>,
@@ -166,6 +171,38 @@ static PROSE_ACCEL_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(kvm|hvf|tcg|xen|whpx|nvmm|hax|tiny code generator|hypervisor\.framework)\b")
         .unwrap()
 });
+/// A clause saying that its accelerator does not show the bug. Only firm
+/// wording counts ("does not crash" may precede worse damage, so it does not).
+static UNAFFECTED_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\b(not|isn't|aren't|wasn't|weren't)\s+(be\s+)?affected\b|\bunaffected\b|\b(is|are|was|were|comes? out|came out|behaves?|behaved|works?|worked|runs?|ran)\s+(correct(ly)?|fine|as expected|properly|normally)\b|\b(does|did|do)(n't|\s+not)\s+(happen|occur|reproduce|trigger|show up)\b|\b(cannot|can't|could not|couldn't)\s+(be\s+)?reproduced?\b|\bnot\s+reproducible\b|\bno (such )?(problem|issue)\b",
+    )
+    .unwrap()
+});
+/// `not KVM`, `not with KVM`, `never under KVM` right before the accelerator.
+static NOT_BEFORE_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(not|never)\s+((with|under|on|using|in|for)\s+)?(the\s+)?$").unwrap()
+});
+static CLAUSE_BREAK_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)[.;:!?,\n]|\s(but|while|whereas|although|though|unlike)\s").unwrap()
+});
+
+/// Whether the accelerator named at `start..end` is named only as unaffected.
+fn named_as_unaffected(text: &str, start: usize, end: usize) -> bool {
+    let before = &text[..start];
+    if NOT_BEFORE_RE.is_match(before) {
+        return true;
+    }
+    let clause_start = CLAUSE_BREAK_RE
+        .find_iter(before)
+        .last()
+        .map_or(0, |m| m.end());
+    let after = &text[end..];
+    let clause_end = CLAUSE_BREAK_RE
+        .find(after)
+        .map_or(text.len(), |m| end + m.start());
+    UNAFFECTED_RE.is_match(&text[clause_start..clause_end])
+}
 
 /// Identifiers a title names as code (`tcg_commit`, `vmxnet3_io_bar0_write()`):
 /// snake_case words of six or more characters, outside the `prefix:` part.
@@ -255,13 +292,25 @@ pub fn locate(text: &str) -> Locations {
     for cap in HMP_RE.captures_iter(text) {
         push_unique(&mut loc.monitor_commands, &format!("hmp:{}", &cap[1]));
     }
+    let mut unaffected = Vec::new();
     for cap in PROSE_ACCEL_RE.captures_iter(text) {
-        let accel = match cap[1].to_ascii_lowercase().as_str() {
+        let m = cap.get(1).expect("group 1");
+        let accel = match m.as_str().to_ascii_lowercase().as_str() {
             "tiny code generator" => "tcg".to_string(),
             "hypervisor.framework" => "hvf".to_string(),
             other => other.to_string(),
         };
-        push_unique(&mut loc.accels_in_prose, &accel);
+        if named_as_unaffected(text, m.start(), m.end()) {
+            push_unique(&mut unaffected, &accel);
+        } else {
+            push_unique(&mut loc.accels_in_prose, &accel);
+        }
+    }
+    // An accelerator named as affected anywhere stays affected.
+    for accel in unaffected {
+        if !loc.accels_in_prose.contains(&accel) {
+            loc.accels_unaffected.push(accel);
+        }
     }
     loc
 }
@@ -486,7 +535,28 @@ mod tests {
         );
         assert_eq!(loc.functions, ["sdhci_data_transfer"]);
         assert_eq!(loc.files[0].path, "linux-user/");
-        assert_eq!(loc.accels_in_prose, ["tcg", "kvm"]);
+        assert_eq!(loc.accels_in_prose, ["tcg"]);
+        assert_eq!(loc.accels_unaffected, ["kvm"]);
+    }
+
+    #[test]
+    fn accelerators_named_as_unaffected_are_a_contrast() {
+        let loc = locate(
+            "With TCG the bit is never set. With KVM the error code is correct, because the hardware computes it.",
+        );
+        assert_eq!(loc.accels_in_prose, ["tcg"]);
+        assert_eq!(loc.accels_unaffected, ["kvm"]);
+        // TCG unaffected, KVM affected: the contrast runs the other way.
+        let loc = locate("The guest crashes QEMU under KVM; TCG is not affected.");
+        assert_eq!(loc.accels_in_prose, ["kvm"]);
+        assert_eq!(loc.accels_unaffected, ["tcg"]);
+        // Weaker wording keeps the accelerator: "does not crash" can precede worse damage.
+        let loc = locate("With KVM it does not crash at once but corrupts host memory.");
+        assert_eq!(loc.accels_in_prose, ["kvm"]);
+        // Named as affected once, it stays affected.
+        let loc = locate("KVM crashes. After the fix KVM works fine.");
+        assert_eq!(loc.accels_in_prose, ["kvm"]);
+        assert!(loc.accels_unaffected.is_empty());
     }
 
     #[test]
