@@ -316,6 +316,17 @@ pub fn compute(
             push_file(path, &mut files);
         }
     }
+    // A function the title names ("... in tcg_commit") identifies the bug even
+    // where its file is shared infrastructure: the title chose it.
+    for name in super::locate::title_functions(title) {
+        if super::is_distinctive_function(&name)
+            && kb.data.functions.contains_key(name.as_str())
+            && !is_infrastructure(&name, None)
+            && !functions.contains(&name)
+        {
+            functions.push(name);
+        }
+    }
     for name in &locations.functions {
         if locations.frames.iter().any(|f| &f.function == name)
             || !super::is_distinctive_function(name)

@@ -149,7 +149,10 @@ static PATH_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?:^|[\s(\[`'\x22,:=</])((?:[\w.+-]+/)*[\w.+-]+(?:\.(?:c|h|inc|c\.inc|h\.inc|rs|py|json|S|decode)\b|/))(?::(\d+))?").unwrap()
 });
 static FRAME_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?m)^\s*#(\d+)\s+(?:0x[0-9a-fA-F]+\s+(?:in\s+)?)?([A-Za-z_][\w:~.]*)\s*(?:\([^)\n]*\))?\s*(?:at\s+|in\s+)?(?:([^\s:()]+\.(?:c|h|inc|cc|rs)):(\d+))?").unwrap()
+    // Horizontal space only after the frame's start: a frame line must not run
+    // into the next one (`#0 ... in __asan_memcpy (/lib/libasan.so+0x1)` would
+    // swallow the line break and lose frame #1).
+    Regex::new(r"(?m)^[ \t]*#(\d+)[ \t]+(?:0x[0-9a-fA-F]+[ \t]+(?:in[ \t]+)?)?([A-Za-z_][\w:~.]*)[ \t]*(?:\([^)\n]*\))?[ \t]*(?:at[ \t]+|in[ \t]+)?(?:([^\s:()]+\.(?:c|h|inc|cc|rs)):(\d+))?").unwrap()
 });
 static CALL_RE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\b([A-Za-z_][A-Za-z0-9_]{2,})\(\)").unwrap());
@@ -175,7 +178,7 @@ static PROSE_ACCEL_RE: LazyLock<Regex> = LazyLock::new(|| {
 /// wording counts ("does not crash" may precede worse damage, so it does not).
 static UNAFFECTED_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(not|isn't|aren't|wasn't|weren't)\s+(be\s+)?affected\b|\bunaffected\b|\b(is|are|was|were|comes? out|came out|behaves?|behaved|works?|worked|runs?|ran)\s+(correct(ly)?|fine|as expected|properly|normally)\b|\b(does|did|do)(n't|\s+not)\s+(happen|occur|reproduce|trigger|show up)\b|\b(cannot|can't|could not|couldn't)\s+(be\s+)?reproduced?\b|\bnot\s+reproducible\b|\bno (such )?(problem|issue)\b",
+        r"(?i)\b(not|isn't|aren't|wasn't|weren't)\s+(be\s+)?affected\b|\bunaffected\b|\b(is|are|was|were|comes? out|came out|behaves?|behaved|works?|worked|runs?|ran)\s+(correct(ly)?|fine|as expected|properly|normally)\b|\b(does|did|do)(n't|\s+not)\s+(happen|occur|reproduce|trigger|show up)\b|\b(cannot|can't|could not|couldn't)\s+(be\s+)?reproduced?\b|\bnot\s+reproducible\b|\bno (such )?(problem|issue)\b|\bne se (re)?produit pas\b|\bn'est pas (affecté|concerné)|\bnon (affecté|concerné)|\bfonctionne (correctement|bien)\b|\bnicht betroffen\b|\btritt\b.{0,30}\bnicht auf\b|\bfunktioniert (korrekt|richtig|einwandfrei)\b|\bno se (re)?produce\b|\bno (está|es|son|están) afectad|\bfunciona (correctamente|bien)\b|\bnon si (ri)?produce\b|\bnon (è|sono) (affett|interessat)|\bnão se (re)?produz\b|\bnão (é|são) afetad|不受影响|不会复现|无法复现|不复现|影響を受けない|再現しない",
     )
     .unwrap()
 });
@@ -284,7 +287,8 @@ pub fn locate(text: &str) -> Locations {
         }
     }
 
-    parse_command_lines(&joined, &mut loc);
+    let mut unaffected = Vec::new();
+    parse_command_lines(&joined, &mut loc, &mut unaffected);
 
     for cap in QMP_RE.captures_iter(text) {
         push_unique(&mut loc.monitor_commands, &format!("qmp:{}", &cap[1]));
@@ -292,7 +296,6 @@ pub fn locate(text: &str) -> Locations {
     for cap in HMP_RE.captures_iter(text) {
         push_unique(&mut loc.monitor_commands, &format!("hmp:{}", &cap[1]));
     }
-    let mut unaffected = Vec::new();
     for cap in PROSE_ACCEL_RE.captures_iter(text) {
         let m = cap.get(1).expect("group 1");
         let accel = match m.as_str().to_ascii_lowercase().as_str() {
@@ -308,14 +311,16 @@ pub fn locate(text: &str) -> Locations {
     }
     // An accelerator named as affected anywhere stays affected.
     for accel in unaffected {
-        if !loc.accels_in_prose.contains(&accel) {
+        if !loc.accels_in_prose.contains(&accel) && !loc.command_line.accels.contains(&accel) {
             loc.accels_unaffected.push(accel);
         }
     }
     loc
 }
 
-fn parse_command_lines(joined: &str, loc: &mut Locations) {
+/// `unaffected` collects accelerators whose option stands in a sentence saying
+/// they do not show the bug ("does not reproduce with -accel kvm").
+fn parse_command_lines(joined: &str, loc: &mut Locations, unaffected: &mut Vec<String>) {
     let cmd = &mut loc.command_line;
     for cap in SYSTEM_BIN_RE.captures_iter(joined) {
         push_unique(&mut cmd.system_targets, &cap[1]);
@@ -339,6 +344,16 @@ fn parse_command_lines(joined: &str, loc: &mut Locations) {
         let option = &cap[1];
         let value = cap.get(2).map(|m| m.as_str()).unwrap_or("");
         let head = value.split(',').next().unwrap_or("");
+        let whole = cap.get(0).expect("group 0");
+        let contrast = matches!(option, "accel" | "enable-kvm")
+            && named_as_unaffected(joined, whole.start(), whole.end());
+        if contrast {
+            let accel = if option == "accel" { head } else { "kvm" };
+            if !accel.is_empty() {
+                push_unique(unaffected, accel);
+            }
+            continue;
+        }
         match option {
             "machine" | "M" => {
                 // `-machine accel=kvm` has no type; `-M q35,accel=kvm` has both.
@@ -466,6 +481,12 @@ mod tests {
             #2 0x55d3a109d698 in aio_bh_call ../util/async.c:172\n";
         let loc = locate(text);
         assert_eq!(loc.frames.len(), 3);
+        // A frame in a library, with its module in parentheses, does not hide the next one.
+        let lib = locate(
+            "    #0 0x55 in __asan_memcpy (/lib/x86_64-linux-gnu/libasan.so.8+0xfa0b8)\n    #1 0x55 in gem_receive ../hw/net/cadence_gem.c:1030\n",
+        );
+        let names: Vec<_> = lib.frames.iter().map(|f| f.function.as_str()).collect();
+        assert_eq!(names, ["__asan_memcpy", "gem_receive"]);
         assert_eq!(loc.frames[0].function, "ehci_init_transfer");
         assert_eq!(loc.frames[0].file.as_deref(), Some("hw/usb/hcd-ehci.c"));
         assert_eq!(loc.frames[0].line, Some(1185));
@@ -553,6 +574,12 @@ mod tests {
         // Weaker wording keeps the accelerator: "does not crash" can precede worse damage.
         let loc = locate("With KVM it does not crash at once but corrupts host memory.");
         assert_eq!(loc.accels_in_prose, ["kvm"]);
+        // An option in a sentence saying it does not show the bug is a contrast too.
+        let loc = locate(
+            "qemu-system-x86_64 -M q35 -accel tcg -cpu max\nLe problème ne se reproduit pas avec -accel kvm, car le processeur exécute l'instruction.",
+        );
+        assert_eq!(loc.command_line.accels, ["tcg"]);
+        assert_eq!(loc.accels_unaffected, ["kvm"]);
         // Named as affected once, it stays affected.
         let loc = locate("KVM crashes. After the fix KVM works fine.");
         assert_eq!(loc.accels_in_prose, ["kvm"]);

@@ -150,6 +150,8 @@ fn is_infrastructure(function: &str, file: Option<&str>) -> bool {
         "softmmu/physmem.c",
         "system/dma-helpers.c",
         "system/cpus.c",
+        "cpu-common.c",
+        "hw/core/cpu-common.c",
         "accel/kvm/kvm-all.c",
         "include/",
         "qom/",
@@ -267,6 +269,23 @@ fn innermost_frame(frames: &[Frame], kb: &Kb) -> Option<Finding> {
         }
     }
     None
+}
+
+/// Every frame of the trace that is not shared infrastructure, innermost first,
+/// as the knowledge base places it. The innermost speaks for the bug; the
+/// others can still contradict a non-virtualization reading (a device handler
+/// below a TCG loop frame is still the device).
+fn trace_findings(frames: &[Frame], kb: &Kb) -> Vec<Finding> {
+    frames
+        .iter()
+        .filter_map(|frame| {
+            let finding = match frame.file.as_deref() {
+                Some(file) => structure::path(kb, file),
+                None => function_lookup(&frame.function, kb),
+            }?;
+            (!is_infrastructure(&frame.function, finding.file.as_deref())).then_some(finding)
+        })
+        .collect()
 }
 
 /// A name specific enough to stand for one file: snake_case with an underscore
@@ -684,7 +703,8 @@ fn analyze_with(
     };
     let accels: Vec<Finding> = accel_names.iter().filter_map(|a| kb.accel(a)).collect();
 
-    let rules = rules_verdict(&components, &machines, &accels, &locations);
+    let trace = trace_findings(&locations.frames, kb);
+    let rules = rules_verdict(&components, &trace, &machines, &accels, &locations);
     let fingerprint = fingerprint::compute(title, text, &locations, &components, kb);
     Evidence {
         provenance,
@@ -704,6 +724,7 @@ fn analyze_with(
 /// The deterministic verdict: the primary component's class, set in context.
 fn rules_verdict(
     components: &[Component],
+    trace: &[Finding],
     machines: &[Finding],
     accels: &[Finding],
     locations: &Locations,
@@ -791,26 +812,57 @@ fn rules_verdict(
         .filter(|c| c.finding.class == finding.class)
         .count();
     let strong_role = matches!(primary.role, Role::Title | Role::Frame);
-    // Weaker evidence for non-virtualization (a path or function merely named)
-    // does not settle anything when other evidence says virtualization: another
-    // file, a hardware accelerator, or a listed machine not run under TCG alone.
-    // (A directory such as `target/arm/` mixes both and says nothing here.)
+    // Non-virtualization evidence, however strong its place (the title, the
+    // innermost frame), settles nothing when other evidence says
+    // virtualization: another file or frame, a hardware accelerator, or a
+    // listed machine not run under TCG alone. Titles and traces are written
+    // by the reporter too, and "Crash in cpu_exec" above a device's frames is
+    // the TCG loop every MMIO access goes through, not the bug.
+    // (A directory such as `target/arm/` mixes both and says nothing here;
+    // nor does shared infrastructure such as the memory core, which every
+    // report may name.)
     // TCG-only code runs only under TCG, whatever the machine type: a listed
     // machine does not contradict it, a hardware accelerator does.
     let tcg_code = finding.surface.as_deref() == Some("tcg");
     // Words (a prose-named directory) and whole directories are weaker than the
     // file located, so they do not contradict it; other files do.
+    // A hardware accelerator (named, or its own code under accel/) contradicts
+    // TCG-only code, which never runs with it; it does not contradict an
+    // unlisted board's code, which stays non-virtualization under KVM too.
+    // The trace's outer frames are the callers of the innermost one: they
+    // contradict only TCG code (a device handler below a TCG loop frame),
+    // never a board device called from the backends.
+    let accel_file = |p: &str| p.starts_with("accel/") && !p.starts_with("accel/tcg");
+    // A path the report names only in the trace's frames is one of those callers.
+    let only_in_frames = |c: &Component| {
+        c.role == Role::Path
+            && c.finding.file.as_deref().is_some_and(|p| {
+                let in_frames = locations
+                    .frames
+                    .iter()
+                    .filter(|f| f.file.as_deref() == Some(p))
+                    .count();
+                in_frames > 0
+                    && locations
+                        .files
+                        .iter()
+                        .any(|f| f.path == p && f.mentions <= in_frames)
+            })
+    };
     let contradiction = runtime
         .iter()
-        .filter(|c| c.role != Role::Prose)
+        .filter(|c| c.role != Role::Prose && (tcg_code || !only_in_frames(c)))
         .map(|c| &c.finding)
-        .filter(|f| f.file.as_deref().is_some_and(|p| !p.ends_with('/')))
-        .chain(accels)
+        .chain(trace.iter().filter(|_| tcg_code))
+        .filter(|f| {
+            f.file.as_deref().is_some_and(|p| {
+                !p.ends_with('/') && !is_infrastructure("", Some(p)) && (tcg_code || !accel_file(p))
+            })
+        })
+        .chain(accels.iter().filter(|_| tcg_code))
         .chain(machines.iter().filter(|_| !only_tcg && !tcg_code))
         .find(|f| f.class == UseCase::Virtualization);
-    if let (UseCase::NonVirtualization, false, Some(other)) =
-        (finding.class, strong_role, contradiction)
-    {
+    if let (UseCase::NonVirtualization, Some(other)) = (finding.class, contradiction) {
         return RulesVerdict {
             use_case: UseCase::NeedsJudgement,
             confidence: Confidence::Low,
