@@ -114,10 +114,11 @@ const SECTION_LINES: usize = 4;
 // Lexicons
 // ---------------------------------------------------------------------------
 
-/// Letters of the scripts whose words need boundaries (Latin, Cyrillic).
+/// Letters of the scripts whose words need boundaries (Latin with Vietnamese,
+/// Cyrillic, Devanagari, Arabic).
 /// Kept small on purpose: a full Unicode `\w`/`\b` makes the lazy DFA give
 /// up on non-ASCII text and the regexes become ~20x slower.
-const LETTER: &str = "a-zA-Z0-9_À-ÖØ-öø-ɏА-яЁё";
+const LETTER: &str = "a-zA-Z0-9_À-ÖØ-öø-ɏА-яЁёḀ-ỿऀ-ॿء-ي";
 
 /// A word lexicon: Latin/Cyrillic words matched as whole words (a pattern's
 /// `\w` means one letter of `LETTER`), plus CJK terms matched anywhere
@@ -176,6 +177,9 @@ static MENTIONS: LazyLock<Lexicon> = LazyLock::new(|| {
             r"chatgpt|gpt-?oss|gpt-?[345](?:\.\d)?(?:o|-?turbo|-?mini)?|openai|",
             r"claude(?:\s+(?:code|opus|sonnet|haiku))?|anthropic|gemini|bard|github\s+copilot|copilot|",
             r"codex|llama|deepseek|qwen|mistral|mixtral|grok|big\s+sleep|codewhisperer|tabnine|xbow|kimi|",
+            // versioned model names ("Qwen2.5-Coder", "Llama-3.1-70B", "claude-3.5-sonnet")
+            r"(?:qwen|llama|deepseek|mistral|gemini|gemma|claude|codellama|starcoder|phi)[-\s]?\d[\w.]*(?:-[\w.]+){0,3}|gemma|starcoder|codellama|",
+            r"autonomous\s+(?:[\w-]+\s+){0,2}agents?|ai\s+agents?|ai-powered|ai-assisted|ai-driven|",
             // AI / LLM family words
             r"large\s+language\s+models?|language\s+models?|llms?|generative\s+ai|genai|",
             r"machine[- ]learning|coding\s+agents?|agentic|chatbots?|",
@@ -183,10 +187,16 @@ static MENTIONS: LazyLock<Lexicon> = LazyLock::new(|| {
             r"inteligencia\s+artificial|modelos?\s+de\s+lenguaje|intelligenza\s+artificiale|",
             r"modell[oi]\s+linguistic[oi]|inteligência\s+artificial|modelos?\s+de\s+linguagem|",
             r"искусственн\w*\s+интеллект\w*|нейросет\w*|языков\w*\s+модел\w*|",
+            r"yapay\s+zek[aâ]\w*|dil\s+model\w*|sztuczn\w*\s+inteligencj\w*|model\w*\s+językow\w*|",
+            r"kunstmatige\s+intelligentie|taalmodel\w*|trí\s+tuệ\s+nhân\s+tạo|mô\s+hình\s+ngôn\s+ngữ|",
+            r"कृत्रिम\s+बुद्धिमत्ता|भाषा\s+मॉडल|एआई|الذكاء\s+الاصطناعي|\w*نموذج\s+لغوي|\w*نماذج\s+لغوية|",
             // fuzzers
             r"oss[- ]?fuzz|clusterfuzz|syzkaller|syzbot|libfuzzer|aflplusplus|afl\+\+|american\s+fuzzy\s+lop|",
             r"kafl|afl|honggfuzz|generic[-_]fuzz|qemu-fuzz-[a-z0-9_-]+|videzzo|morphuzz|hyper-?cube|nyx|",
             r"fuzz(?:ers|er|ing|ed|es)|fuzz[- ]test(?:ing|s)?|fuzzeur\w*|fuzzeo|фаззер\w*|фаззинг\w*|",
+            r"fuzzowani\w*|bulanıklaştırma\w*|kiểm\s+thử\s+mờ|फ़ज़िंग|फज़िंग|फ़ज़र|फज़र|",
+            // symbolic execution generates inputs as a fuzzer does
+            r"symbolic\s+execution|concolic\s+(?:execution|testing)|klee|angr|",
             // static analysers
             r"coverity(?:\s+scan)?|svace|codeql|clang\s+static\s+analy[sz]er|clang-analyzer|scan-build|",
             r"clang-tidy|smatch|cppcheck|facebook\s+infer|meta\s+infer|fbinfer|semgrep|pvs-studio|coccinelle|",
@@ -195,20 +205,91 @@ static MENTIONS: LazyLock<Lexicon> = LazyLock::new(|| {
             r"statische\w*\s+(?:code)?analy\w*|statische\w*\s+codeanaly\w*|analyse\s+statique|analyseurs?\s+statiques?|",
             r"análisis\s+estático|analizador\w*\s+estático\w*|analisi\s+statica|analizzator\w*\s+static\w*|",
             r"análise\s+estática|analisador\w*\s+estático\w*|статическ\w*\s+анализ\w*|",
+            r"statik\s+analiz\w*|analiz\w*\s+statyczn\w*|statyczn\w*\s+analiz\w*|phân\s+tích\s+tĩnh|",
+            r"स्थैतिक\s+विश्लेषण|\w*التحليل\s+(?:الثابت|الساكن)|",
             // other automated tools
             r"snyk|nessus|openvas|linux\s+verification\s+center|",
             r"automated\s+(?:vulnerability\s+|security\s+|code\s+)?(?:scanners?|scanning|tools?|tooling|analysis|testing|review|bug[- ]finding|audit\w*)|",
             r"vulnerability\s+scanners?|automatische\w*\s+\w*werkzeug\w*|outils?\s+automatiques?|",
             r"herramientas?\s+automáticas?|strument\w*\s+automatic\w*|ferramentas?\s+automáticas?|",
+            r"otomatik\s+araç\w*|automatyczn\w*\s+narzędzi\w*|geautomatiseerde\s+tools?|",
             r"автоматизированн\w*\s+инструмент\w*|автоматическ\w*\s+инструмент\w*"
         ),
         concat!(
             r"文心一言|通义千问|豆包|人工智能|大语言模型|大型语言模型|大模型|语言模型|大規模言語モデル|言語モデル|",
             r"人工知能|인공지능|언어\s*모델|ファジング|ファザー|ファズ|模糊测试|模糊器|퍼징|퍼저|",
+            r"人工智慧|大型語言模型|語言模型|模糊測試|靜態分析|自動化工具|",
             r"静态代码分析|静态分析|静的解析|정적\s*분석|自动化工具|自動化ツール|自動ツール"
         ),
     )
 });
+
+/// Words that make "AI-<word>" mean the acronym ("AI-assisted", "AI-found").
+const AI_COMPOUNDS: &[&str] = &[
+    "assisted",
+    "aided",
+    "powered",
+    "driven",
+    "based",
+    "generated",
+    "found",
+    "enabled",
+    "augmented",
+    "agent",
+    "agents",
+    "tool",
+    "tools",
+    "model",
+    "models",
+    "assistant",
+    "bot",
+    "supported",
+    "discovered",
+    "detected",
+    "identified",
+    "written",
+    "authored",
+    "drafted",
+    "guided",
+    "led",
+    "native",
+    "first",
+    "gestützt",
+    "unterstützt",
+    "generiert",
+    "assisté",
+    "assistée",
+    "généré",
+    "asistido",
+    "generado",
+    "assistito",
+    "generato",
+    "agentic",
+    "coding",
+    "code",
+    "review",
+    "reviewed",
+    "audit",
+    "auditing",
+    "scan",
+    "scanner",
+    "scanning",
+    "analysis",
+    "triage",
+    "research",
+    "fuzzer",
+    "fuzzing",
+    "chat",
+    "system",
+    "systems",
+    "pipeline",
+    "workflow",
+    "engine",
+    "generation",
+    "produced",
+    "created",
+    "made",
+];
 
 /// Acronyms that only count in upper case ("ai" is an Italian preposition).
 static ACRONYM_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"A\.I\.|AI|IA|KI|ИИ").unwrap());
@@ -247,14 +328,26 @@ static CUES: LazyLock<Lexicon> = LazyLock::new(|| {
             r"gestützt|unterstützt|erstellt|verfasst|geschrieben|",
             r"written|authored|drafted|",
             r"trouv\w*|découv\w*|identifi\w*|détect\w*|signal[ée]\w*|repér\w*|assist[ée]\w*|grâce|",
-            r"encontrad\w*|descubi\w*|detectad\w*|reportad\w*|hallad\w*|asistid\w*|gracias|",
+            r"encontr\w*|descubi\w*|descubr\w*|detectad\w*|detect[eé]\w*|reportad\w*|hallad\w*|asistid\w*|gracias|mientras|",
             r"auditad\w*|generad\w*|escrit[oa]s?|",
             r"trovat\w*|scopert\w*|individuat\w*|rilevat\w*|segnalat\w*|assistit\w*|grazie|",
-            r"descobert\w*|detetad\w*|relatad\w*|assistid\w*|graças|",
+            r"descobert\w*|descobr\w*|detetad\w*|relatad\w*|assistid\w*|graças|",
+            r"znalezion\w*|znalaz\w*|wykry\w*|odkry\w*|zgłoszon\w*|dzięki|pomocą|podczas|",
+            r"gevonden|vond|vonden|ontdekt|gedetecteerd|gemeld|gerapporteerd|behulp|dankzij|tijdens|",
+            r"bulundu|bulduk|buldum|bulunmuştur|tespit|keşfed\w*|keşfett\w*|sırasında|sayesinde|yardımıyla|",
+            r"phát\s+hiện|tìm\s+thấy|tìm\s+ra|nhờ|",
+            r"पाया|पाई|पाए|खोजा|खोजी|खोजे|मिला|मिली|मदद|द्वारा|दौरान|",
+            r"\w*اكتشا\w*|\w*اكتشف\w*|\w*وجدنا|\w*وجدت|\w*عثرنا|\w*بواسطة|\w*بمساعدة|أثناء|خلال|",
             r"найден\w*|нашл\w*|нашёл|обнаруж\w*|выяв\w*|благодаря|сообщ\w*"
         ),
-        r"发现|检测到|检出|识别出|找到|挖掘|辅助|生成|触发|扫描出|発見|検出|見つけ|見つか|特定され|特定し|指摘|支援|발견|탐지",
+        r"发现|检测到|检出|识别出|找到|挖掘|辅助|生成|触发|扫描出|發現|檢測到|偵測到|輔助|協助|觸發|掃描出|発見|検出|見つけ|見つか|特定され|特定し|指摘|支援|발견|탐지|찾았|찾아냈|찾은|검출",
     )
+});
+
+/// Cues that say a tool wrote something rather than found it.
+static WRITING_CUE_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^(?:written|authored|drafted|generat\w*|produc\w*|erstellt|verfasst|geschrieben|escrit\w*|generad\w*)$")
+        .unwrap()
 });
 
 /// Negation tokens; "no AI", "nicht", "pas", "没有", "ません", ...
@@ -264,7 +357,9 @@ static NEGATIONS: LazyLock<Lexicon> = LazyLock::new(|| {
             r"not|no|never|without|neither|nor|none|cannot|nothing|\w+n['’]t|",
             r"nicht|nichts|kein\w*|ohne|weder|nie|niemals|pas|aucun\w*|sans|jamais|rien|ni|",
             r"sin|ningun\w*|nunca|nada|non|senza|nessun\w*|mai|niente|não|sem|nenhum\w*|nem|",
-            r"не|без|ни|нет|никогда|ничего|никак\w*"
+            r"не|без|ни|нет|никогда|ничего|никак\w*|",
+            r"nie|żadn\w*|nigdy|niet|geen|zonder|nooit|yok|değil|hiçbir|hiç|\w+ma(?:dı|dık|dım|mış)|\w+me(?:di|dik|dim|miş)|",
+            r"không|chưa|नहीं|बिना|لا|لم|لن|ليس|ليست|بدون|دون"
         ),
         concat!(
             r"没有|没|并未|未(?:使用|借助|曾|经|用|被|通过)|不是|并非|并不|不使用|非由|无需|",
@@ -309,7 +404,9 @@ static PURPOSES: LazyLock<Lexicon> = LazyLock::new(|| {
         concat!(
             r"translat\w*|polish\w*|proofread\w*|grammar\w*|spelling|spell-?check\w*|wording|",
             r"phrasing|rephras\w*|reword\w*|format(?:ting|ted)|readability|english|",
-            r"übersetz\w*|traduc\w*|tradu[iz]\w*|перев[оеё]д\w*|переведен\w*"
+            r"übersetz\w*|traduc\w*|tradu[iz]\w*|перев[оеё]д\w*|переведен\w*|",
+            // "the summary was written with ...", not a "Summary" heading
+            r"(?:the|this|a|my|its)\s+summary|summari[sz]\w*|write-?up|çevir\w*|tłumacz\w*|vertaal\w*|vertaling|dịch|अनुवाद|\w*ترجم\w*"
         ),
         r"翻译|翻訳|润色|校对|校正|번역",
     )
@@ -319,7 +416,7 @@ static PURPOSES: LazyLock<Lexicon> = LazyLock::new(|| {
 /// (in addition to the family words of `MENTIONS`).
 static TOOL_WORDS: LazyLock<Lexicon> = LazyLock::new(|| {
     Lexicon::new(
-        r"tools?|tooling|automation|werkzeug\w*|hilfsmittel|outils?|herramientas?|strument[oi]|ferramentas?|инструмент\w*",
+        r"tools?|tooling|automation|werkzeug\w*|hilfsmittel|outils?|herramientas?|strument[oi]|ferramentas?|инструмент\w*|araç\w*|narzędzi\w*|hulpmiddel\w*|công\s+cụ|उपकरण|टूल|أداة|أدوات",
         r"工具|ツール|도구",
     )
 });
@@ -331,7 +428,9 @@ static USAGES: LazyLock<Lexicon> = LazyLock::new(|| {
             r"used|use|using|uses|involved|employed|utili[sz]ed|relied|assist\w*|help\w*|",
             r"manual\w*|hand|human|reading|read|review\w*|",
             r"verwendet|eingesetzt|benutzt|genutzt|manuell\w*|utilis\w*|employ\w*|manuel\w*|",
-            r"utiliz\w*|us[oó]|usaron|usad\w*|empleado\w*|usat\w*|impiegat\w*|использ\w*|вручную|применя\w*"
+            r"utiliz\w*|us[oó]|usaron|usad\w*|empleado\w*|usat\w*|impiegat\w*|использ\w*|вручную|применя\w*|",
+            r"kullan\w*|użyt\w*|używ\w*|ręczn\w*|wykorzyst\w*|gebruikt|handmatig|sử\s+dụng|thủ\s+công|",
+            r"उपयोग|इस्तेमाल|मैन्युअल|\w*استخدا\w*|\w*استخدم\w*|يدوي\w*"
         ),
         r"使用|借助|利用|人工|手动|手工|手動|手作業|人手|目視|使っ|使わ|用い|사용|수동",
     )
@@ -839,8 +938,13 @@ fn classify(raw: &str) -> (ToolKind, String, u8) {
         ("framac", StaticAnalysis, "Frama-C"),
         ("flawfinder", StaticAnalysis, "Flawfinder"),
     ];
-    const NAMED_MORE: [(&str, ToolKind, &str); 4] = [
+    const NAMED_MORE: [(&str, ToolKind, &str); 9] = [
         ("joern", StaticAnalysis, "Joern"),
+        ("gemma", AiLlm, "Gemma"),
+        ("starcoder", AiLlm, "StarCoder"),
+        ("phi", AiLlm, "Phi"),
+        ("klee", Other, "KLEE"),
+        ("angr", Other, "angr"),
         ("snyk", Other, "Snyk"),
         ("nessus", Other, "Nessus"),
         ("openvas", Other, "OpenVAS"),
@@ -858,8 +962,20 @@ fn classify(raw: &str) -> (ToolKind, String, u8) {
         return (Other, "Linux Verification Center".to_string(), 0);
     }
     // Family words; "automated analysis" is Other, so check "automat" first.
-    const FAMILY: [(&str, ToolKind, &str, u8); 21] = [
+    const FAMILY: [(&str, ToolKind, &str, u8); 34] = [
         ("automat", Other, "automated tool", 0),
+        ("otomatik", Other, "automated tool", 0),
+        ("symbolic", Other, "symbolic execution", 1),
+        ("concolic", Other, "symbolic execution", 1),
+        ("bulanık", Fuzzer, "fuzzer (unspecified)", 1),
+        ("thửmờ", Fuzzer, "fuzzer (unspecified)", 1),
+        ("फ़ज़", Fuzzer, "fuzzer (unspecified)", 1),
+        ("फज़", Fuzzer, "fuzzer (unspecified)", 1),
+        ("statik", StaticAnalysis, "static analyzer", 1),
+        ("statyczn", StaticAnalysis, "static analyzer", 1),
+        ("tĩnh", StaticAnalysis, "static analyzer", 1),
+        ("स्थैतिक", StaticAnalysis, "static analyzer", 1),
+        ("التحليل", StaticAnalysis, "static analyzer", 1),
         ("自动化", Other, "automated tool", 0),
         ("自動", Other, "automated tool", 0),
         ("автомат", Other, "automated tool", 0),
@@ -878,6 +994,7 @@ fn classify(raw: &str) -> (ToolKind, String, u8) {
         ("estátic", StaticAnalysis, "static analyzer", 1),
         ("checker", StaticAnalysis, "static analyzer", 1),
         ("静", StaticAnalysis, "static analyzer", 1),
+        ("靜", StaticAnalysis, "static analyzer", 1),
         ("статическ", StaticAnalysis, "static analyzer", 1),
         ("정적", StaticAnalysis, "static analyzer", 1),
     ];
@@ -889,9 +1006,10 @@ fn classify(raw: &str) -> (ToolKind, String, u8) {
     (AiLlm, "AI/LLM".to_string(), 1)
 }
 
-/// "Claude Bernard" is a person; "Claude Code" / "Claude, an AI model" is not.
+/// "Claude Bernard" or "Gemini Okafor" is a person; "Claude Code", "Gemini Pro"
+/// or "Claude, an AI model" is not.
 fn looks_like_person(text: &str, m_end: usize, name: &str) -> bool {
-    if name != "Claude" {
+    if !matches!(name, "Claude" | "Gemini" | "Kimi" | "Grok" | "Mistral") {
         return false;
     }
     let rest = &text[m_end..ceil_boundary(text, m_end + 40)];
@@ -908,7 +1026,22 @@ fn looks_like_person(text: &str, m_end: usize, name: &str) -> bool {
     capitalised
         && !matches!(
             word.as_str(),
-            "Code" | "Opus" | "Sonnet" | "Haiku" | "Instant"
+            "Code"
+                | "Opus"
+                | "Sonnet"
+                | "Haiku"
+                | "Instant"
+                | "Pro"
+                | "Flash"
+                | "Ultra"
+                | "Nano"
+                | "Advanced"
+                | "Deep"
+                | "Cli"
+                | "Large"
+                | "Medium"
+                | "Small"
+                | "Le"
         )
 }
 
@@ -1161,7 +1294,7 @@ fn clauses(text: &str, para: Span, out: &mut Vec<Span>) {
     while let Some((i, c)) = iter.next() {
         let end = ps + i + c.len_utf8();
         let split = match c {
-            '。' | '！' | '？' | '；' => true,
+            '。' | '！' | '？' | '；' | '।' | '؟' => true,
             '.' | '!' | '?' | ';' => iter.peek().is_none_or(|&(_, n)| n.is_whitespace()),
             _ => false,
         };
@@ -1206,7 +1339,9 @@ fn scan_mentions(doc: &Doc) -> Vec<Mention> {
         });
     };
     for (s, e) in MENTIONS.spans(text) {
-        if is_path_or_flag(token_around(text, s, e)) {
+        let token = token_around(text, s, e);
+        // `claude.dupont@example.org` is an address, not the model.
+        if is_path_or_flag(token) || token.contains('@') {
             continue;
         }
         let (kind, name, prio) = classify(&text[s..e]);
@@ -1226,6 +1361,17 @@ fn scan_mentions(doc: &Doc) -> Vec<Mention> {
             && text[e + 1..].starts_with(|c: char| c.is_ascii_digit())
         {
             continue;
+        }
+        // "AI-assisted" is the acronym; "AI-capable" (a register, a signal) is not.
+        if let Some(rest) = text[e..].strip_prefix('-').filter(|_| m.as_str() == "AI") {
+            let word: String = rest
+                .chars()
+                .take_while(|c| c.is_alphabetic())
+                .collect::<String>()
+                .to_lowercase();
+            if !word.is_empty() && !AI_COMPOUNDS.contains(&word.as_str()) {
+                continue;
+            }
         }
         push(s, e, ToolKind::AiLlm, "AI/LLM".to_string(), 1, false);
     }
@@ -1375,7 +1521,9 @@ impl Scan {
             return false;
         }
         if let Some((_, pd)) = nearest(text, purposes, ms) {
-            if pd <= dist {
+            // "The summary was written with Gemini": a writing verb says what the
+            // tool wrote, and a purpose anywhere in the clause says it was not the finding.
+            if pd <= dist || WRITING_CUE_RE.is_match(&text[cue.0..cue.1]) {
                 return false;
             }
         }
@@ -1439,6 +1587,12 @@ pub fn detect(text: &str) -> Provenance {
 
     let mut prov = Provenance::default();
     let mut seen: HashSet<(ToolKind, String)> = HashSet::new();
+    // Declarations found through a finder cue only (not a trailer, a section,
+    // a link or an id), and the tool kinds an explicit "no fuzzing was
+    // involved" statement rules out: the statement outweighs a cue such as
+    // "while setting up a syzkaller VM".
+    let mut cue_only: Vec<bool> = Vec::new();
+    let mut ruled_out: HashSet<ToolKind> = HashSet::new();
     for &clause in &all_clauses {
         let (cs, ce) = clause;
         let lo = scan.mentions.partition_point(|m| m.start < cs);
@@ -1449,6 +1603,9 @@ pub fn detect(text: &str) -> Provenance {
             || IMPERATIVE_RE.is_match(&text[cs..ceil_boundary(text, (cs + 80).min(ce))]);
 
         let no_tools_clause = !skip && scan.no_tools(text, clause);
+        if no_tools_clause {
+            ruled_out.extend(mentions.iter().filter(|m| m.prio < 2).map(|m| m.kind));
+        }
         if !mentions.is_empty() && !skip {
             let groups = list_groups(text, &scan, mentions);
             let accepted: Vec<&Mention> = mentions
@@ -1467,6 +1624,8 @@ pub fn detect(text: &str) -> Provenance {
                     continue;
                 }
                 let li = doc.line_of(m.start);
+                let cueless = infos[li].cueless_from.is_some_and(|f| m.start >= f);
+                cue_only.push(!m.self_cued && !cueless);
                 prov.declarations.push(Declaration {
                     kind: m.kind,
                     tool: m.name.clone(),
@@ -1493,6 +1652,12 @@ pub fn detect(text: &str) -> Provenance {
             }
         }
     }
+
+    let mut keep = cue_only.iter().map(|&c| c);
+    prov.declarations.retain(|d| {
+        let cue_only = keep.next().unwrap_or(false);
+        !(cue_only && ruled_out.contains(&d.kind))
+    });
 
     if prov.no_tools_statement.is_none() {
         if let Some(li) = infos.iter().position(|i| i.no_tools_trailer) {
@@ -1901,9 +2066,88 @@ mod tests {
             "Dieser Bericht wurde mit ChatGPT übersetzt.",
             "Ce rapport a été traduit avec l'aide d'une IA.",
             "Informe traducido con ayuda de una IA; el fallo lo encontré yo.",
+            // Names, addresses and registers that look like tools.
+            "Reported-by: Claude Dupont <claude.dupont@example.fr>",
+            "Thanks to Gemini Okafor for reporting the out-of-bounds read; she found it by hand.",
+            "Found while reviewing the AI-capable interrupt path in maintain_ai().",
+            // A tool that only wrote a summary, or a setup an explicit statement rules out.
+            "Found by manual review. The summary at the end of this mail was written with Gemini.",
+            "I hit this while setting up a syzkaller VM image, simply by booting; no fuzzing was involved.",
+            "Bu hatayı bulmak için herhangi bir otomatik araç veya yapay zekâ kullanılmadı.",
         ];
         for line in cases {
             check_body(line, &[]);
+        }
+    }
+
+    #[test]
+    fn more_languages_and_model_names() {
+        let ai = &[(AiLlm, "AI/LLM")][..];
+        let cases: &[(&str, &[(ToolKind, &str)])] = &[
+            (
+                "Discovered with Qwen2.5-Coder while reviewing the ring setup.",
+                &[(AiLlm, "Qwen")],
+            ),
+            (
+                "The issue was found by an autonomous vulnerability-research agent.",
+                ai,
+            ),
+            (
+                "Methodology: KLEE symbolic execution produced the input.",
+                &[(Other, "KLEE")],
+            ),
+            (
+                "We discovered this using symbolic execution of the MMIO handlers.",
+                &[(Other, "symbolic execution")],
+            ),
+            (
+                "Encontramos este fallo mientras ejecutábamos AFL++ contra el dispositivo.",
+                &[(Fuzzer, "AFL++")],
+            ),
+            (
+                "Encontrei esta vulnerabilidade usando o Claude para revisar o código.",
+                &[(AiLlm, "Claude")],
+            ),
+            (
+                "| Método de descubrimiento | fuzzing (libFuzzer) |",
+                &[(Fuzzer, "libFuzzer")],
+            ),
+            (
+                "Błąd został znaleziony przez OSS-Fuzz (zgłoszenie 61234).",
+                &[(Fuzzer, "OSS-Fuzz")],
+            ),
+            ("Podatność wykryliśmy przy pomocy modelu językowego.", ai),
+            (
+                "Deze bug is gevonden met cppcheck.",
+                &[(StaticAnalysis, "cppcheck")],
+            ),
+            (
+                "Bu güvenlik açığı Claude yapay zekâ modeli kullanılarak tespit edildi.",
+                &[(AiLlm, "Claude")],
+            ),
+            (
+                "Lỗi này được phát hiện bởi syzkaller khi kiểm thử thiết bị.",
+                &[(Fuzzer, "syzkaller")],
+            ),
+            (
+                "本報告中的漏洞是使用 Claude 輔助審查時發現的。",
+                &[(AiLlm, "Claude")],
+            ),
+            (
+                "ChatGPT를 사용하여 이 취약점을 찾았습니다.",
+                &[(AiLlm, "ChatGPT")],
+            ),
+            (
+                "यह बग honggfuzz से फ़ज़िंग करते समय पाया गया।",
+                &[(Fuzzer, "honggfuzz")],
+            ),
+            (
+                "تم اكتشاف هذه الثغرة بواسطة أداة libFuzzer.",
+                &[(Fuzzer, "libFuzzer")],
+            ),
+        ];
+        for (line, expected) in cases {
+            check_body(line, expected);
         }
     }
 
