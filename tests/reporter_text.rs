@@ -3,10 +3,16 @@
 //! non-virtualization suggestion (the dangerous direction): a title naming a
 //! TCG function or an unlisted board, a TCG loop frame innermost in a trace,
 //! a decoy frame before the real trace. The probes were written for these
-//! tests after a red-team battery (134 reports) found such titles and traces
-//! deciding alone; each class has one probe here. The other direction is
-//! tested too: contrasts ("with KVM the value is correct") and KVM on an
-//! unlisted board still decide non-virtualization.
+//! tests after two red-team batteries (138 and 209 reports) found such
+//! titles, traces and side remarks deciding alone (27, then 90 dangerous
+//! suggestions); each class has a probe here. Round two: what the report
+//! names besides the code (a user-mode binary used to build the PoC, a TCG
+//! path in a side remark, `-accel tcg` on a runner without /dev/kvm, a board
+//! "where it was first seen", `-M q35.` glued to a full stop, paths the
+//! knowledge base cannot place). The other direction is tested too:
+//! contrasts ("with KVM the value is correct"), KVM on an unlisted board
+//! and honest TCG, user-mode and board reports still decide
+//! non-virtualization.
 
 use sectriage::kb::{Kb, UseCase};
 use sectriage::triage::{analyze, decide, LlmOutcome, Report, Suggestion};
@@ -165,4 +171,82 @@ fn an_accelerator_named_as_unaffected_is_a_contrast_not_the_configuration() {
          The guest overflows the RX buffer under KVM; TCG is not affected either way.",
     );
     assert_eq!(s.use_case, UseCase::Virtualization, "{}", s.rationale);
+}
+
+// --- Round two: what the report names besides the code ------------------------
+
+#[test]
+fn a_user_mode_binary_or_path_in_a_side_remark_does_not_outvote_the_device() {
+    for body in [
+        "A malicious guest running under KVM corrupts QEMU heap memory through the nvme controller. The guest PoC is statically linked; I tested it under qemu-x86_64 before booting it in the guest.",
+        "qemu-system-x86_64 -enable-kvm -device nvme,drive=d0,serial=x -drive if=none,id=d0,file=a.img\nThe guest PoC runs under qemu-x86_64 first.",
+        "A malicious guest driver corrupts QEMU heap memory through the usb-redir device. A similar check was added to linux-user/syscall.c last year; reproduced with KVM.",
+    ] {
+        never_non_virtualization("Heap overflow in a device", body);
+    }
+}
+
+#[test]
+fn a_tcg_path_in_a_side_remark_does_not_outvote_a_device_named_in_prose() {
+    for body in [
+        "The e1000e NIC copies a guest-controlled length into a fixed heap buffer. Unrelated: target/i386/tcg/translate.c has a similar pattern.",
+        "The xhci controller follows link TRBs forever. (I also have a pending patch for target/arm/tcg/translate.c, unrelated.)",
+        "The bug is in hw\\usb\\hcd-xhci.c: a guest-controlled length is used unchecked. Similar to an older bug in target/i386/tcg/seg_helper.c.",
+        "The bug is in HW/USB/HCD-XHCI.C: a guest-controlled length is used unchecked. Similar to an older bug in target/i386/tcg/seg_helper.c.",
+        "The bug is in hw/net/../net/e1000e_core.c: a guest-controlled length. Similar to an older bug in target/i386/tcg/seg_helper.c.",
+        "The bug is in include/hw/usb/xhci.h: a guest-controlled length. Similar to an older bug in target/i386/tcg/seg_helper.c.",
+        "The bug is in hw/fdc.c: a guest-controlled length. Similar to an older bug in target/i386/tcg/seg_helper.c.",
+    ] {
+        never_non_virtualization("Heap buffer overflow reachable from the guest", body);
+    }
+}
+
+#[test]
+fn running_under_tcg_or_on_an_unlisted_board_does_not_place_a_named_device() {
+    for (title, body) in [
+        ("Heap overflow in megasas", "A malicious guest corrupts host heap memory through the megasas SAS HBA. I reproduced it with -accel tcg because the CI runner has no /dev/kvm."),
+        ("Heap overflow in the nvme controller", "Reproduced: qemu-system-x86_64 -accel tcg -M q35 -device nvme.\nKVM guests are equally affected."),
+        ("Débordement de tas dans le contrôleur ahci", "Un invité malveillant corrompt le tas de QEMU via le contrôleur ahci. Le PoC utilise des instructions SSE pour écrire la table PRDT."),
+        ("Heap overflow in nvme controller", "A malicious guest corrupts host heap memory through the nvme controller. It reproduces on q35 and on the sbsa-ref board."),
+        ("Heap overflow in the virtio-blk device", "The arm musicpal board uses a similar design for its block device, but here it is virtio-blk on any machine."),
+    ] {
+        never_non_virtualization(title, body);
+    }
+}
+
+#[test]
+fn punctuation_around_a_command_line_does_not_unlist_the_machine() {
+    for cmd in [
+        "The host runs qemu-system-x86_64 -enable-kvm -M q35. Nothing else is needed.",
+        "The host runs qemu-system-x86_64 -enable-kvm -M \"q35\" and nothing else.",
+        "The host runs qemu-system-aarch64 -accel kvm -cpu host -M virt; nothing else.",
+    ] {
+        let s = triage(&format!(
+            "Guest-triggerable out-of-bounds write in a disk controller\n{cmd}"
+        ));
+        assert_ne!(
+            s.use_case,
+            UseCase::NonVirtualization,
+            "{cmd}: {}",
+            s.rationale
+        );
+        assert!(
+            !s.rationale.contains("is not a listed machine type"),
+            "{cmd}: {}",
+            s.rationale
+        );
+    }
+}
+
+#[test]
+fn honest_non_virtualization_reports_stay_non_virtualization() {
+    for text in [
+        "target/arm: SVE LD1 with MTE asserts in the helper\nThe helper in target/arm/tcg/sve_helper.c asserts when the page is tagged.",
+        "linux-user: mremap of a grown mapping asserts\nlinux-user/mmap.c asserts in page_set_flags() when the new size passes the reserved range.",
+        "hw/arm/musicpal: the LCD framebuffer write overflows\nqemu-system-arm -M musicpal -kernel zImage",
+        "Heap overflow in the x86 SSE emulation\nWith -accel tcg, a guest executing a crafted PCMPESTRI overflows in the SSE helpers of target/i386/tcg/fpu_helper.c.",
+    ] {
+        let s = triage(text);
+        assert_eq!(s.use_case, UseCase::NonVirtualization, "{text}: {}", s.rationale);
+    }
 }

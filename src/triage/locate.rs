@@ -178,7 +178,7 @@ static PROSE_ACCEL_RE: LazyLock<Regex> = LazyLock::new(|| {
 /// wording counts ("does not crash" may precede worse damage, so it does not).
 static UNAFFECTED_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(not|isn't|aren't|wasn't|weren't)\s+(be\s+)?affected\b|\bunaffected\b|\b(is|are|was|were|comes? out|came out|behaves?|behaved|works?|worked|runs?|ran)\s+(correct(ly)?|fine|as expected|properly|normally)\b|\b(does|did|do)(n't|\s+not)\s+(happen|occur|reproduce|trigger|show up)\b|\b(cannot|can't|could not|couldn't)\s+(be\s+)?reproduced?\b|\bnot\s+reproducible\b|\bno (such )?(problem|issue)\b|\bne se (re)?produit pas\b|\bn'est pas (affecté|concerné)|\bnon (affecté|concerné)|\bfonctionne (correctement|bien)\b|\bnicht betroffen\b|\btritt\b.{0,30}\bnicht auf\b|\bfunktioniert (korrekt|richtig|einwandfrei)\b|\bno se (re)?produce\b|\bno (está|es|son|están) afectad|\bfunciona (correctamente|bien)\b|\bnon si (ri)?produce\b|\bnon (è|sono) (affett|interessat)|\bnão se (re)?produz\b|\bnão (é|são) afetad|不受影响|不会复现|无法复现|不复现|影響を受けない|再現しない",
+        r"(?i)\b(not|isn't|aren't|wasn't|weren't)\s+(be\s+)?affected\b|\bunaffected\b|\b(is|are|was|were|comes? out|came out|behaves?|behaved|works?|worked|runs?|ran)\s+(correct(ly)?|fine|as expected|properly|normally)\b|\b(does|did|do)(n't|\s+not)\s+(happen|occur|reproduce|trigger|show up)\b|\b(cannot|can't|could not|couldn't)\s+(be\s+)?reproduced?\b|\bnot\s+reproducible\b|\bwithout\s+(any\s+)?(problems?|issues?|crash(es|ing)?|errors?|failures?)\b|\bno (such )?(problem|issue)\b|\bne se (re)?produit pas\b|\bn'est pas (affecté|concerné)|\bnon (affecté|concerné)|\bfonctionne (correctement|bien)\b|\bnicht betroffen\b|\btritt\b.{0,30}\bnicht auf\b|\bfunktioniert (korrekt|richtig|einwandfrei)\b|\bno se (re)?produce\b|\bno (está|es|son|están) afectad|\bfunciona (correctamente|bien)\b|\bnon si (ri)?produce\b|\bnon (è|sono) (affett|interessat)|\bnão se (re)?produz\b|\bnão (é|são) afetad|不受影响|不会复现|无法复现|不复现|影響を受けない|再現しない",
     )
     .unwrap()
 });
@@ -263,7 +263,15 @@ pub fn locate(text: &str) -> Locations {
         push_unique(&mut loc.functions, &cap[1]);
     }
 
-    for cap in PATH_RE.captures_iter(text) {
+    // `hw\usb\hcd-xhci.c` (a Windows shell, a backslash-escaping editor) is the same path.
+    let slashed;
+    let path_text = if text.contains('\\') {
+        slashed = text.replace("\\\n", " ").replace('\\', "/");
+        &slashed
+    } else {
+        text
+    };
+    for cap in PATH_RE.captures_iter(path_text) {
         let Some(path) = normalise_path(&cap[1]) else {
             let raw = cap[1].trim_matches(|c: char| c == '`' || c == '\'' || c == '"');
             if !raw.contains('/') && raw.ends_with(".c") && raw.len() > 2 {
@@ -342,7 +350,14 @@ fn parse_command_lines(joined: &str, loc: &mut Locations, unaffected: &mut Vec<S
     }
     for cap in OPTION_RE.captures_iter(joined) {
         let option = &cap[1];
-        let value = cap.get(2).map(|m| m.as_str()).unwrap_or("");
+        // Prose around a command line glues punctuation and quotes to the
+        // value ("-M q35.", `-M "q35"`, "-M virt)").
+        let value = cap
+            .get(2)
+            .map(|m| m.as_str())
+            .unwrap_or("")
+            .trim_matches(|c: char| "\"'`".contains(c))
+            .trim_end_matches(|c: char| ".,;:)]}\"'`".contains(c));
         let head = value.split(',').next().unwrap_or("");
         let whole = cap.get(0).expect("group 0");
         let contrast = matches!(option, "accel" | "enable-kvm")
@@ -449,6 +464,16 @@ fn is_user_mode_binary(bin: &str) -> bool {
 /// Reduces a path as printed in a trace or prose to a path in the QEMU tree.
 fn normalise_path(raw: &str) -> Option<String> {
     let trimmed = raw.trim_matches(|c: char| c == '`' || c == '\'' || c == '"');
+    // A path in capitals (`HW/USB/HCD-XHCI.C`) is QEMU's lower-case tree shouted.
+    let lowered;
+    let trimmed = if trimmed.chars().any(|c| c.is_ascii_uppercase())
+        && !trimmed.chars().any(|c| c.is_ascii_lowercase())
+    {
+        lowered = trimmed.to_ascii_lowercase();
+        lowered.as_str()
+    } else {
+        trimmed
+    };
     let components: Vec<&str> = trimmed.split('/').collect();
     // Build trees print `../hw/x.c` or `/usr/src/qemu/hw/x.c`: start at the first QEMU top dir.
     let start = components.iter().position(|c| QEMU_TOP_DIRS.contains(c))?;
@@ -456,11 +481,23 @@ fn normalise_path(raw: &str) -> Option<String> {
     if rest.len() < 2 {
         return None;
     }
-    let path = rest.join("/");
-    if path.contains("..") {
+    // `hw/usb/./hcd-xhci.c` and `hw/net/../net/e1000e_core.c` name the same file.
+    let mut parts: Vec<&str> = Vec::new();
+    for c in rest {
+        match *c {
+            "." | "" => {}
+            ".." => {
+                parts.pop()?;
+            }
+            c => parts.push(c),
+        }
+    }
+    // A directory keeps its trailing slash (`linux-user/`).
+    let dir = rest.last() == Some(&"");
+    if parts.len() < 2 - usize::from(dir) || !QEMU_TOP_DIRS.contains(&parts[0]) {
         return None;
     }
-    Some(path)
+    Some(parts.join("/") + if dir { "/" } else { "" })
 }
 
 fn push_unique(list: &mut Vec<String>, value: &str) {

@@ -160,6 +160,8 @@ fn is_infrastructure(function: &str, file: Option<&str>) -> bool {
         "system/main.c",
         "softmmu/vl.c",
         "hw/pci/pci.c",
+        "hw/pci/pci_host.c",
+        "hw/pci/pcie_host.c",
         "hw/pci/msix.c",
         "hw/pci/msi.c",
     ];
@@ -590,10 +592,16 @@ fn analyze_with(
     files.sort_by_key(|f| std::cmp::Reverse(f.mentions));
     for f in &files {
         let finding = structure::path(kb, &f.path).or_else(|| {
-            // A header or an unknown file still points at its sibling .c file.
+            // A header or an unknown file still points at its sibling .c file,
+            // in its own directory tree (`hw/net` is a directory, not `net/net.c`).
             let stem = f.path.strip_suffix(".h").unwrap_or(&f.path);
+            let dir = stem
+                .rsplit_once('/')
+                .map(|(d, _)| d.strip_prefix("include/").unwrap_or(d));
             kb.resolve_component(stem)
+                .filter(|p| dir.is_none_or(|d| p.starts_with(d)) && p != stem)
                 .and_then(|p| structure::path(kb, &p))
+                .or_else(|| kb.directory(stem).map(|d| structure::refine(kb, d)))
         });
         push(Role::Path, finding);
     }
@@ -704,7 +712,37 @@ fn analyze_with(
     let accels: Vec<Finding> = accel_names.iter().filter_map(|a| kb.accel(a)).collect();
 
     let trace = trace_findings(&locations.frames, kb);
-    let rules = rules_verdict(&components, &trace, &machines, &accels, &locations);
+    let mentioned = structure::virtualization_mentions(kb, text);
+    // Device paths the knowledge base cannot place (an old flat `hw/fdc.c`, a
+    // header, a subproject): code of unknown class, named by the reporter.
+    let unplaced: Vec<String> = locations
+        .files
+        .iter()
+        .map(|f| f.path.as_str())
+        .filter(|p| {
+            ["hw/", "include/hw/", "subprojects/"]
+                .iter()
+                .any(|d| p.starts_with(d))
+                && p.rsplit('/').next().is_some_and(|name| name.contains('.'))
+                && !components
+                    .iter()
+                    .any(|c| c.finding.file.as_deref() == Some(p))
+                && structure::path(kb, p).is_none()
+        })
+        .map(str::to_string)
+        .collect();
+    let rules = rules_verdict(
+        &components,
+        &Elsewhere {
+            trace: &trace,
+            devices: &mentioned.0,
+            machines: &mentioned.1,
+            unplaced: &unplaced,
+        },
+        &machines,
+        &accels,
+        &locations,
+    );
     let fingerprint = fingerprint::compute(title, text, &locations, &components, kb);
     Evidence {
         provenance,
@@ -721,10 +759,23 @@ fn analyze_with(
     }
 }
 
+/// Evidence beside the components that can only stop a non-virtualization
+/// verdict, never make one.
+struct Elsewhere<'a> {
+    /// The trace's frames past the innermost.
+    trace: &'a [Finding],
+    /// Virtualization code the report names anywhere ([`structure::virtualization_mentions`]).
+    devices: &'a [Finding],
+    /// Listed machine types named in prose.
+    machines: &'a [Finding],
+    /// Device paths the knowledge base cannot place.
+    unplaced: &'a [String],
+}
+
 /// The deterministic verdict: the primary component's class, set in context.
 fn rules_verdict(
     components: &[Component],
-    trace: &[Finding],
+    elsewhere: &Elsewhere<'_>,
     machines: &[Finding],
     accels: &[Finding],
     locations: &Locations,
@@ -751,7 +802,22 @@ fn rules_verdict(
         };
     }
     let Some(primary) = runtime.first() else {
-        // No code located: fall back on the configuration the reporter used.
+        // No code located: fall back on the configuration the reporter used,
+        // unless the report names virtualization code: a device reproduced on
+        // an unlisted board or under TCG is still reachable on listed ones.
+        if let (Some(d), true) = (elsewhere.devices.first(), unlisted_machine.is_some()) {
+            return RulesVerdict {
+                use_case: UseCase::NeedsJudgement,
+                confidence: Confidence::Low,
+                decisive: false,
+                basis: format!(
+                    "no affected code located; the report was run on {}, but it names {} ({})",
+                    unlisted_machine.map_or("", |m| m.subject.as_str()),
+                    d.subject,
+                    d.class
+                ),
+            };
+        }
         if let Some(m) = unlisted_machine {
             return RulesVerdict {
                 use_case: UseCase::NonVirtualization,
@@ -763,12 +829,15 @@ fn rules_verdict(
                 ),
             };
         }
+        // TCG as the reporter's accelerator says nothing about the code: a
+        // device reproduced under TCG (a CI runner without /dev/kvm) is the
+        // same code under KVM. Only code located as TCG's makes it TCG's.
         if only_tcg {
             return RulesVerdict {
-                use_case: UseCase::NonVirtualization,
+                use_case: UseCase::NeedsJudgement,
                 confidence: Confidence::Low,
                 decisive: false,
-                basis: "no affected code located; the report only uses TCG".into(),
+                basis: "no affected code located; the report only uses TCG, which alone does not place the code".into(),
             };
         }
         return RulesVerdict {
@@ -823,7 +892,8 @@ fn rules_verdict(
     // report may name.)
     // TCG-only code runs only under TCG, whatever the machine type: a listed
     // machine does not contradict it, a hardware accelerator does.
-    let tcg_code = finding.surface.as_deref() == Some("tcg");
+    // User-mode emulation is TCG too: no hardware accelerator, no machine.
+    let tcg_code = matches!(finding.surface.as_deref(), Some("tcg" | "user-mode"));
     // Words (a prose-named directory) and whole directories are weaker than the
     // file located, so they do not contradict it; other files do.
     // A hardware accelerator (named, or its own code under accel/) contradicts
@@ -851,17 +921,42 @@ fn rules_verdict(
     };
     let contradiction = runtime
         .iter()
-        .filter(|c| c.role != Role::Prose && (tcg_code || !only_in_frames(c)))
+        .filter(|c| {
+            // A `-netdev` backend is the peer of every NIC, not a second component.
+            !matches!(c.role, Role::Prose | Role::Netdev) && (tcg_code || !only_in_frames(c))
+        })
         .map(|c| &c.finding)
-        .chain(trace.iter().filter(|_| tcg_code))
+        .chain(elsewhere.trace.iter().filter(|_| tcg_code))
         .filter(|f| {
-            f.file.as_deref().is_some_and(|p| {
+            // A `-device` (no file of its own here) counts as the device's code.
+            f.file.as_deref().is_none_or(|p| {
                 !p.ends_with('/') && !is_infrastructure("", Some(p)) && (tcg_code || !accel_file(p))
             })
         })
         .chain(accels.iter().filter(|_| tcg_code))
         .chain(machines.iter().filter(|_| !only_tcg && !tcg_code))
+        .chain(elsewhere.devices.iter().filter(|f| {
+            f.file
+                .as_deref()
+                .is_none_or(|p| !is_infrastructure("", Some(p)))
+        }))
+        .chain(elsewhere.machines.iter().filter(|_| !only_tcg && !tcg_code))
         .find(|f| f.class == UseCase::Virtualization);
+    if let (UseCase::NonVirtualization, None, Some(path)) =
+        (finding.class, contradiction, elsewhere.unplaced.first())
+    {
+        return RulesVerdict {
+            use_case: UseCase::NeedsJudgement,
+            confidence: Confidence::Low,
+            decisive: false,
+            basis: format!(
+                "{} ({}) points to non-virtualization, but the report also names {}, which the knowledge base cannot place",
+                finding.subject,
+                role_name(primary.role),
+                path
+            ),
+        };
+    }
     if let (UseCase::NonVirtualization, Some(other)) = (finding.class, contradiction) {
         return RulesVerdict {
             use_case: UseCase::NeedsJudgement,

@@ -1653,7 +1653,7 @@ pub fn detect(text: &str) -> Provenance {
         }
     }
 
-    let mut keep = cue_only.iter().map(|&c| c);
+    let mut keep = cue_only.iter().copied();
     prov.declarations.retain(|d| {
         let cue_only = keep.next().unwrap_or(false);
         !(cue_only && ruled_out.contains(&d.kind))

@@ -781,6 +781,365 @@ pub fn explain(kb: &Kb, subject: &str) -> Option<Finding> {
     kb.explain(s).map(|f| refine(kb, f))
 }
 
+// --- Virtualization names anywhere in the report (a safety net) ----------------
+
+/// Host-side surfaces security.rst lists as untrusted, by the words reports
+/// use for them, and the file that stands for each in the knowledge base
+/// (which classifies it; nothing here decides a class).
+const HOST_SURFACE_WORDS: &[(&str, &str)] = &[
+    ("vnc", "ui/vnc.c"),
+    ("spice", "ui/spice-core.c"),
+    ("websocket", "io/channel-websock.c"),
+    ("nbd", "nbd/server.c"),
+    ("slirp", "net/slirp.c"),
+    ("qcow2", "block/qcow2.c"),
+    ("vmdk", "block/vmdk.c"),
+    ("vhdx", "block/vhdx.c"),
+    ("vdi", "block/vdi.c"),
+    ("qed", "block/qed.c"),
+    ("iscsi", "block/iscsi.c"),
+    ("vhost-user", "hw/virtio/vhost-user.c"),
+    ("fw_cfg", "hw/nvram/fw_cfg.c"),
+    ("ioapic", "hw/intc/ioapic.c"),
+    ("virtio", "hw/virtio/virtio.c"),
+    ("virtfs", "hw/9pfs/9p.c"),
+];
+
+/// What a device name stands before in prose ("the nvme controller").
+static DEVICE_NOUN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^[ \t]*(?:(?:host|storage|disk|usb|pci|network|scsi|sata|sound|audio|display|gpu|block|[A-Z][A-Za-z0-9]*)[ \t]+)?(?i:controllers?|devices?|nics?|cards?|hbas?|adapters?|models?|backends?|bridges?|server|disks?|drives?|rings?|queues?|descriptors?)\b")
+        .unwrap()
+});
+
+/// A device noun right before the name ("le contrôleur ahci", "the controller xhci").
+static NOUN_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?:contrôleur|controlador|controllore|controller|dispositif|périphérique|dispositivo|gerät|carte|tarjeta|scheda|device|nic|hba|コントローラ|控制器|컨트롤러)[ \t]*$")
+        .unwrap()
+});
+
+/// QOM type names that are also plain words for something generic.
+const ABSTRACT_TYPES: &[&str] = &[
+    "device",
+    "machine",
+    "object",
+    "interface",
+    "container",
+    "memory",
+    "system",
+    "accel",
+    "clock",
+    "power",
+    "resettable",
+    "secret",
+    "chardev",
+    "iothread",
+    "authz",
+    "qtest",
+    "loader",
+    "serial",
+    "artist",
+    "raven",
+    "scoop",
+    "nand",
+    "cuda",
+    "sabre",
+    "emmc",
+    // Acronyms every board has one of.
+    "cpu",
+    "nic",
+    "dma",
+    "irq",
+    "mmio",
+    "rom",
+    "ram",
+    "fifo",
+    "uart",
+    "gpio",
+    "spi",
+    "i2c",
+    "rtc",
+    "timer",
+    "mac",
+    "phy",
+    "bus",
+    "host",
+    "port",
+    "soc",
+    "mmu",
+    "fpu",
+    "smp",
+    "acpi",
+    // Plain words that are also the last part of one device file's name.
+    "acl",
+    "aer",
+    "auth",
+    "bot",
+    "cap",
+    "caps",
+    "classic",
+    "codec",
+    "css",
+    "darwin",
+    "dataplane",
+    "devconfig",
+    "disk",
+    "dist",
+    "echo",
+    "emulation",
+    "extern",
+    "facility",
+    "flat",
+    "generate",
+    "geometry",
+    "graphics",
+    "guid",
+    "handler",
+    "hal",
+    "helper",
+    "hub",
+    "impl",
+    "info",
+    "init",
+    "inst",
+    "its",
+    "json",
+    "key",
+    "layout",
+    "legacy",
+    "link",
+    "linux",
+    "listener",
+    "local",
+    "logger",
+    "mapping",
+    "message",
+    "migration",
+    "mixer",
+    "monitor",
+    "multi",
+    "nested",
+    "network",
+    "operations",
+    "overlay",
+    "packet",
+    "parallel",
+    "policy",
+    "properties",
+    "provider",
+    "reader",
+    "redirect",
+    "region",
+    "render",
+    "reset",
+    "resetcontainer",
+    "slave",
+    "standalone",
+    "storage",
+    "subsys",
+    "synth",
+    "sys",
+    "test",
+    "topology",
+    "vars",
+    "world",
+    "ppi",
+    "pam",
+    "pwr",
+    "ras",
+    "nic",
+    "smp",
+    "rom",
+    "cdrom",
+    "hart",
+    "hypercall",
+    "mapcache",
+    // Architectures name CPUs, not devices.
+    "x86",
+    "i386",
+    "arm",
+    "aarch64",
+    "riscv",
+    "ppc",
+    "ppc64",
+    "s390x",
+    "mips",
+    "sparc",
+    "loongarch",
+];
+
+/// `hw/` subdirectories whose every current file is virtualization (`nvme`,
+/// `9pfs`, `vfio`): their name in prose names virtualization code.
+static VIRT_DIRS: LazyLock<BTreeSet<String>> = LazyLock::new(|| {
+    let kb = Kb::embedded();
+    let mut dirs: std::collections::BTreeMap<String, bool> = Default::default();
+    for path in kb
+        .data
+        .files
+        .keys()
+        .filter(|p| p.starts_with("hw/") && p.ends_with(".c") && !kb.is_removed_file(p))
+    {
+        let Some(dir) = path
+            .split('/')
+            .nth(1)
+            .filter(|_| path.matches('/').count() == 2)
+        else {
+            continue;
+        };
+        let virt = kb
+            .path(path)
+            .is_some_and(|f| f.class == UseCase::Virtualization);
+        *dirs.entry(dir.to_string()).or_insert(true) &= virt;
+    }
+    dirs.into_iter()
+        .filter(|(d, all)| *all && d.len() >= 3)
+        .map(|(d, _)| d)
+        .collect()
+});
+
+/// What the report names that the knowledge base places under the
+/// virtualization use case, wherever it stands: device models by QOM type,
+/// file stem or acronym in any case (`nvme`, `xhci`, `megasas`), hw/
+/// directories made only of virtualization code, the host-side surfaces
+/// security.rst lists (VNC, NBD, qcow2, ...), and listed machine types
+/// named in prose (`q35`, `pseries`). The second list holds the machines.
+///
+/// These names never decide a verdict. They stop a non-virtualization one:
+/// a TCG path in a side remark, a user-mode binary used to build the PoC or
+/// an unlisted board "where it was first seen" must not outvote the device
+/// the report is about (that direction is the dangerous one).
+pub fn virtualization_mentions(kb: &Kb, text: &str) -> (Vec<Finding>, Vec<Finding>) {
+    let mut devices: Vec<Finding> = Vec::new();
+    let mut machines: Vec<Finding> = Vec::new();
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    let own;
+    let acronyms = if std::ptr::eq(kb, Kb::embedded()) {
+        &*ACRONYMS
+    } else {
+        own = acronym_index(kb);
+        &own
+    };
+    let mut note = |word: &str, mut f: Finding, how: &str, out: &mut Vec<Finding>| {
+        if f.class != UseCase::Virtualization || !seen.insert(f.subject.clone()) {
+            return;
+        }
+        f.facts.insert(
+            0,
+            Fact {
+                text: format!("{word} {how} [rule: {}]", PROSE_NAME.id),
+                source: PROSE_NAME.doc.into(),
+            },
+        );
+        out.push(f);
+    };
+    for m in WORD.find_iter(text) {
+        let word = m.as_str().trim_end_matches('.');
+        let lower = word.to_ascii_lowercase();
+        if lower.len() < 3 {
+            continue;
+        }
+        // Part of a path (`hw/arm/virt.c`), a file name, an option value or a
+        // trace frame is read elsewhere.
+        let line_start = text[..m.start()].rfind('\n').map_or(0, |i| i + 1);
+        if text[..m.start()].ends_with(['/', '\\', '='])
+            || text[m.end()..].starts_with('/')
+            || word.contains('.')
+            || text[line_start..].trim_start().starts_with('#')
+        {
+            continue;
+        }
+        if let Some(machine) = kb.listed_machine(&lower) {
+            // `pc` and `virt` are words too: only distinctive names count in prose.
+            if lower != "pc" && lower != "virt" {
+                let mut f = kb.machine(&machine.machine);
+                f.class = UseCase::Virtualization;
+                note(word, f, "is a listed machine type", &mut machines);
+            }
+            continue;
+        }
+        if let Some((_, path)) = HOST_SURFACE_WORDS.iter().find(|(w, _)| *w == lower) {
+            if let Some(f) = kb.path(path) {
+                note(
+                    word,
+                    refine(kb, f),
+                    "names a host-side surface",
+                    &mut devices,
+                );
+            }
+            continue;
+        }
+        // How much the word alone says: a name with a digit, hyphen or
+        // underscore (`e1000e`, `virtio-blk`) or an upper-case acronym (`XHCI`)
+        // is a name; a plain word (`serial`, `test`) is one only right before
+        // what it names ("the nvme controller", "the pvscsi device").
+        let marked = lower.len() >= 4
+            && lower
+                .chars()
+                .any(|c| c.is_ascii_digit() || c == '-' || c == '_')
+            && lower.chars().any(|c| c.is_ascii_alphabetic());
+        let acronym = word.len() >= 3
+            && word
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+            && word.chars().filter(|c| c.is_ascii_uppercase()).count() >= 3;
+        // Prose names a device before (or, in French and Spanish, after) what it is.
+        let before_noun =
+            DEVICE_NOUN.is_match(&text[m.end()..]) || NOUN_BEFORE.is_match(&text[..m.start()]);
+        if !(marked || acronym || before_noun) || ABSTRACT_TYPES.contains(&lower.as_str()) {
+            continue;
+        }
+        if kb.data.qom_types.contains_key(&lower) {
+            if let Some(f) = kb.device(&lower) {
+                note(word, refine(kb, f), "is a QOM type name", &mut devices);
+                continue;
+            }
+        }
+        if marked {
+            let file = kb
+                .resolve_component(&lower)
+                .filter(|p| p.starts_with("hw/"))
+                .and_then(|p| kb.path(&p))
+                .or_else(|| {
+                    // A stem several files share (`virtio-blk.c` of hw/block and of
+                    // the vmapple board): one of them is virtualization code, which
+                    // is enough to stop a non-virtualization verdict.
+                    kb.files_named(&format!("{lower}.c"))
+                        .iter()
+                        .filter_map(|p| kb.path(p))
+                        .find(|f| f.class == UseCase::Virtualization)
+                });
+            if let Some(f) = file {
+                note(
+                    word,
+                    refine(kb, f),
+                    "names a device model's file",
+                    &mut devices,
+                );
+                continue;
+            }
+        }
+        if let Some(f) = acronyms.get(&lower).and_then(|p| kb.path(p)) {
+            note(
+                word,
+                refine(kb, f),
+                "names one device model's file",
+                &mut devices,
+            );
+            continue;
+        }
+        if VIRT_DIRS.contains(&lower) && std::ptr::eq(kb, Kb::embedded()) {
+            if let Some(f) = kb.directory(&format!("hw/{lower}")) {
+                note(
+                    word,
+                    f,
+                    "names a directory of virtualization code",
+                    &mut devices,
+                );
+            }
+        }
+    }
+    (devices, machines)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -791,6 +1150,44 @@ mod tests {
 
     fn class(p: &str) -> Option<UseCase> {
         path(kb(), p).map(|f| f.class)
+    }
+
+    #[test]
+    fn virtualization_names_in_prose_are_found_but_plain_words_are_not() {
+        let subjects = |text: &str| -> Vec<String> {
+            let (devices, machines) = virtualization_mentions(kb(), text);
+            devices
+                .iter()
+                .chain(&machines)
+                .map(|f| f.file.clone().unwrap_or_else(|| f.subject.clone()))
+                .collect()
+        };
+        for (text, expected) in [
+            (
+                "Heap overflow in the virtio-blk device",
+                "hw/block/virtio-blk.c",
+            ),
+            ("through the megasas SAS HBA", "hw/scsi/megasas.c"),
+            ("the nvme controller trusts the PRP count", "device nvme"),
+            ("Le contrôleur ahci écrit hors limites", "hw/ide/ahci.c"),
+            ("An XHCI ring loop", "hw/usb/hcd-xhci.c"),
+            ("an unauthenticated VNC client", "ui/vnc.c"),
+            ("It reproduces on q35 too", "hw/i386/pc_q35.c"),
+        ] {
+            let got = subjects(text);
+            assert!(
+                got.iter().any(|s| s.starts_with(expected)),
+                "{text:?}: {got:?}"
+            );
+        }
+        for text in [
+            "The test device and the network device are fine; the CPU and the NIC too.",
+            "x86 SSE emulation of PCMPESTRI; see hw/usb/hcd-xhci.c for style.",
+            "#0 0x55 in xhci_kick_epctx hw/usb/hcd-xhci.c:100",
+            "a pc and a virt board",
+        ] {
+            assert!(subjects(text).is_empty(), "{text:?}: {:?}", subjects(text));
+        }
     }
 
     #[test]
