@@ -115,6 +115,8 @@ const DAMAGE_KINDS: &[(&str, &str)] = &[
             r"|Speicherbeschädigung|Pufferüberlauf|Überlauf|hors limites|dépassement de (tampon|mémoire)|desbordamiento|fuera de (los )?límites",
             r"|溢出|越界|释放后使用|重复释放|内存破坏|オーバーフロー|範囲外|解放後使用|переполнени|выход за границ|использование после освобождения",
             r"|за пределами (буфера|массива)|(chosen|made) to wrap|integer wrap|in bounds of the allocated|corrupts? the (emulated )?(\w+ )?(table|state|structure)",
+            r"|overwrit\w* (\w+ ){0,2}(memory|the heap|the stack)|overwrit\w* (\w+ ){0,3}(past|beyond)\b|smash\w* (the |qemu's )?stack|corrupt\w* (\w+('s)? ){0,2}(stack|heap|memory)",
+            r"|\b(writ\w*|wrote|cop(y|ies|ied|ying))\b (\w+ ){0,3}past\b|into a smaller (heap |stack )?(buffer|array)|(larger|bigger) than (the )?(buffer|array|destination|sizeof)",
         ),
     ),
     (
@@ -129,12 +131,13 @@ const DAMAGE_KINDS: &[(&str, &str)] = &[
     (
         "dos-crash",
         concat!(
-            r"(?i)\b(assert(ion)?( failure| failed)?|g_assert\w*|abort(s|ed|ing)?|crash(es|ed|ing)?|segfault\w*|segmentation fault|null pointer|denial[- ]of[- ]service|\bdos\b",
+            r"(?i)\b(assert(ion)?( failure| failed)?|g_assert\w*|abort(s|ed|ing)?|crash(es|ed|ing)?|segfault\w*|segmentation fault|null pointer|denial[- ]of[- ]service|(?-i:\bDoS\b)",
             r"|infinite loop|unbounded loop|endless loop|(loop|run|spin)s? (forever|indefinitely|endlessly)|livelock|hangs?|hung|deadlock\w*|stuck|never (terminates|returns|ends)|100 ?% (of )?(a )?(host )?cpu",
             r"|null[- ]ptr|null (pointer )?deref\w*|deref\w* (of )?(a )?null|to be null|stack overflow|(unbounded|infinite|uncontrolled) recursion|reentran\w*|re-entran\w*",
             r"|division by zero|divide[- ]by[- ]zero|div(ide|ision)? by 0|SIGSEGV|SIGABRT|SIGFPE|SIGBUS|floating point exception|hw_error|kill(s|ed)? (the )?qemu|qemu (process )?(dies|exits|terminates))",
             r"|exhaust(s|ed|ing|ion)? (of )?(the )?(host('s)? )?(memory|file descriptors|resources)|(memory|resource) exhaustion|runs? out of (host )?(memory|file descriptors)|keeps? allocating|makes? qemu spin|without an upper bound",
             r"|grow\w* (\w+('s)? ){0,3}(memory|heap|rss)( use| usage)? without (a )?(bound|limit)|(unbounded|unlimited) (memory|heap) growth",
+            r"|allocat\w* (\w+ ){0,3}\d+ ?(gib|gb|mib|tib|tb)\b|allocat\w* (\w+ ){0,2}without (a |any )?(bound|limit)|loops? for (hours|days|ever)|oom[- ]kill\w*",
             r"|terminat\w* the (whole |entire )?(qemu[\w-]*|server|daemon) process|(qemu[\w-]*|server|daemon) process (dies|exits|terminates|is killed)",
             r"|Absturz|stürzt\s+\w*\s*ab|Endlosschleife|plantage|plante|boucle infinie|bloqueo|se bloquea|bucle infinito|cuelga",
             r"|崩溃|死循环|无限循环|空指针|断言失败|拒绝服务|クラッシュ|無限ループ|ヌルポインタ|アサーション|падени|аварийн|зависани|бесконечн\w* цикл|отказ в обслуживании",
@@ -159,6 +162,7 @@ static GUEST_TRIGGER: LazyLock<RegexSet> = LazyLock::new(|| {
         r"(?i)\bguest (can|could|may|user|kernel|driver|os|root)\b",
         r"(?i)\b(remote|unauthenticated) (client|attacker|user|peer)",
         r"(?i)\bfrom (within|inside) the guest\b",
+        r"(?i)\b(nbd|vnc|spice|websocket|migration|network) (client|peer|source|server)s? (can|could|may|sends?|makes?)\b|\bmalicious (source|backend|image|stream|server)\b|\bcrafted (image|stream|packet|frame|request|descriptor|qcow2|vmdk)",
         r"(?i)-qtest stdio|\bqtest\b",
     ])
     .unwrap()
@@ -168,6 +172,9 @@ static PRIVILEGED: LazyLock<RegexSet> = LazyLock::new(|| {
         r"(?i)\b(qmp|hmp|monitor) (access|command|connection|socket)",
         r"(?i)requires? (host )?root|needs? (host )?root|host administrator|privileged (host|user on the host)",
         r"(?i)\bonly (the )?(host|management|administrator)\b",
+        // Robustness on paths the host controls: its command line, its management stack.
+        r"(?i)\b(given|passed|specified|set|configured) on the (host('s)? )?command line|\bcommand[- ]line option\b|host[- ](admin(istrator)?[- ])?controlled",
+        r"(?i)\b(by|from) the (privileged )?management (application|app|layer|stack|tool)|\bmanagement (app|application|layer) is the only caller|\bwhich is trusted\b",
     ])
     .unwrap()
 });
@@ -238,6 +245,58 @@ mod tests {
         assert!(
             i.directives.contains(&"verdict-directive".to_string()),
             "{i:?}"
+        );
+    }
+
+    #[test]
+    fn damage_in_plain_words_and_host_controlled_paths() {
+        for (text, kind) in [
+            (
+                "a malicious source can overwrite memory past the destination array",
+                "memory-corruption",
+            ),
+            (
+                "a compromised vhost-user backend can corrupt QEMU's stack",
+                "memory-corruption",
+            ),
+            (
+                "the guest can smash the stack on s390-ccw-virtio",
+                "memory-corruption",
+            ),
+            (
+                "do_token_in() copies setup_len bytes, writing past data_buf",
+                "memory-corruption",
+            ),
+            (
+                "copies that many bytes into a smaller heap buffer",
+                "memory-corruption",
+            ),
+            (
+                "an NBD client can make the server allocate 4 GiB",
+                "dos-crash",
+            ),
+            (
+                "qemu-img check loops for hours and allocates without bound",
+                "dos-crash",
+            ),
+        ] {
+            assert!(
+                security(text).kinds.contains(&kind.to_string()),
+                "{text}: {:?}",
+                security(text)
+            );
+        }
+        // DOS the operating system is no denial of service.
+        assert!(security("confusing some old DOS drivers").kinds.is_empty());
+        for text in [
+            "crash when the chardev given on the command line does not exist",
+            "only reachable via QMP by the management application, which is trusted",
+        ] {
+            assert!(security(text).needs_privileged_access, "{text}");
+        }
+        assert!(
+            security("Before negotiating, an NBD client can make the server allocate 4 GiB")
+                .guest_or_remote_trigger
         );
     }
 
