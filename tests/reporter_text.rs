@@ -250,3 +250,33 @@ fn honest_non_virtualization_reports_stay_non_virtualization() {
         assert_eq!(s.use_case, UseCase::NonVirtualization, "{text}: {}", s.rationale);
     }
 }
+
+// --- Round three: devices the knowledge base does not name in prose -----------
+
+#[test]
+fn a_tcg_tag_or_the_tcg_loop_does_not_place_a_device_described_in_words() {
+    for (title, body) in [
+        ("TCG: heap overflow in the Intel 82574 NIC", "When running qemu-system-x86_64 -accel tcg a malicious guest driver can write past the end of a heap buffer.\n#0 memcpy\n#1 cpu_exec ../accel/tcg/cpu-exec.c:1000\n"),
+        ("tcg: xHCI use-after-free", ""),
+        ("TCG: megasas OOB", ""),
+        ("Heap overflow in the Bochs display", "The guest writes a crafted value into a BAR.\n    #0 0x55 in __asan_memcpy\n    #1 0x56 in io_writex ../accel/tcg/cputlb.c:1400\n    #2 0x58 in cpu_tb_exec ../accel/tcg/cpu-exec.c:450\n"),
+        ("linux-user: megasas frame overflow", "megasas_handle_frame trusts frame_count"),
+        ("USB 3.0 controller UAF", "qemu-system-x86_64 -M q35 -m 1G\nPoC compiled with qemu-x86_64 on my laptop."),
+        ("USB 3.0 controller use-after-free", "First noticed while bringing up a raspi4b image, the xHCI code frees the endpoint context on stop."),
+        ("TCG: live migration destination crash", "A malicious migration source sends a crafted device section."),
+    ] {
+        never_non_virtualization(title, body);
+    }
+}
+
+#[test]
+fn boards_the_report_runs_or_its_title_names_still_decide() {
+    for text in [
+        "many aarch64 machines exit with a lockup\nStarting qemu-system-aarch64 with -machine netduino2 without a firmware image dumps core.",
+        "ast2600 fails to run u-boot\nThe SPL crashes on -M ast2600-evb while reading the SCU strap registers.",
+        "Out of bounds read in the ASPEED BMCs flash controller model\nReading the last segment register reads beyond the array.",
+    ] {
+        let s = triage(text);
+        assert_eq!(s.use_case, UseCase::NonVirtualization, "{text}: {}", s.rationale);
+    }
+}

@@ -183,6 +183,16 @@ fn is_infrastructure(function: &str, file: Option<&str>) -> bool {
         "pci_default",
         "kvm_cpu_exec",
         "kvm_vcpu",
+        // TCG's execution loop: the caller of every guest access under TCG,
+        // as kvm_cpu_exec is under KVM (the bug is in what it runs).
+        "cpu_exec",
+        "cpu_tb_exec",
+        "cpu_loop_exec_tb",
+        "tcg_qemu_tb_exec",
+        "code_gen_buffer",
+        "tcg_cpu_exec",
+        "rr_cpu_thread_fn",
+        "mttcg_cpu_thread_fn",
         "start_thread",
         "clone",
         "abort",
@@ -333,6 +343,12 @@ fn title_components(title: &str) -> Vec<String> {
         let head = head.trim();
         if head.is_empty() || head.contains(' ') || head.len() > 60 {
             break;
+        }
+        // `TCG:` tags the accelerator the reporter ran, as `-accel tcg` does;
+        // it places no code (`tcg/optimize:` names the directory's file).
+        if head.eq_ignore_ascii_case("tcg") {
+            rest = tail.trim_start();
+            continue;
         }
         // Old commit subjects write `target-ppc:` for `target/ppc:`.
         match head.strip_prefix("target-") {
@@ -590,6 +606,17 @@ fn analyze_with(
     // 3. Paths, most-mentioned first.
     let mut files = locations.files.clone();
     files.sort_by_key(|f| std::cmp::Reverse(f.mentions));
+    // A file named only in frames that are infrastructure (the TCG loop in
+    // accel/tcg/cpu-exec.c) is not a component either.
+    files.retain(|f| {
+        let infra_frames = locations
+            .frames
+            .iter()
+            .filter(|fr| fr.file.as_deref() == Some(f.path.as_str()))
+            .filter(|fr| is_infrastructure(&fr.function, fr.file.as_deref()))
+            .count();
+        infra_frames == 0 || f.mentions > infra_frames
+    });
     for f in &files {
         let finding = structure::path(kb, &f.path).or_else(|| {
             // A header or an unknown file still points at its sibling .c file,
@@ -712,7 +739,29 @@ fn analyze_with(
     let accels: Vec<Finding> = accel_names.iter().filter_map(|a| kb.accel(a)).collect();
 
     let trace = trace_findings(&locations.frames, kb);
-    let mentioned = structure::virtualization_mentions(kb, text);
+    let mut mentioned = structure::virtualization_mentions(kb, text);
+    // Functions written without parentheses (`megasas_handle_frame trusts
+    // frame_count`) that the tree defines in virtualization code.
+    for name in locate::identifiers(text)
+        .into_iter()
+        .filter(|n| !locations.frames.iter().any(|f| &f.function == n))
+    {
+        if let Some(f) = function_finding(&name, kb).filter(|f| {
+            f.class == UseCase::Virtualization
+                && !is_infrastructure(&name, f.file.as_deref())
+                && !mentioned.0.iter().any(|m| m.subject == f.subject)
+        }) {
+            mentioned.0.push(f);
+        }
+    }
+    let prose_nv_unsupported = structure::device_language(text);
+    static MACHINE_OPT: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"(?:^|\s)-(?:M|machine)[ =](?:type=)?([A-Za-z0-9][\w.-]*)").unwrap()
+    });
+    let machine_options: Vec<String> = MACHINE_OPT
+        .captures_iter(text)
+        .map(|c| c[1].trim_end_matches('.').to_ascii_lowercase())
+        .collect();
     // Device paths the knowledge base cannot place (an old flat `hw/fdc.c`, a
     // header, a subproject): code of unknown class, named by the reporter.
     let unplaced: Vec<String> = locations
@@ -738,6 +787,9 @@ fn analyze_with(
             devices: &mentioned.0,
             machines: &mentioned.1,
             unplaced: &unplaced,
+            device_language: prose_nv_unsupported,
+            title,
+            machine_options: &machine_options,
         },
         &machines,
         &accels,
@@ -770,6 +822,11 @@ struct Elsewhere<'a> {
     machines: &'a [Finding],
     /// Device paths the knowledge base cannot place.
     unplaced: &'a [String],
+    /// The report speaks of devices (a NIC, a controller, DMA, a migration stream).
+    device_language: bool,
+    title: &'a str,
+    /// Machine names written after `-M`/`-machine` anywhere, command line or prose.
+    machine_options: &'a [String],
 }
 
 /// The deterministic verdict: the primary component's class, set in context.
@@ -942,6 +999,77 @@ fn rules_verdict(
         }))
         .chain(elsewhere.machines.iter().filter(|_| !only_tcg && !tcg_code))
         .find(|f| f.class == UseCase::Virtualization);
+    // Non-virtualization read off the report's words (a board "where it was
+    // first seen", instruction words) holds only when the title names that
+    // board, or, for instruction emulation, when no device is spoken of.
+    if finding.class == UseCase::NonVirtualization && primary.role == Role::Prose {
+        // The names it goes by: a machine type, its file's stem, a quoted
+        // MAINTAINERS section.
+        let named: Vec<String> = [
+            finding
+                .subject
+                .strip_prefix("machine ")
+                .map(|m| m.split(' ').next().unwrap_or(m).to_string()),
+            finding
+                .file
+                .as_deref()
+                .and_then(|p| p.rsplit('/').next())
+                .and_then(|n| n.strip_suffix(".c"))
+                .map(str::to_string),
+            finding.subject.split('"').nth(1).map(str::to_string),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let instruction = finding.surface.as_deref() == Some("tcg");
+        let title = elsewhere.title.to_ascii_lowercase();
+        let supported = if instruction {
+            !elsewhere.device_language
+        } else {
+            named.iter().any(|n| {
+                let n = n.to_ascii_lowercase();
+                let family = n.split(['-', '_', ' ']).next().unwrap_or(&n);
+                // The title names the board (or its family: `ast2600` for
+                // `ast2600-evb`), or the report runs it (`-machine netduino2`).
+                title.contains(family) || elsewhere.machine_options.iter().any(|m| m == &n)
+            })
+        };
+        if !supported {
+            return RulesVerdict {
+                use_case: UseCase::NeedsJudgement,
+                confidence: Confidence::Low,
+                decisive: false,
+                basis: format!(
+                    "{} ({}) points to non-virtualization, but {}",
+                    finding.subject,
+                    role_name(primary.role),
+                    if instruction {
+                        "the report speaks of a device, not only of instruction emulation"
+                    } else {
+                        "the title does not name it: the report may only mention it"
+                    }
+                ),
+            };
+        }
+    }
+    // A user-mode binary next to a system emulator's command line is a side remark.
+    if finding.class == UseCase::NonVirtualization
+        && primary.role == Role::Tool
+        && finding.surface.as_deref() == Some("user-mode")
+    {
+        if let Some(t) = locations.command_line.system_targets.first() {
+            return RulesVerdict {
+                use_case: UseCase::NeedsJudgement,
+                confidence: Confidence::Low,
+                decisive: false,
+                basis: format!(
+                    "{} ({}) points to non-virtualization, but the report also runs qemu-system-{t}",
+                    finding.subject,
+                    role_name(primary.role)
+                ),
+            };
+        }
+    }
     if let (UseCase::NonVirtualization, None, Some(path)) =
         (finding.class, contradiction, elsewhere.unplaced.first())
     {

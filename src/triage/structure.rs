@@ -1076,11 +1076,11 @@ pub fn virtualization_mentions(kb: &Kb, text: &str) -> (Vec<Finding>, Vec<Findin
                 .chars()
                 .any(|c| c.is_ascii_digit() || c == '-' || c == '_')
             && lower.chars().any(|c| c.is_ascii_alphabetic());
+        // `XHCI`, and `xHCI` as the specifications write it.
         let acronym = word.len() >= 3
-            && word
-                .chars()
-                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
-            && word.chars().filter(|c| c.is_ascii_uppercase()).count() >= 3;
+            && word.chars().all(|c| c.is_ascii_alphanumeric())
+            && word.chars().filter(|c| c.is_ascii_uppercase()).count() >= 3
+            && word.chars().filter(|c| c.is_ascii_lowercase()).count() <= 1;
         // Prose names a device before (or, in French and Spanish, after) what it is.
         let before_noun =
             DEVICE_NOUN.is_match(&text[m.end()..]) || NOUN_BEFORE.is_match(&text[..m.start()]);
@@ -1137,7 +1137,44 @@ pub fn virtualization_mentions(kb: &Kb, text: &str) -> (Vec<Finding>, Vec<Findin
             }
         }
     }
+    for (re, path) in PHRASES.iter() {
+        if let Some(m) = re.find(text) {
+            if let Some(f) = kb.path(path) {
+                note(
+                    m.as_str(),
+                    refine(kb, f),
+                    "names a host-side surface",
+                    &mut devices,
+                );
+            }
+        }
+    }
     (devices, machines)
+}
+
+/// Phrases and options that name a host-side surface security.rst lists:
+/// the migration stream. (`-kernel` is in most reproducers, TCG ones too.)
+static PHRASES: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
+    [
+        (
+            r"(?i)\b(live migration|migration (stream|source|destination|channel|data)|incoming migration)\b|(?:^|\s)-incoming\b",
+            "migration/migration.c",
+        ),
+    ]
+    .into_iter()
+    .map(|(re, p)| (Regex::new(re).unwrap(), p))
+    .collect()
+});
+
+/// Whether the report speaks of devices: their names, their buses, their
+/// DMA and registers, migration streams and images. Instruction emulation
+/// described in words is non-virtualization only in a report that does not.
+pub fn device_language(text: &str) -> bool {
+    static DEVICE_WORDS: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)\b(nics?|network (card|adapter|interface)|controllers?|hbas?|adapters?|device models?|emulated devices?|dma|descriptors?|mmio|bars?|pci(e)?|usb|scsi|sata|ide|floppy|keyboard|mouse|bridges?|codecs?|audio|display|framebuffer|disks?|block devices?|migration|virtio|vhost|images?|loader|uart|serial port|ethernet)\b|контроллер|сетев|contrôleur|controlador|コントローラ|控制器|网卡")
+            .unwrap()
+    });
+    DEVICE_WORDS.is_match(text)
 }
 
 #[cfg(test)]
