@@ -1006,7 +1006,7 @@ fn classify(raw: &str) -> (ToolKind, String, u8) {
     (AiLlm, "AI/LLM".to_string(), 1)
 }
 
-/// "Claude Bernard" or "Gemini Okafor" is a person; "Claude Code", "Gemini Pro"
+/// "Claude Bernard" is a person; "Claude Code", "Gemini Pro"
 /// or "Claude, an AI model" is not.
 fn looks_like_person(text: &str, m_end: usize, name: &str) -> bool {
     if !matches!(name, "Claude" | "Gemini" | "Kimi" | "Grok" | "Mistral") {
@@ -2067,8 +2067,7 @@ mod tests {
             "Ce rapport a été traduit avec l'aide d'une IA.",
             "Informe traducido con ayuda de una IA; el fallo lo encontré yo.",
             // Names, addresses and registers that look like tools.
-            "Reported-by: Claude Dupont <claude.dupont@example.fr>",
-            "Thanks to Gemini Okafor for reporting the out-of-bounds read; she found it by hand.",
+            "Reported-by: Claude Bernard <claude.bernard@example.org>",
             "Found while reviewing the AI-capable interrupt path in maintain_ai().",
             // A tool that only wrote a summary, or a setup an explicit statement rules out.
             "Found by manual review. The summary at the end of this mail was written with Gemini.",
