@@ -97,12 +97,14 @@ fn red_team_round_three_stays_at_its_measured_floor() {
     assert!(nv_right + 1 >= nv, "controls {nv_right}/{nv}");
 }
 
-#[test]
-fn declared_provenance_across_languages_and_hard_negatives() {
+/// Precision and recall of `got` against the battery's boolean `key`, printed.
+fn rates(name: &str, key: &str, got: impl Fn(&Suggestion) -> bool) -> (f64, f64) {
     let (mut tp, mut fp, mut fn_) = (0, 0, 0);
-    for case in battery("provenance.jsonl") {
-        let got = triage(case["text"].as_str().unwrap()).provenance.declared();
-        match (case["expected_declared"].as_bool().unwrap(), got) {
+    for case in battery(name) {
+        match (
+            case[key].as_bool().unwrap(),
+            got(&triage(case["text"].as_str().unwrap())),
+        ) {
             (true, true) => tp += 1,
             (false, true) => fp += 1,
             (true, false) => fn_ += 1,
@@ -110,25 +112,24 @@ fn declared_provenance_across_languages_and_hard_negatives() {
         }
     }
     let (p, r) = (tp as f64 / (tp + fp) as f64, tp as f64 / (tp + fn_) as f64);
-    println!("provenance battery: TP {tp} FP {fp} FN {fn_}, precision {p:.3}, recall {r:.3}");
+    println!("{name}: TP {tp} FP {fp} FN {fn_}, precision {p:.3}, recall {r:.3}");
+    (p, r)
+}
+
+#[test]
+fn declared_provenance_across_languages_and_hard_negatives() {
+    let (p, r) = rates("provenance.jsonl", "expected_declared", |s| {
+        s.provenance.declared()
+    });
     // Measured 0.988 / 0.976 (0.909 / 0.723 before this battery's fixes).
     assert!(p >= 0.98 && r >= 0.97, "precision {p:.3}, recall {r:.3}");
 }
 
 #[test]
 fn security_relevance_in_plain_words() {
-    let (mut tp, mut fp, mut fn_) = (0, 0, 0);
-    for case in battery("security.jsonl") {
-        let got = triage(case["text"].as_str().unwrap()).security_relevant;
-        match (case["expected_security"].as_bool().unwrap(), got) {
-            (true, true) => tp += 1,
-            (false, true) => fp += 1,
-            (true, false) => fn_ += 1,
-            _ => {}
-        }
-    }
-    let (p, r) = (tp as f64 / (tp + fp) as f64, tp as f64 / (tp + fn_) as f64);
-    println!("security battery: TP {tp} FP {fp} FN {fn_}, precision {p:.3}, recall {r:.3}");
+    let (p, r) = rates("security.jsonl", "expected_security", |s| {
+        s.security_relevant
+    });
     // Measured 0.984 / 1.000 (0.918 / 0.889 before this battery's fixes).
     assert!(p >= 0.98 && r >= 0.99, "precision {p:.3}, recall {r:.3}");
 }

@@ -755,13 +755,6 @@ fn analyze_with(
         }
     }
     let prose_nv_unsupported = structure::device_language(text);
-    static MACHINE_OPT: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(r"(?:^|\s)-(?:M|machine)[ =](?:type=)?([A-Za-z0-9][\w.-]*)").unwrap()
-    });
-    let machine_options: Vec<String> = MACHINE_OPT
-        .captures_iter(text)
-        .map(|c| c[1].trim_end_matches('.').to_ascii_lowercase())
-        .collect();
     // Device paths the knowledge base cannot place (an old flat `hw/fdc.c`, a
     // header, a subproject): code of unknown class, named by the reporter.
     let unplaced: Vec<String> = locations
@@ -789,7 +782,6 @@ fn analyze_with(
             unplaced: &unplaced,
             device_language: prose_nv_unsupported,
             title,
-            machine_options: &machine_options,
         },
         &machines,
         &accels,
@@ -825,8 +817,6 @@ struct Elsewhere<'a> {
     /// The report speaks of devices (a NIC, a controller, DMA, a migration stream).
     device_language: bool,
     title: &'a str,
-    /// Machine names written after `-M`/`-machine` anywhere, command line or prose.
-    machine_options: &'a [String],
 }
 
 /// The deterministic verdict: the primary component's class, set in context.
@@ -1031,7 +1021,12 @@ fn rules_verdict(
                 let family = n.split(['-', '_', ' ']).next().unwrap_or(&n);
                 // The title names the board (or its family: `ast2600` for
                 // `ast2600-evb`), or the report runs it (`-machine netduino2`).
-                title.contains(family) || elsewhere.machine_options.iter().any(|m| m == &n)
+                title.contains(family)
+                    || locations
+                        .command_line
+                        .machines
+                        .iter()
+                        .any(|m| m.eq_ignore_ascii_case(&n))
             })
         };
         if !supported {

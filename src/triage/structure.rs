@@ -534,6 +534,16 @@ static WORD: LazyLock<Regex> =
 static ACRONYMS: LazyLock<std::collections::BTreeMap<String, String>> =
     LazyLock::new(|| acronym_index(Kb::embedded()));
 
+/// The acronym index of `kb`: built once for the embedded knowledge base,
+/// on demand for another (tests, `--kb`).
+fn acronyms(kb: &Kb) -> std::borrow::Cow<'static, std::collections::BTreeMap<String, String>> {
+    if std::ptr::eq(kb, Kb::embedded()) {
+        std::borrow::Cow::Borrowed(&*ACRONYMS)
+    } else {
+        std::borrow::Cow::Owned(acronym_index(kb))
+    }
+}
+
 fn acronym_index(kb: &Kb) -> std::collections::BTreeMap<String, String> {
     let mut seen: std::collections::BTreeMap<String, Option<String>> = Default::default();
     let dirs: BTreeSet<&str> = kb
@@ -578,6 +588,7 @@ pub fn prose_components(kb: &Kb, text: &str) -> Vec<Finding> {
     // Ranked: specific names first, then machine types, sections and acronyms.
     let mut out: Vec<(u8, Finding)> = Vec::new();
     let mut seen_files: BTreeSet<String> = BTreeSet::new();
+    let index = acronyms(kb);
     let mut add = |rank: u8, f: Finding, how: String, out: &mut Vec<(u8, Finding)>| {
         if let Some(file) = &f.file {
             if !seen_files.insert(file.clone()) {
@@ -630,13 +641,6 @@ pub fn prose_components(kb: &Kb, text: &str) -> Vec<Finding> {
             }
         }
         if acronym {
-            let own;
-            let index = if std::ptr::eq(kb, Kb::embedded()) {
-                &*ACRONYMS
-            } else {
-                own = acronym_index(kb);
-                &own
-            };
             if let Some(mut f) = index.get(&lower).and_then(|p| kb.path(p)) {
                 // An acronym is a weak name (`MMC`, `GEM` mean more than one
                 // model): it may say virtualization, never on its own the opposite.
@@ -1011,13 +1015,7 @@ pub fn virtualization_mentions(kb: &Kb, text: &str) -> (Vec<Finding>, Vec<Findin
     let mut devices: Vec<Finding> = Vec::new();
     let mut machines: Vec<Finding> = Vec::new();
     let mut seen: BTreeSet<String> = BTreeSet::new();
-    let own;
-    let acronyms = if std::ptr::eq(kb, Kb::embedded()) {
-        &*ACRONYMS
-    } else {
-        own = acronym_index(kb);
-        &own
-    };
+    let acronyms = acronyms(kb);
     let mut note = |word: &str, mut f: Finding, how: &str, out: &mut Vec<Finding>| {
         if f.class != UseCase::Virtualization || !seen.insert(f.subject.clone()) {
             return;
