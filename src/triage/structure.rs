@@ -507,7 +507,7 @@ pub fn prose_instruction_emulation(text: &str) -> Option<Finding> {
     // streams): without an ISA word that names CPU instructions, nothing is said.
     Some(rule_finding(
         &TCG_INSTRUCTION_PROSE,
-        "guest instruction emulation (described in the report)".into(),
+        "guest instruction emulation".into(),
         None,
         String::new(),
     ))
@@ -1104,6 +1104,23 @@ pub fn virtualization_mentions(kb: &Kb, text: &str) -> (Vec<Finding>, Vec<Findin
                         .iter()
                         .filter_map(|p| kb.path(p))
                         .find(|f| f.class == UseCase::Virtualization)
+                })
+                .or_else(|| {
+                    // A family name QEMU spells out per bus or part
+                    // (`virtio-serial` for `virtio-serial-pci` and
+                    // virtio-serial-bus.c): every QOM type it begins
+                    // must be virtualization code, or it says nothing.
+                    let prefix = format!("{lower}-");
+                    let found: Vec<Finding> = kb
+                        .data
+                        .qom_types
+                        .keys()
+                        .filter(|t| t.starts_with(&prefix))
+                        .filter_map(|t| kb.device(t))
+                        .collect();
+                    let all_virt = !found.is_empty()
+                        && found.iter().all(|f| f.class == UseCase::Virtualization);
+                    found.into_iter().next().filter(|_| all_virt)
                 });
             if let Some(f) = file {
                 note(
@@ -1208,6 +1225,10 @@ mod tests {
             ("An XHCI ring loop", "hw/usb/hcd-xhci.c"),
             ("an unauthenticated VNC client", "ui/vnc.c"),
             ("It reproduces on q35 too", "hw/i386/pc_q35.c"),
+            (
+                "translate-all.c: virtio-serial overflow",
+                "hw/char/virtio-serial-bus.c",
+            ),
         ] {
             let got = subjects(text);
             assert!(
