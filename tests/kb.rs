@@ -609,3 +609,87 @@ fn a_board_builds_a_file_only_through_the_symbol_that_names_the_part() {
     let mc = kb.path("hw/mem/npcm7xx_mc.c").unwrap();
     assert_eq!(mc.class, UseCase::NonVirtualization, "{}", texts(&mc));
 }
+
+#[test]
+fn kconfig_conditions_tcg_dependencies_and_board_variants_are_read_from_the_tree() {
+    let Some(data) = full_data() else {
+        return;
+    };
+    let file = |p: &str| data.files.get(p).unwrap_or_else(|| panic!("{p} missing"));
+    // `depends on TCG` (ARM_V7M, SEMIHOSTING) and what always selects such a
+    // symbol (ARM_COMPATIBLE_SEMIHOSTING) run only under TCG, although
+    // `[AARCH64] -select-> ARM -select if TCG-> ARM_V7M` reaches them.
+    for p in [
+        "hw/arm/armv7m.c",
+        "hw/intc/armv7m_nvic.c",
+        "semihosting/config.c",
+        "semihosting/arm-compat-semi.c",
+    ] {
+        assert_eq!(file(p).class, UseCase::NonVirtualization, "{p}");
+        assert!(
+            file(p).reason.contains("CONFIG_TCG"),
+            "{p}: {}",
+            file(p).reason
+        );
+    }
+    // `select ARM_GICV3 if TCG` says what is built, not what runs: HVF's arm
+    // virt uses the userspace GICv3 (gicv3_class_name() picks it without KVM).
+    assert_eq!(file("hw/intc/arm_gicv3.c").class, UseCase::Virtualization);
+    // Meson's `if 'CONFIG_TCG' in config_all_accel: subdir('tcg')` and a
+    // directory's own `subdir_done()` without TCG make its files TCG-only.
+    for p in [
+        "target/arm/tcg/translate.c",
+        "target/loongarch/tcg/translate.c",
+    ] {
+        assert_eq!(
+            file(p).reason,
+            "built only with CONFIG_TCG, so it runs only under TCG",
+            "{p}"
+        );
+    }
+    // isapc is a board (configs/devices' board list) that depends on I440FX:
+    // what it selects is pluggable on pc, never "selected" by it.
+    let ide = file("hw/ide/isa.c");
+    assert_eq!(ide.class, UseCase::NeedsJudgement, "{}", ide.reason);
+    assert!(
+        ide.listed.iter().all(|r| r.reach == Reach::Pluggable),
+        "{:?}",
+        ide.listed
+    );
+    // 5.2's host features came from kconfig_external_symbols: VIRTFS holds,
+    // so 9p's old files are still reached through virtio-9p.
+    assert_eq!(file("hw/9pfs/9p-util.c").class, UseCase::Virtualization);
+    // A name libvhost-user also defines does not resolve to the one
+    // classified file that happens to define it (the TriCore translator);
+    // one whose classified home is virtualization code still resolves.
+    assert_eq!(data.functions.get("has_feature"), None);
+    assert_eq!(
+        data.functions.get("virtqueue_map_desc").map(String::as_str),
+        Some("hw/virtio/virtio.c")
+    );
+}
+
+#[test]
+fn overlay_globs_name_only_the_files_their_reason_covers() {
+    let kb = Kb::embedded();
+    let class = |p: &str| kb.path(p).map(|f| f.class);
+    // The monitor's disassembler runs with any accelerator (HMP x/i).
+    assert_eq!(class("disas/disas-mon.c"), Some(UseCase::Virtualization));
+    // Board-only sysbus forms of the PC controllers, and the MIPS Boston FIT loader.
+    for p in [
+        "hw/usb/hcd-ohci-sysbus.c",
+        "hw/usb/hcd-ehci-sysbus.c",
+        "hw/core/loader-fit.c",
+    ] {
+        assert_eq!(class(p), Some(UseCase::NonVirtualization), "{p}");
+    }
+    assert_eq!(
+        class("hw/usb/hcd-ohci-pci.c"),
+        Some(UseCase::Virtualization)
+    );
+    // The vhost-user backend library is guest-reachable code QEMU ships.
+    assert_eq!(
+        class("subprojects/libvhost-user/libvhost-user.c"),
+        Some(UseCase::Virtualization)
+    );
+}

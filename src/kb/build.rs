@@ -167,8 +167,10 @@ pub fn parse_security_rst(text: &str) -> Result<SecurityDoc, BuildError> {
 struct KSymbol {
     /// Directory of the Kconfig file, for telling boards' architectures apart.
     dir: String,
-    selects: Vec<String>,
-    implies: Vec<String>,
+    /// `select X [if COND]` and `imply X [if COND]`: the condition is kept,
+    /// since `select ARM_GICV3 if TCG` pulls nothing in under KVM.
+    selects: Vec<(String, Option<String>)>,
+    implies: Vec<(String, Option<String>)>,
     /// Conditions of `default y [if COND]` lines (`None` = unconditional).
     defaults: Vec<Option<String>>,
     depends: Vec<String>,
@@ -192,9 +194,9 @@ fn parse_kconfig(text: &str, dir: &str, out: &mut BTreeMap<String, KSymbol>) {
             None => (line, None),
         };
         if let Some(target) = head.strip_prefix("select ") {
-            sym.selects.push(target.trim().to_string());
+            sym.selects.push((target.trim().to_string(), cond));
         } else if let Some(target) = head.strip_prefix("imply ") {
-            sym.implies.push(target.trim().to_string());
+            sym.implies.push((target.trim().to_string(), cond));
         } else if head == "default y" {
             sym.defaults.push(cond);
         } else if let Some(dep) = line.strip_prefix("depends on ") {
@@ -307,6 +309,51 @@ fn positive_symbols(expr: &str) -> Vec<String> {
     out
 }
 
+/// Board symbols the per-target device configurations name as boards
+/// (`# Boards are selected by default, uncomment to keep out of the build.`
+/// followed by `# CONFIG_ISAPC=n`, ...). A board whose machine shares a file
+/// with another (`isapc` in pc_piix.c) is a board all the same: its
+/// `default y` is not something the other machine pulls in.
+fn default_mak_boards(qemu_src: &Path) -> BTreeSet<String> {
+    static ENTRY: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"^#?\s*CONFIG_(\w+)\s*=\s*[yn]\s*$").unwrap());
+    let mut out = BTreeSet::new();
+    for dir in [
+        "configs/devices",
+        "default-configs/devices",
+        "default-configs",
+    ] {
+        let mut paths = Vec::new();
+        if walk(qemu_src, &qemu_src.join(dir), &mut paths).is_err() {
+            continue;
+        }
+        for path in paths
+            .iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "mak"))
+        {
+            let Ok(text) = std::fs::read_to_string(path) else {
+                continue;
+            };
+            let mut in_boards = false;
+            for line in text.lines().map(str::trim) {
+                if line.is_empty() {
+                    in_boards = false;
+                } else if let Some(c) = ENTRY.captures(line) {
+                    if in_boards {
+                        out.insert(c[1].to_string());
+                    }
+                } else if line.starts_with('#') {
+                    let l = line.to_ascii_lowercase();
+                    if l.contains("selected by default") || l.contains("boards are") {
+                        in_boards = true;
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Knobs that turn on "every user-pluggable device" (`PCI_DEVICES`, `I2C_DEVICES`, ...).
 fn is_pluggable_knob(symbol: &str) -> bool {
     symbol.ends_with("_DEVICES")
@@ -316,12 +363,23 @@ fn is_pluggable_knob(symbol: &str) -> bool {
 type Closure = HashMap<String, (Reach, Vec<String>)>;
 
 /// Computes which symbols a machine symbol pulls in, and how strongly.
+/// Listed machines are closed with their conditions evaluated against what
+/// the closure holds, plus TCG: a condition on TCG says what is built, and
+/// builds have TCG, also those that run HVF (whose arm `virt` uses the
+/// userspace GICv3 that `select ARM_GICV3 if TCG` builds). Code that only TCG
+/// runs is found by its own `depends on TCG` instead (`tcg_symbols`).
+/// Unlisted boards are closed with every conditional edge taken
+/// (`unconditional`), as before. `variants` are boards that depend on a
+/// listed machine's own symbol (`isapc` on I440FX, in its file): what they
+/// select is built into that binary and pluggable there, not part of it.
 fn closure(
     root: &str,
     env: &BTreeSet<String>,
     symbols: &BTreeMap<String, KSymbol>,
     boards: &BTreeSet<String>,
     with_defaults: bool,
+    unconditional: bool,
+    variants: &BTreeSet<String>,
 ) -> Closure {
     let mut best: Closure = HashMap::new();
     let mut queue = VecDeque::new();
@@ -359,20 +417,46 @@ fn closure(
             vec![format!("[{e}]")],
         );
     }
+    // Conditional selects and implies whose condition did not hold yet:
+    // (from, to, condition, reach, chain), tried again as symbols join.
+    let mut pending: Vec<(String, String, String, Reach, Vec<String>)> = Vec::new();
     loop {
         while let Some(sym) = queue.pop_front() {
             let (reach, chain) = best[&sym].clone();
             let Some(k) = symbols.get(&sym) else { continue };
-            for s in &k.selects {
+            let edges = k.selects.iter().map(|e| (e, "select", reach)).chain(
+                k.implies
+                    .iter()
+                    .map(|e| (e, "imply", reach.max(Reach::Implied))),
+            );
+            for ((s, cond), kind, r) in edges {
                 let mut c = chain.clone();
-                c.push(format!("-select-> {s}"));
-                relax(&mut best, &mut queue, s, reach, c);
+                match cond {
+                    None => c.push(format!("-{kind}-> {s}")),
+                    Some(cond) => {
+                        c.push(format!("-{kind} if {cond}-> {s}"));
+                        let enabled = |x: &str| unconditional || x == "TCG" || best.contains_key(x);
+                        if !eval_expr(cond, &enabled) {
+                            pending.push((sym.clone(), s.clone(), cond.clone(), r, c));
+                            continue;
+                        }
+                    }
+                }
+                relax(&mut best, &mut queue, s, r, c);
             }
-            for s in &k.implies {
-                let mut c = chain.clone();
-                c.push(format!("-imply-> {s}"));
-                relax(&mut best, &mut queue, s, reach.max(Reach::Implied), c);
-            }
+        }
+        let enabled = |x: &str| unconditional || x == "TCG" || best.contains_key(x);
+        let ready: Vec<_> = pending
+            .iter()
+            .filter(|(_, _, cond, ..)| eval_expr(cond, &enabled))
+            .cloned()
+            .collect();
+        pending.retain(|(_, _, cond, ..)| !eval_expr(cond, &enabled));
+        for (_, s, _, r, c) in ready {
+            relax(&mut best, &mut queue, &s, r, c);
+        }
+        if !queue.is_empty() {
+            continue;
         }
         if !with_defaults {
             break;
@@ -381,7 +465,7 @@ fn closure(
         let mut updates: Vec<(String, Reach, Vec<String>)> = Vec::new();
         for (name, k) in symbols {
             if k.defaults.is_empty()
-                || boards.contains(name)
+                || (boards.contains(name) && !variants.contains(name))
                 || best.get(name).is_some_and(|(r, _)| *r == Reach::Selected)
             {
                 continue;
@@ -413,7 +497,7 @@ fn closure(
                     Some((reach, chain, _)) => (reach, chain.clone()),
                     None => (Reach::Selected, vec![format!("[default y] {name}")]),
                 };
-                if pluggable {
+                if pluggable || variants.contains(name) {
                     reach = Reach::Pluggable;
                 }
                 chain.push(format!(
@@ -632,6 +716,44 @@ fn parse_meson_tree(
             .unwrap_or_default();
         texts.push((dir, text));
     }
+    // Directories meson enters only with TCG: `if 'CONFIG_TCG' in
+    // config_all_accel` around `subdir('tcg')` in the parent (target/arm), or
+    // `if 'CONFIG_TCG' not in config_all_accel` + `subdir_done()` at the top
+    // of the directory's own file (target/loongarch/tcg).
+    static TCG_BLOCK: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r"(?ms)^\s*if\s+'CONFIG_TCG'\s+in\s+config_all_accel\s*$(.*?)^\s*(?:endif|else|elif)\b",
+        )
+        .unwrap()
+    });
+    static TCG_DONE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r"(?m)^\s*if\s+'CONFIG_TCG'\s+not\s+in\s+config_all_accel\s*\n\s*subdir_done\(\)",
+        )
+        .unwrap()
+    });
+    static SUBDIR: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"\bsubdir\(\s*'([\w./-]+)'\s*\)").unwrap());
+    let mut tcg_dirs: Vec<String> = Vec::new();
+    for (dir, text) in &texts {
+        if TCG_DONE.is_match(text) {
+            tcg_dirs.push(dir.clone());
+        }
+        for block in TCG_BLOCK.captures_iter(text) {
+            for sub in SUBDIR.captures_iter(&block[1]) {
+                tcg_dirs.push(if dir.is_empty() {
+                    sub[1].to_string()
+                } else {
+                    format!("{dir}/{}", &sub[1])
+                });
+            }
+        }
+    }
+    let under_tcg = |dir: &str| {
+        tcg_dirs
+            .iter()
+            .any(|d| dir == d || dir.starts_with(&format!("{d}/")))
+    };
     let mut assigned: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (dir, text) in &texts {
         for cap in ASSIGN.captures_iter(text) {
@@ -680,6 +802,9 @@ fn parse_meson_tree(
         for (set, method, args) in meson_calls(text) {
             let set = set_key(&set, dir, &assigned);
             let mut when = Vec::new();
+            if under_tcg(dir) {
+                when.push("TCG".to_string());
+            }
             let mut only = Vec::new();
             let mut if_true = Vec::new();
             for arg in split_args(&args) {
@@ -1105,6 +1230,17 @@ fn build_tree(
                 .filter(|s| s != "FUZZ"),
         );
     }
+    // Before QEMU 6.1 the list was `kconfig_external_symbols = [ 'CONFIG_KVM', ... ]`.
+    if let Some(start) = top_meson.find("kconfig_external_symbols = [") {
+        let block = &top_meson[start..];
+        let end = block.find(']').unwrap_or(block.len());
+        static SYM: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"'CONFIG_(\w+)'").unwrap());
+        host_env.extend(
+            SYM.captures_iter(&block[..end])
+                .map(|c| c[1].to_string())
+                .filter(|s| s != "FUZZ"),
+        );
+    }
     // The virtualization use case: a hardware accelerator, never TCG.
     host_env.extend(["KVM", "XEN", "XEN_BUS", "SYSTEM_ONLY", "SOFTMMU"].map(String::from));
 
@@ -1221,7 +1357,10 @@ fn build_tree(
             })
             .unwrap_or_default()
     };
-    let mut boards: BTreeSet<String> = BTreeSet::new();
+    let mut boards: BTreeSet<String> = default_mak_boards(qemu_src)
+        .into_iter()
+        .filter(|s| symbols.contains_key(s) && !host_env.contains(s))
+        .collect();
     let mut board_names: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (file, names) in &machines_by_file {
         for s in symbols_of(file) {
@@ -1319,6 +1458,50 @@ fn build_tree(
         env.insert(arch.to_ascii_uppercase());
         env
     };
+    // Symbols that exist only with TCG: `depends on` needs TCG (SEMIHOSTING,
+    // ARM_V7M), or the symbol always selects one that does
+    // (ARM_COMPATIBLE_SEMIHOSTING selects SEMIHOSTING).
+    let tcg_symbols: BTreeSet<String> = {
+        let requires_tcg = |e: &str| eval_expr(e, &|_| true) && !eval_expr(e, &|x| x != "TCG");
+        let mut out: BTreeSet<String> = symbols
+            .iter()
+            .filter(|(_, k)| k.depends.iter().any(|d| requires_tcg(d)))
+            .map(|(name, _)| name.clone())
+            .collect();
+        loop {
+            let more: Vec<String> = symbols
+                .iter()
+                .filter(|(name, k)| {
+                    !out.contains(*name)
+                        && k.selects
+                            .iter()
+                            .any(|(to, cond)| cond.is_none() && out.contains(to))
+                })
+                .map(|(name, _)| name.clone())
+                .collect();
+            if more.is_empty() {
+                break out;
+            }
+            out.extend(more);
+        }
+    };
+    // Boards that depend on a listed machine's symbol (ISAPC on I440FX).
+    let variants: BTreeSet<String> = {
+        let listed_syms: BTreeSet<&str> =
+            listed.iter().filter_map(|m| m.symbol.as_deref()).collect();
+        boards
+            .iter()
+            .filter(|b| !listed_syms.contains(b.as_str()))
+            .filter(|b| {
+                symbols[*b]
+                    .depends
+                    .iter()
+                    .flat_map(|d| positive_symbols(d))
+                    .any(|d| listed_syms.contains(d.as_str()))
+            })
+            .cloned()
+            .collect()
+    };
     let mut listed_closures = Vec::new();
     for m in listed.iter().filter(|m| m.symbol.is_some()) {
         let root = m.symbol.clone().unwrap_or_default();
@@ -1331,14 +1514,22 @@ fn build_tree(
                 .and_then(|f| f.split('/').nth(1))
                 .unwrap_or_default()
                 .to_string(),
-            closure(&root, &env, &symbols, &boards, true),
+            closure(&root, &env, &symbols, &boards, true, false, &variants),
             env,
         ));
     }
     let listed_symbols: BTreeSet<String> = listed.iter().filter_map(|m| m.symbol.clone()).collect();
     let mut board_closures = Vec::new();
     for b in boards.iter().filter(|b| !listed_symbols.contains(*b)) {
-        let c = closure(b, &BTreeSet::new(), &symbols, &boards, false);
+        let c = closure(
+            b,
+            &BTreeSet::new(),
+            &symbols,
+            &boards,
+            false,
+            true,
+            &BTreeSet::new(),
+        );
         let name = board_names
             .get(b)
             .and_then(|n| n.first().cloned())
@@ -1367,9 +1558,18 @@ fn build_tree(
                     .iter()
                     .any(|s| s.ends_with("_USER") || s == "USER_ONLY")
         });
+        // A device symbol that `depends on TCG` (semihosting, the ARMv7-M
+        // core) or that is only ever selected `if TCG`
+        // (ARM_COMPATIBLE_SEMIHOSTING) holds only in a TCG build. Boards are
+        // left to the board rules: "only unlisted machine types" says more.
+        let needs_tcg = |s: &String| !boards.contains(s) && tcg_symbols.contains(s);
         let tcg_only = rules
             .iter()
             .all(|r| r.set.contains("tcg") || r.symbols.iter().any(|s| s == "TCG"));
+        // Needing a TCG-only symbol settles what a listed machine's closure
+        // reaches (`[ARM] -select if TCG-> ARM_V7M`); a file only unlisted
+        // boards build keeps the board reason.
+        let tcg_symbol_only = rules.iter().all(|r| r.symbols.iter().any(|s| needs_tcg(s)));
 
         // Best reach per listed machine: every symbol of a rule must hold for
         // it. Host features and the target's own symbols (`[KVM]`) hold for
@@ -1522,6 +1722,7 @@ fn build_tree(
             }
         }
         let best = reaches.iter().map(|r| r.reach).min();
+        let tcg_only = tcg_only || (tcg_symbol_only && best.is_some());
         let (class, reason) = if user_only {
             (
                 UseCase::NonVirtualization,
@@ -1632,7 +1833,7 @@ fn build_tree(
     }
 
     apply_board_references(qemu_src, &base_dirs, &qom_types, &type_macros, &mut files);
-    let functions = function_index(qemu_src, &files);
+    let functions = function_index(qemu_src, &files, &all_files);
     let tcg_only_functions = if tcg_callers {
         tcg_only_functions(qemu_src, &all_files, &files, &functions)
     } else {
@@ -1805,13 +2006,38 @@ fn merge_history(data: &mut KbData, old: KbData, qemu_src: &Path) {
 
 /// Function name to the one file, among those the knowledge base classifies,
 /// that defines it. Names defined in several of them are left out: a name that
-/// could mean two files is no evidence for either. (Files the KB does not
-/// classify, such as per-target `linux-user/*/cpu_loop.c`, are not scanned.)
+/// could mean two files is no evidence for either. Runtime C files the KB does
+/// not classify (the vhost-user and VDUSE backend libraries in subprojects/,
+/// contrib/ daemons, tools/) count as definitions too: `has_feature` of
+/// libvhost-user must not resolve to the TriCore translator that happens to
+/// be the only classified file defining one. (Per-target
+/// `linux-user/*/cpu_loop.c` and tests are not scanned.)
 fn function_index(
     qemu_src: &Path,
     files: &BTreeMap<String, FileFacts>,
+    all_files: &[PathBuf],
 ) -> BTreeMap<String, String> {
+    // The walk skips subprojects/; the two backend libraries QEMU itself keeps there are read.
+    let mut extra = Vec::new();
+    for lib in ["subprojects/libvhost-user", "subprojects/libvduse"] {
+        let _ = walk(qemu_src, &qemu_src.join(lib), &mut extra);
+    }
+    let unclassified: Vec<String> = all_files
+        .iter()
+        .chain(extra.iter())
+        .map(|p| rel(qemu_src, p))
+        .filter(|p| {
+            p.ends_with(".c")
+                && !files.contains_key(p)
+                && ["subprojects/", "contrib/", "tools/"]
+                    .iter()
+                    .any(|d| p.starts_with(d))
+        })
+        .collect();
     let mut seen: BTreeMap<String, Option<String>> = BTreeMap::new();
+    // Names an unclassified backend also defines: they may only mean
+    // virtualization code (the vhost-user libraries are backends of it).
+    let mut shadowed: BTreeSet<String> = BTreeSet::new();
     for path in files.keys().filter(|p| p.ends_with(".c")) {
         let Ok(bytes) = std::fs::read(qemu_src.join(path)) else {
             continue;
@@ -1826,8 +2052,19 @@ fn function_index(
                 .or_insert_with(|| Some(path.clone()));
         }
     }
+    for path in &unclassified {
+        if let Ok(bytes) = std::fs::read(qemu_src.join(path)) {
+            shadowed.extend(defined_functions(&String::from_utf8_lossy(&bytes)));
+        }
+    }
     seen.into_iter()
         .filter_map(|(name, path)| path.map(|p| (name, p)))
+        .filter(|(name, path)| {
+            !shadowed.contains(name)
+                || files
+                    .get(path)
+                    .is_some_and(|f| f.class == UseCase::Virtualization)
+        })
         .collect()
 }
 
