@@ -86,6 +86,7 @@ on_both_backends!(
     minimal_embargo_reminders_come_once_per_window,
     a_rejection_cancels_an_earlier_confirmation_for_publishing,
     a_lagging_notes_list_gets_one_acknowledgement_per_reply,
+    a_comment_the_notes_list_does_not_show_yet_holds_publishing_back,
 );
 
 struct Setup {
@@ -2038,4 +2039,48 @@ async fn logs_never_carry_titles_report_text_or_comments() {
         let leaks: Vec<&str> = logs.lines().filter(|l| l.contains(mark)).take(3).collect();
         assert!(leaks.is_empty(), "{what} reached the logs: {leaks:#?}");
     }
+}
+
+/// A reporter's comment posted just before a maintainer's thumbsup, while GitLab's notes
+/// list still lags behind it: the scrub check must not pass over it. The issue stays
+/// confidential and the findings say why.
+async fn a_comment_the_notes_list_does_not_show_yet_holds_publishing_back(backend: Backend) {
+    let s = setup(20, backend).await;
+    let (maintainer, _) = s.fake.add_user("maint", PROJECT, 20);
+    let iid = create(&s, NON_VIRT);
+    let mut config = confirm_config(true);
+    config.webhook_secret = Some("hook-secret".into());
+    config.decision_sweep = Duration::from_secs(3600);
+    config.poll_interval = Duration::from_secs(3600);
+    let d = daemon_with(&s, config).await;
+    let addr = serve_router(&d).await;
+    s.fake
+        .set_webhook(&format!("http://{addr}/webhook"), Some("hook-secret"), None);
+    let run = Running::start(d);
+    wait_suggested(&s, &[iid]).await;
+    let note = suggestion_note(&s, iid);
+    // The suggestion is older than the lag, the reporter's comment is not.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    s.fake.inject(Fault::NotesListLag(Duration::from_secs(3)));
+    s.fake.add_note_as(
+        PROJECT,
+        iid,
+        s.reporter_id,
+        "You can reach me at researcher@corp-mail.net or +1 415 555 0199.",
+        false,
+    );
+    s.fake
+        .award_emoji_as(PROJECT, iid, note.id, maintainer, "thumbsup")
+        .unwrap();
+    wait_until("the findings", Duration::from_secs(30), || {
+        bot_notes(&s, iid)
+            .iter()
+            .any(|n| n.body.contains("Not published"))
+    })
+    .await;
+    run.stop().await.unwrap();
+    assert!(
+        s.fake.issue(PROJECT, iid).unwrap().confidential,
+        "never published over an unchecked comment"
+    );
 }

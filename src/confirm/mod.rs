@@ -290,10 +290,16 @@ impl Context<'_> {
     async fn publish(
         &self,
         issue: &Issue,
-        notes: &[Note],
+        _job_notes: &[Note],
         actor: &Actor<'_>,
         marker: &str,
     ) -> Result<usize, ConfirmError> {
+        // What the job read at its start can be minutes old: a reporter's comment posted
+        // since must be checked too, so the issue and its notes are read afresh.
+        let fresh = self.gitlab.issue(issue.project_id, issue.iid).await?;
+        let notes = self.gitlab.notes(issue.project_id, issue.iid).await?;
+        let issue = &fresh;
+        let notes = notes.as_slice();
         let description = issue.description.clone().unwrap_or_default();
         let mut parts: Vec<(Place, &str)> = vec![
             (Place::Title, issue.title.as_str()),
@@ -303,7 +309,13 @@ impl Context<'_> {
         for n in notes.iter().filter(|n| !n.internal) {
             parts.push((Place::Note(n.id), n.body.as_str()));
         }
-        let findings = scrub::scrub(&parts);
+        let mut findings: Vec<String> = scrub::scrub(&parts).iter().map(|f| f.describe()).collect();
+        // GitLab's notes list can lag behind a stored note (replicas); its count of user
+        // notes does not. A list shorter than the count hides a comment from the check.
+        let listed = notes.iter().filter(|n| !n.system).count() as u64;
+        if let Some(counted) = issue.user_notes_count.filter(|&c| c > listed) {
+            findings.push(format!("GitLab counts {counted} comments but listed {listed}: a recent comment could not be checked; reply `sectriage publish` again in a minute"));
+        }
         // An edited title or description keeps earlier versions in GitLab's history, which
         // becomes public with the issue; sectriage can neither check nor remove them.
         let edited = notes.iter().any(|n| {
@@ -312,7 +324,7 @@ impl Context<'_> {
                     || n.body.starts_with("changed title"))
         });
         if !findings.is_empty() || edited {
-            let mut list: Vec<String> = findings.iter().map(|f| f.describe()).collect();
+            let mut list = findings;
             if edited {
                 list.push("the title or description was edited: GitLab keeps the earlier versions in the issue's history, which becomes public too; check or delete those versions, then publish by hand".into());
             }
@@ -327,6 +339,34 @@ impl Context<'_> {
             .gitlab
             .publish_issue(issue.project_id, issue.iid)
             .await?;
+        // A comment that arrived between the check and the change is public now: read the
+        // notes once more and, if a new one holds private data, make the issue confidential
+        // again before anything else.
+        let checked: std::collections::HashSet<u64> = notes.iter().map(|n| n.id).collect();
+        let after = self.gitlab.notes(issue.project_id, issue.iid).await?;
+        let late: Vec<(Place, &str)> = after
+            .iter()
+            .filter(|n| !n.internal && !checked.contains(&n.id))
+            .map(|n| (Place::Note(n.id), n.body.as_str()))
+            .collect();
+        let late_findings = scrub::scrub(&late);
+        if !late_findings.is_empty() {
+            self.gitlab.hide_issue(issue.project_id, issue.iid).await?;
+            tracing::warn!(
+                project_id = issue.project_id,
+                issue_iid = issue.iid,
+                n_findings = late_findings.len(),
+                "a comment with private data arrived while the issue was published; made it confidential again"
+            );
+            let mut list: Vec<String> = late_findings.iter().map(|f| f.describe()).collect();
+            list.push("this comment arrived while the issue was being published: it was public for a moment, and the issue is confidential again".into());
+            self.post(
+                issue,
+                &notes::publish_held_back(marker, actor.username, &list),
+            )
+            .await?;
+            return Ok(list.len());
+        }
         tracing::info!(
             project_id = issue.project_id,
             issue_iid = issue.iid,

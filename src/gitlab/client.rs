@@ -168,6 +168,9 @@ pub struct Issue {
     pub labels: Vec<String>,
     pub author: User,
     pub web_url: String,
+    /// GitLab's count of the issue's user (non-system) notes, when it sends one: a notes
+    /// list with fewer lags behind (replicas), so a check over it would miss a comment.
+    pub user_notes_count: Option<u64>,
 }
 
 /// An award emoji (reaction) on a note.
@@ -327,6 +330,8 @@ struct WireIssue {
     labels: Vec<WireLabel>,
     author: WireUser,
     web_url: String,
+    #[serde(default)]
+    user_notes_count: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -384,6 +389,7 @@ impl From<WireIssue> for Issue {
                 .collect(),
             author: wire.author.into(),
             web_url: wire.web_url,
+            user_notes_count: wire.user_notes_count,
         }
     }
 }
@@ -796,6 +802,26 @@ impl Client {
             return Err(GitLabError::NotPublished { what });
         }
         Ok(issue)
+    }
+
+    /// Makes a just-published issue confidential again (a comment with private data arrived
+    /// while it was being published).
+    ///
+    /// # Errors
+    /// Any [`GitLabError`].
+    pub async fn hide_issue(&self, project_id: u64, iid: u64) -> Result<Issue, GitLabError> {
+        let url = self.issue_url(project_id, iid, &[]);
+        let what = issue_what(project_id, iid);
+        let resp = self
+            .execute(
+                Method::PUT,
+                url,
+                Some(json!({ "confidential": true })),
+                &what,
+                CallKind::Idempotent,
+            )
+            .await?;
+        Ok(decode::<WireIssue>(resp, &what).await?.into())
     }
 
     /// Posts an ordinary (non-internal) note: only for questions a maintainer asked the bot

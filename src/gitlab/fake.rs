@@ -327,6 +327,7 @@ impl FakeGitLab {
             labels: issue.labels.clone(),
             author: state.user(issue.author_id),
             web_url: state.issue_web_url(project_id, iid),
+            user_notes_count: Some(issue.notes.iter().filter(|n| !n.system).count() as u64),
         })
     }
 
