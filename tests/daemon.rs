@@ -87,6 +87,7 @@ on_both_backends!(
     a_rejection_cancels_an_earlier_confirmation_for_publishing,
     a_lagging_notes_list_gets_one_acknowledgement_per_reply,
     a_comment_the_notes_list_does_not_show_yet_holds_publishing_back,
+    a_clock_step_on_gitlab_does_not_hide_later_issues,
 );
 
 struct Setup {
@@ -700,6 +701,39 @@ async fn failed_job_insert_during_a_poll_loses_no_issue(backend: Backend) {
         .unwrap();
     assert_eq!(again.enqueued, 1, "the next poll enqueues the issue");
     assert_eq!(jobs_of(&queue, iid).await.len(), 1);
+}
+
+/// An issue stamped half an hour ahead (GitLab's clock stepped, then stepped back) must
+/// not carry the poll cursor past the issues created after it.
+async fn a_clock_step_on_gitlab_does_not_hide_later_issues(backend: Backend) {
+    let s = setup(20, backend).await;
+    let queue = Queue::connect(&s.queue_url, QueueConfig::default())
+        .await
+        .unwrap();
+    let gitlab = client(&s, &s.bot_token);
+    let (title, body) = issue_body(0);
+    s.fake.set_clock_offset(30 * 60 * 1000);
+    let ahead = s
+        .fake
+        .create_issue(PROJECT, s.reporter_id, &title, &body, true);
+    s.fake.set_clock_offset(0);
+    let first = poll::poll_project(&gitlab, &queue, PROJECT, Intake::Live)
+        .await
+        .unwrap();
+    assert_eq!(first.enqueued, 1);
+    let (title, body) = issue_body(1);
+    let later = s
+        .fake
+        .create_issue(PROJECT, s.reporter_id, &title, &body, true);
+    let second = poll::poll_project(&gitlab, &queue, PROJECT, Intake::Live)
+        .await
+        .unwrap();
+    assert_eq!(
+        second.enqueued, 1,
+        "the issue after the clock step is listed"
+    );
+    assert_eq!(jobs_of(&queue, later).await.len(), 1);
+    assert_eq!(jobs_of(&queue, ahead).await.len(), 1, "and nothing twice");
 }
 
 /// Defect 1, webhook path: a delivery whose enqueue failed must not be "duplicate" on retry.

@@ -162,6 +162,26 @@ async fn list_confidential_issues_filters_orders_and_is_inclusive() {
     assert_eq!(since.iter().map(|i| i.iid).collect::<Vec<_>>(), [first]);
 }
 
+/// An issue updated while the listing is read moves to its end; offset pages would then
+/// skip the issue that moved up across the page boundary, for good (the cursor passes it).
+#[tokio::test]
+async fn an_update_between_pages_skips_no_issue() {
+    let w = world().await;
+    let iids: Vec<u64> = (0..230).map(|n| w.report(&format!("report {n}"))).collect();
+    w.fake.inject(Fault::UpdateAfterNextList {
+        project_id: PROJECT,
+        iid: iids[0],
+    });
+    let issues = w.bot.list_confidential_issues(PROJECT, None).await.unwrap();
+    let listed: std::collections::BTreeSet<u64> = issues.iter().map(|i| i.iid).collect();
+    let missing: Vec<u64> = iids
+        .iter()
+        .filter(|i| !listed.contains(i))
+        .copied()
+        .collect();
+    assert!(missing.is_empty(), "never listed: {missing:?}");
+}
+
 #[tokio::test]
 async fn pagination_over_100_issues_follows_link_next() {
     let w = world().await;

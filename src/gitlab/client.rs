@@ -560,23 +560,10 @@ impl Client {
         project_id: u64,
         updated_after: Option<&str>,
     ) -> Result<IssueListing, GitLabError> {
-        let mut url = self.url(&["projects", &project_id.to_string(), "issues"]);
-        {
-            let mut query = url.query_pairs_mut();
-            query
-                .append_pair("confidential", "true")
-                .append_pair("order_by", "updated_at")
-                .append_pair("sort", "asc")
-                .append_pair("state", "all")
-                .append_pair("per_page", PER_PAGE);
-            if let Some(after) = updated_after {
-                query.append_pair("updated_after", after);
-            }
-        }
         let what = format!("project {project_id}");
         // Raw items first: the array's syntax is checked, but a string that cannot become a
         // Rust string (a lone surrogate escape) only fails its own item below.
-        let items: Vec<Box<serde_json::value::RawValue>> = self.get_all_pages(url, &what).await?;
+        let items = self.walk_issues(project_id, updated_after, &what).await?;
         let mut listing = IssueListing::default();
         let mut n_public = 0;
         for item in items {
@@ -618,6 +605,88 @@ impl Client {
             );
         }
         Ok(listing)
+    }
+
+    /// Every confidential issue updated on or after `updated_after`, oldest update first.
+    ///
+    /// Offset pages are not stable: an issue updated while the list is read moves to its
+    /// end, every later issue moves up one place, and the first issue of the next page
+    /// would never be read. So each request asks again for page 1 from the newest update
+    /// already read (less a millisecond: `updated_after` is inclusive, and equal
+    /// timestamps may straddle a page); only a full page of one timestamp, which makes no
+    /// progress that way, goes on to the next offset page.
+    async fn walk_issues(
+        &self,
+        project_id: u64,
+        updated_after: Option<&str>,
+        what: &str,
+    ) -> Result<Vec<Box<serde_json::value::RawValue>>, GitLabError> {
+        #[derive(Deserialize)]
+        struct Key {
+            iid: Option<u64>,
+            updated_at: Option<String>,
+        }
+        let per_page: usize = PER_PAGE.parse().expect("a number");
+        let mut items = Vec::new();
+        let mut read: HashSet<String> = HashSet::new();
+        let mut after: Option<String> = updated_after.map(str::to_string);
+        let mut page = 1usize;
+        for _ in 0..MAX_PAGES {
+            let mut url = self.url(&["projects", &project_id.to_string(), "issues"]);
+            {
+                let mut query = url.query_pairs_mut();
+                query
+                    .append_pair("confidential", "true")
+                    .append_pair("order_by", "updated_at")
+                    .append_pair("sort", "asc")
+                    .append_pair("state", "all")
+                    .append_pair("per_page", PER_PAGE);
+                if let Some(after) = &after {
+                    query.append_pair("updated_after", after);
+                }
+                if page > 1 {
+                    query.append_pair("page", &page.to_string());
+                }
+            }
+            let resp = self
+                .execute(Method::GET, url, None, what, CallKind::Idempotent)
+                .await?;
+            let batch: Vec<Box<serde_json::value::RawValue>> = decode(resp, what).await?;
+            let full = batch.len() >= per_page;
+            let mut newest: Option<i64> = None;
+            for item in batch {
+                let key = serde_json::from_str::<Key>(item.get()).ok();
+                let updated = key.as_ref().and_then(|k| k.updated_at.as_deref());
+                if let Some(ms) = updated.and_then(super::time::parse_to_unix_ms) {
+                    newest = Some(newest.map_or(ms, |n| n.max(ms)));
+                }
+                let id = match &key {
+                    Some(Key {
+                        iid: Some(iid),
+                        updated_at,
+                    }) => {
+                        format!("{iid}@{}", updated_at.as_deref().unwrap_or(""))
+                    }
+                    _ => item.get().to_string(),
+                };
+                if read.insert(id) {
+                    items.push(item);
+                }
+            }
+            if !full {
+                return Ok(items);
+            }
+            let next = newest.map(|ms| super::time::format_iso_ms(ms - 1));
+            if next.is_some() && next != after {
+                after = next;
+                page = 1;
+            } else {
+                page += 1;
+            }
+        }
+        Err(GitLabError::Decode(format!(
+            "listing of {what} does not end (over {MAX_PAGES} pages)"
+        )))
     }
 
     /// One issue by its per-project `iid`.

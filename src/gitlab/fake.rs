@@ -63,6 +63,10 @@ pub enum Fault {
     StoreThenBadGateway { times: u32 },
     /// The next `times` note deletions fail with 500.
     DeleteFails { times: u32 },
+    /// Right after the next issue list is served, issue `iid` is updated (a maintainer's
+    /// label, say) as if between two page requests: it moves to the end of an
+    /// `updated_at` listing and every later issue moves up one place.
+    UpdateAfterNextList { project_id: u64, iid: u64 },
 }
 
 /// A description or title containing this is served with a lone UTF-16 surrogate escape
@@ -385,7 +389,19 @@ impl FakeGitLab {
             Fault::NotesListLag(lag) => state.notes_lag = lag,
             Fault::StoreThenBadGateway { times } => state.store_then_fail_left = times,
             Fault::DeleteFails { times } => state.delete_failures_left = times,
+            Fault::UpdateAfterNextList { project_id, iid } => {
+                state.update_after_list = Some((project_id, iid));
+            }
         }
+    }
+
+    /// Sets this GitLab's clock `offset_ms` away from the host's, as after an NTP step;
+    /// setting it back steps the clock back (timestamps stop being monotonic, as GitLab's
+    /// would).
+    pub fn set_clock_offset(&self, offset_ms: i64) {
+        let mut state = self.state();
+        state.clock_offset_ms = offset_ms;
+        state.last_ms = 0;
     }
 
     /// Sends hooks for issue create/edit/confidentiality change and (non-system) notes to
@@ -441,6 +457,8 @@ struct FakeState {
     server_errors_left: u32,
     latency: Duration,
     notes_lag: Duration,
+    update_after_list: Option<(u64, u64)>,
+    clock_offset_ms: i64,
     public_notes_on_confidential: u64,
     store_then_fail_left: u32,
     delete_failures_left: u32,
@@ -535,6 +553,8 @@ impl FakeState {
             server_errors_left: 0,
             latency: Duration::ZERO,
             notes_lag: Duration::ZERO,
+            update_after_list: None,
+            clock_offset_ms: 0,
             public_notes_on_confidential: 0,
             store_then_fail_left: 0,
             delete_failures_left: 0,
@@ -550,7 +570,8 @@ impl FakeState {
     fn tick(&mut self) -> i64 {
         let wall = SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64);
+            .map_or(0, |d| d.as_millis() as i64)
+            + self.clock_offset_ms;
         self.last_ms = wall.max(self.last_ms + 1);
         self.last_ms
     }
@@ -1578,7 +1599,15 @@ async fn list_issues(
         issues.reverse();
     }
     let items = issues.iter().map(|issue| state.issue_json(issue)).collect();
-    paginate(&state.base_url, &uri, &params, items)
+    let response = paginate(&state.base_url, &uri, &params, items);
+    let mut state = state;
+    if let Some((project_id, iid)) = state.update_after_list.take() {
+        let now = state.tick();
+        if let Some(issue) = state.issue_mut(project_id, iid) {
+            issue.updated_ms = now;
+        }
+    }
+    response
 }
 
 /// Looks up a visible issue, or the 404 GitLab gives for missing and hidden ones alike.

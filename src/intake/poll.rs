@@ -25,6 +25,8 @@ use crate::queue::{Enqueued, Queue, QueueError};
 /// How far before the cursor each poll looks again.
 pub const OVERLAP: Duration = Duration::from_secs(120);
 /// How long an (issue, updated_at) pair is remembered as already enqueued.
+/// How far ahead of this host's clock the cursor may go (GitLab's and our clocks differ a little).
+const CLOCK_TOLERANCE: Duration = Duration::from_secs(60);
 const SEEN_TTL: Duration = Duration::from_secs(14 * 24 * 3600);
 
 /// Whose intake this is: a live daemon's, or a dry run's, which must not use up the live
@@ -139,6 +141,22 @@ pub async fn poll_project(
         if let Some(ms) = bad.updated_at.as_deref().and_then(timefmt::parse_ms) {
             newest = newest.max(ms);
         }
+    }
+    // An issue stamped ahead of this host's clock (GitLab's clock stepped, an imported
+    // issue) must not carry the cursor into the future, or every issue updated before
+    // that moment is filtered out until real time catches up. Holding the cursor at our
+    // own time only lists some issues again, which the seen keys absorb.
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(i64::MAX, |d| d.as_millis() as i64);
+    let limit = now_ms.saturating_add(CLOCK_TOLERANCE.as_millis() as i64);
+    if newest > limit {
+        tracing::warn!(
+            project_id,
+            ahead_s = (newest - now_ms) / 1000,
+            "GitLab lists an issue updated ahead of this host's clock; the poll cursor stays at this host's time (check both clocks)"
+        );
+        newest = limit;
     }
     if newest > i64::MIN {
         queue.set_cursor(&name, &timefmt::format_ms(newest)).await?;
