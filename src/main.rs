@@ -362,7 +362,9 @@ fn try_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 let queue = open_existing_queue(&file_config).await?;
                 let stats = sectriage::confirm::stats::Stats::of(&queue.decisions(None).await?);
                 match format {
-                    Format::Json => println!("{}", serde_json::to_string_pretty(&stats)?),
+                    Format::Json => {
+                        sectriage::output::println(&serde_json::to_string_pretty(&stats)?)?
+                    }
                     Format::Markdown => print!("{}", stats.render()),
                 }
                 Ok(ExitCode::SUCCESS)
@@ -460,9 +462,11 @@ async fn decisions_command(
     match command {
         DecisionsCommand::List { format } => {
             match format {
-                Format::Json => println!("{}", serde_json::to_string_pretty(&decisions)?),
+                Format::Json => {
+                    sectriage::output::println(&serde_json::to_string_pretty(&decisions)?)?
+                }
                 Format::Markdown => {
-                    println!(
+                    sectriage::output::println(&format!(
                         "{:<19}  {:>7}  {:>5}  {:<6}  {:<18}  {:<18}  {:<10}  by",
                         "decided (UTC)",
                         "project",
@@ -471,12 +475,12 @@ async fn decisions_command(
                         "suggested",
                         "decided",
                         "outcome"
-                    );
+                    ))?;
                     for d in &decisions {
                         let class = |c: Option<sectriage::kb::UseCase>| {
                             c.map_or("-".to_string(), |c| c.to_string())
                         };
-                        println!(
+                        sectriage::output::println(&format!(
                             "{:<19}  {:>7}  {:>5}  {:<6}  {:<18}  {:<18}  {:<10}  {} ({})",
                             fmt_time(d.decided_at_ms),
                             d.project_id,
@@ -487,7 +491,7 @@ async fn decisions_command(
                             d.outcome.as_str(),
                             d.username,
                             d.user_id
-                        );
+                        ))?;
                     }
                 }
             }
@@ -583,19 +587,21 @@ async fn alarm_command(config: &ConfigFile, command: AlarmCommand) -> anyhow::Re
         AlarmCommand::List { format } => {
             let alarms = queue.alarms().await?;
             match format {
-                Format::Json => println!("{}", serde_json::to_string_pretty(&alarms)?),
+                Format::Json => {
+                    sectriage::output::println(&serde_json::to_string_pretty(&alarms)?)?
+                }
                 Format::Markdown if alarms.is_empty() => {
-                    println!("no alarms: posting is allowed")
+                    sectriage::output::println("no alarms: posting is allowed")?
                 }
                 Format::Markdown => {
                     for a in &alarms {
-                        println!(
+                        sectriage::output::println(&format!(
                             "{}  {}  (raised {} by {})",
                             a.name,
                             a.detail,
                             fmt_time(a.raised_at_ms),
                             a.raised_by
-                        );
+                        ))?;
                     }
                 }
             }
@@ -603,7 +609,9 @@ async fn alarm_command(config: &ConfigFile, command: AlarmCommand) -> anyhow::Re
         }
         AlarmCommand::Clear => {
             let n = queue.clear_alarms().await?;
-            println!("cleared {n} alarm(s); running daemons resume posting at their next job");
+            sectriage::output::println(&format!(
+                "cleared {n} alarm(s); running daemons resume posting at their next job"
+            ))?;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -631,15 +639,15 @@ async fn queue_command(config: &ConfigFile, command: QueueCommand) -> anyhow::Re
             };
             let rows = queue.list(state, limit).await?;
             if format == Format::Json {
-                println!("{}", serde_json::to_string_pretty(&rows)?);
+                sectriage::output::println(&serde_json::to_string_pretty(&rows)?)?;
                 return Ok(ExitCode::SUCCESS);
             }
-            println!(
+            sectriage::output::println(&format!(
                 "{:>6}  {:<7}  {:>7}  {:>5}  {:<3}  {:<19}  {:<20}  {:<18}  last error",
                 "job", "state", "project", "issue", "try", "updated (UTC)", "outcome", "verdict"
-            );
+            ))?;
             for row in rows {
-                println!(
+                sectriage::output::println(&format!(
                     "{:>6}  {:<7}  {:>7}  {:>5}  {:<3}  {:<19}  {:<20}  {:<18}  {}",
                     row.id,
                     row.state.as_str(),
@@ -650,13 +658,13 @@ async fn queue_command(config: &ConfigFile, command: QueueCommand) -> anyhow::Re
                     row.outcome.as_deref().unwrap_or("-"),
                     row.verdict.as_deref().unwrap_or("-"),
                     row.last_error.as_deref().unwrap_or("")
-                );
+                ))?;
             }
             Ok(ExitCode::SUCCESS)
         }
         QueueCommand::Retry { id } => {
             if queue.retry_dead(id).await? {
-                println!("job {id} is pending again");
+                sectriage::output::println(&format!("job {id} is pending again"))?;
                 Ok(ExitCode::SUCCESS)
             } else {
                 bail!("job {id} is not a dead job; `sectriage queue list --state dead` lists them")

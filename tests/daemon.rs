@@ -88,6 +88,7 @@ on_both_backends!(
     a_lagging_notes_list_gets_one_acknowledgement_per_reply,
     a_comment_the_notes_list_does_not_show_yet_holds_publishing_back,
     a_clock_step_on_gitlab_does_not_hide_later_issues,
+    a_guest_token_is_not_ready,
 );
 
 struct Setup {
@@ -2117,4 +2118,25 @@ async fn a_comment_the_notes_list_does_not_show_yet_holds_publishing_back(backen
         s.fake.issue(PROJECT, iid).unwrap().confidential,
         "never published over an unchecked comment"
     );
+}
+
+/// GitLab's token form defaults to Guest, which sees no confidential issue: every poll
+/// "succeeds" with nothing. Readiness must say so instead of "ready".
+async fn a_guest_token_is_not_ready(backend: Backend) {
+    let s = setup(10, backend).await;
+    let d = daemon_for(&s, None, None).await;
+    let probe = d.clone();
+    let run = Running::start(d);
+    let start = Instant::now();
+    let why = loop {
+        if let Some(why) = probe.not_ready().await {
+            if why.contains("role too low") {
+                break why;
+            }
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "never said why");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    run.stop().await.unwrap();
+    assert!(why.contains("Reporter"), "{why}");
 }

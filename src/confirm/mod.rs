@@ -572,25 +572,36 @@ pub async fn handle(
                     ctx.post(issue, &notes::nothing_to_ask(&marker)).await?;
                     out.push(ConfirmOutcome::Explained { source_id: note.id });
                 } else {
-                    let body = notes::questions_for_reporter(&texts);
+                    // The marker lets a retry see that the questions went out, even
+                    // when the delivery record below was never written (a crash).
+                    let ask_marker = format!("<!-- sectriage:ask reply={} -->", note.id);
+                    let body = format!("{ask_marker}\n{}", notes::questions_for_reporter(&texts));
                     check_note(&body)?;
                     let latest = ctx.gitlab.issue(issue.project_id, issue.iid).await?;
                     if !latest.confidential {
                         tracing::info!(project_id = issue.project_id, issue_iid = issue.iid, "issue became public; questions posted all the same (they hold no report text)");
                     }
-                    // Once per reply, even if the acknowledgement is not listed yet (a lagging
-                    // list, a crash): the questions are never posted to the reporter twice.
+                    // Once per reply: recorded only once GitLab has stored the note (a
+                    // failed POST is retried with the job, never reported as sent), and
+                    // before posting, the delivery record and the marker in the issue's
+                    // notes are both checked, so a retry does not post the questions twice.
                     let key = format!("ask:{}:{}:{}", issue.project_id, issue.iid, note.id);
-                    if ctx
-                        .queue
-                        .remember_delivery(&key, std::time::Duration::from_secs(365 * 24 * 3600))
-                        .await?
-                    {
+                    let already = ctx.queue.is_remembered(&key).await?
+                        || notes
+                            .iter()
+                            .any(|n| n.author.id == bot && n.body.contains(&ask_marker));
+                    if !already {
                         if let Some(alarm) = ctx.queue.alarms().await?.first() {
                             return Err(ConfirmError::Alarm(alarm.name.clone()));
                         }
                         ctx.gitlab
                             .create_note_for_reporter(issue.project_id, issue.iid, &body)
+                            .await?;
+                        ctx.queue
+                            .remember_delivery(
+                                &key,
+                                std::time::Duration::from_secs(365 * 24 * 3600),
+                            )
                             .await?;
                     }
                     ctx.post(issue, &notes::asked(&marker, actor.username, texts.len()))

@@ -134,6 +134,9 @@ pub struct Health {
     token_rejected: Mutex<Option<String>>,
     /// Still looking up the bot user at startup (GitLab unreachable so far).
     waiting_for_gitlab: Mutex<Option<String>>,
+    /// The bot's role in a watched project is too low to see confidential issues: GitLab
+    /// then lists none and answers 404, so every poll "succeeds" with nothing.
+    role_too_low: Mutex<Option<String>>,
 }
 
 impl Health {
@@ -705,6 +708,17 @@ impl Daemon {
                 }
             };
             cancel.cancel();
+            // An issue deleted (or hidden from the bot) while its job ran ends as a vanished
+            // issue, not as a dead job: a 404 after the first read means it is gone.
+            let result = match result {
+                Err(JobError::Dead(error)) => {
+                    match self.gitlab.issue(job.project_id, job.issue_iid).await {
+                        Err(GitLabError::NotFound { .. }) => Ok(Done::just("skipped-not-visible")),
+                        _ => Err(JobError::Dead(error)),
+                    }
+                }
+                other => other,
+            };
             self.metrics
                 .job_seconds
                 .observe(started.elapsed().as_secs_f64());
@@ -787,6 +801,7 @@ impl Daemon {
                 }
             }
         }
+        self.check_role().await;
         if all_ok {
             self.health
                 .last_good_poll_ms
@@ -798,6 +813,33 @@ impl Daemon {
             .gitlab_rate_limited
             .set(self.gitlab.stats().rate_limited);
         wait
+    }
+
+    /// Checks the bot's role in every watched project: below Planner (15) GitLab hides
+    /// confidential issues from it, so polls list nothing and jobs find nothing, silently.
+    /// Readiness says so until the role is raised. A failed lookup changes nothing.
+    async fn check_role(&self) {
+        const PLANNER: u32 = 15;
+        let Some(bot) = self.bot_user_id() else {
+            return;
+        };
+        let mut problems = Vec::new();
+        for &project in &self.config.projects {
+            match self.gitlab.member_access_level(project, bot).await {
+                Ok(Some(level)) if level >= PLANNER => {}
+                Ok(level) => {
+                    let role =
+                        level.map_or("not a member".to_string(), |l| format!("access level {l}"));
+                    tracing::error!(project_id = project, role = %role, "the bot cannot see confidential issues of this project: give its token the Reporter role");
+                    problems.push(format!("bot role too low in project {project} ({role}): it cannot see confidential issues; give the token the Reporter role"));
+                }
+                Err(_) => return,
+            }
+        }
+        Health::set(
+            &self.health.role_too_low,
+            (!problems.is_empty()).then(|| problems.join("; ")),
+        );
     }
 
     /// Other watched issues whose report fingerprint matches this one, best first; this
@@ -1039,6 +1081,9 @@ impl Daemon {
         if let Some(why) = Health::get(&self.health.token_rejected) {
             reasons.push(format!("GitLab token rejected: {why}"));
         }
+        if let Some(why) = Health::get(&self.health.role_too_low) {
+            reasons.push(why);
+        }
         match self.queue.alarms().await {
             Ok(alarms) => {
                 self.metrics.alarms_active.set(alarms.len() as i64);
@@ -1162,7 +1207,9 @@ pub fn router(daemon: &Daemon) -> Router {
                 }
             }),
         )
-        .layer(axum::extract::DefaultBodyLimit::max(5 * 1024 * 1024))
+        // GitLab sends webhook bodies up to 25 MB; a 413 counts as a failed delivery and
+        // four in a row disable the hook.
+        .layer(axum::extract::DefaultBodyLimit::max(25 * 1024 * 1024))
         .with_state(())
         .merge(match &daemon.config.review {
             Some(config) => crate::review::router(daemon, config.clone()),

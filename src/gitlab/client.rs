@@ -787,7 +787,10 @@ impl Client {
             );
             return Err(GitLabError::InternalFlagDropped { note_id, deleted });
         }
-        if wire.body != body {
+        // GitLab strips trailing whitespace from every note it stores (its quick-action
+        // extractor returns the body right-trimmed), and strips executed quick actions: only
+        // the second is a difference.
+        if wire.body.trim_end() != body.trim_end() {
             // GitLab strips executed quick actions from the stored body.
             tracing::error!(
                 project_id,

@@ -1569,7 +1569,7 @@ fn build_tree(
         // Needing a TCG-only symbol settles what a listed machine's closure
         // reaches (`[ARM] -select if TCG-> ARM_V7M`); a file only unlisted
         // boards build keeps the board reason.
-        let tcg_symbol_only = rules.iter().all(|r| r.symbols.iter().any(|s| needs_tcg(s)));
+        let tcg_symbol_only = rules.iter().all(|r| r.symbols.iter().any(&needs_tcg));
 
         // Best reach per listed machine: every symbol of a rule must hold for
         // it. Host features and the target's own symbols (`[KVM]`) hold for
