@@ -97,6 +97,25 @@ fn red_team_round_three_stays_at_its_measured_floor() {
     assert!(nv_right + 1 >= nv, "controls {nv_right}/{nv}");
 }
 
+#[test]
+fn kb_audit_probes_find_no_dangerous_suggestion() {
+    // Commit-style reports, one per sampled file, checked against QEMU's own minikconf
+    // and meson (eval/redteam/README.md): 4 dangerous before session 12's KB fixes.
+    let (dangerous, virt, ..) = injection_round("kb-audit.jsonl");
+    assert!(virt > 150);
+    assert!(dangerous.is_empty(), "dangerous {dangerous:?}");
+    let right = battery("kb-audit.jsonl")
+        .iter()
+        .filter(|c| {
+            use_case(c["expected_use_case"].as_str().unwrap())
+                == triage(c["text"].as_str().unwrap()).use_case
+        })
+        .count();
+    println!("kb-audit.jsonl: {right} right");
+    // Measured 296 of 323 (283 before).
+    assert!(right >= 296, "{right} right");
+}
+
 /// Precision and recall of `got` against the battery's boolean `key`, printed.
 fn rates(name: &str, key: &str, got: impl Fn(&Suggestion) -> bool) -> (f64, f64) {
     let (mut tp, mut fp, mut fn_) = (0, 0, 0);
