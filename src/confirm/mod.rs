@@ -290,7 +290,6 @@ impl Context<'_> {
     async fn publish(
         &self,
         issue: &Issue,
-        _job_notes: &[Note],
         actor: &Actor<'_>,
         marker: &str,
     ) -> Result<usize, ConfirmError> {
@@ -323,17 +322,11 @@ impl Context<'_> {
                 && (n.body.starts_with("changed the description")
                     || n.body.starts_with("changed title"))
         });
-        if !findings.is_empty() || edited {
-            let mut list = findings;
-            if edited {
-                list.push("the title or description was edited: GitLab keeps the earlier versions in the issue's history, which becomes public too; check or delete those versions, then publish by hand".into());
-            }
-            self.post(
-                issue,
-                &notes::publish_held_back(marker, actor.username, &list),
-            )
-            .await?;
-            return Ok(list.len());
+        if edited {
+            findings.push("the title or description was edited: GitLab keeps the earlier versions in the issue's history, which becomes public too; check or delete those versions, then publish by hand".into());
+        }
+        if !findings.is_empty() {
+            return self.hold_back(issue, actor, marker, findings).await;
         }
         let published = self
             .gitlab
@@ -360,12 +353,7 @@ impl Context<'_> {
             );
             let mut list: Vec<String> = late_findings.iter().map(|f| f.describe()).collect();
             list.push("this comment arrived while the issue was being published: it was public for a moment, and the issue is confidential again".into());
-            self.post(
-                issue,
-                &notes::publish_held_back(marker, actor.username, &list),
-            )
-            .await?;
-            return Ok(list.len());
+            return self.hold_back(issue, actor, marker, list).await;
         }
         tracing::info!(
             project_id = issue.project_id,
@@ -376,6 +364,22 @@ impl Context<'_> {
         self.post(issue, &notes::published(marker, actor.username))
             .await?;
         Ok(0)
+    }
+
+    /// Posts the findings that keep the issue confidential; returns how many there are.
+    async fn hold_back(
+        &self,
+        issue: &Issue,
+        actor: &Actor<'_>,
+        marker: &str,
+        findings: Vec<String>,
+    ) -> Result<usize, ConfirmError> {
+        self.post(
+            issue,
+            &notes::publish_held_back(marker, actor.username, &findings),
+        )
+        .await?;
+        Ok(findings.len())
     }
 
     /// The latest decision with a class (for `sectriage publish`).
@@ -395,7 +399,6 @@ impl Context<'_> {
     async fn decide(
         &self,
         issue: &Issue,
-        notes: &[Note],
         suggestion: Option<&NoteMarker>,
         actor: &Actor<'_>,
         via: Via,
@@ -449,7 +452,7 @@ impl Context<'_> {
             final_class == Some(UseCase::NonVirtualization) && self.policy.publish_on_confirm;
         if publishing {
             let findings = self
-                .publish(issue, notes, actor, &ack_marker("publish-of", source_id))
+                .publish(issue, actor, &ack_marker("publish-of", source_id))
                 .await?;
             out.push(ConfirmOutcome::of_publish(source_id, findings));
         }
@@ -530,7 +533,6 @@ pub async fn handle(
                 out.extend(
                     ctx.decide(
                         issue,
-                        notes,
                         Some(&suggestion),
                         &actor,
                         Via::Reply,
@@ -544,7 +546,7 @@ pub async fn handle(
             Parsed::Command(Command::Publish) => {
                 let decided = ctx.decided_class(issue).await?;
                 if decided == Some(UseCase::NonVirtualization) && ctx.policy.publish_on_confirm {
-                    let findings = ctx.publish(issue, notes, &actor, &marker).await?;
+                    let findings = ctx.publish(issue, &actor, &marker).await?;
                     out.push(ConfirmOutcome::of_publish(note.id, findings));
                 } else {
                     ctx.post(
@@ -640,7 +642,6 @@ pub async fn handle(
         out.extend(
             ctx.decide(
                 issue,
-                notes,
                 Some(&suggestion),
                 &actor,
                 Via::Emoji,
@@ -732,7 +733,6 @@ pub async fn decide_from_review(
     let out = ctx
         .decide(
             &issue,
-            &notes,
             Some(&suggestion),
             &actor,
             Via::Review,

@@ -858,20 +858,11 @@ impl Client {
     /// [`GitLabError::NotPublished`] when GitLab's reply still says `confidential: true` (the
     /// bot's role may not change it); any other [`GitLabError`].
     pub async fn publish_issue(&self, project_id: u64, iid: u64) -> Result<Issue, GitLabError> {
-        let url = self.issue_url(project_id, iid, &[]);
-        let what = issue_what(project_id, iid);
-        let resp = self
-            .execute(
-                Method::PUT,
-                url,
-                Some(json!({ "confidential": false })),
-                &what,
-                CallKind::Idempotent,
-            )
-            .await?;
-        let issue: Issue = decode::<WireIssue>(resp, &what).await?.into();
+        let issue = self.set_confidential(project_id, iid, false).await?;
         if issue.confidential {
-            return Err(GitLabError::NotPublished { what });
+            return Err(GitLabError::NotPublished {
+                what: issue_what(project_id, iid),
+            });
         }
         Ok(issue)
     }
@@ -882,13 +873,23 @@ impl Client {
     /// # Errors
     /// Any [`GitLabError`].
     pub async fn hide_issue(&self, project_id: u64, iid: u64) -> Result<Issue, GitLabError> {
+        self.set_confidential(project_id, iid, true).await
+    }
+
+    /// `PUT` of the issue's confidential attribute; the issue as GitLab answered.
+    async fn set_confidential(
+        &self,
+        project_id: u64,
+        iid: u64,
+        confidential: bool,
+    ) -> Result<Issue, GitLabError> {
         let url = self.issue_url(project_id, iid, &[]);
         let what = issue_what(project_id, iid);
         let resp = self
             .execute(
                 Method::PUT,
                 url,
-                Some(json!({ "confidential": true })),
+                Some(json!({ "confidential": confidential })),
                 &what,
                 CallKind::Idempotent,
             )

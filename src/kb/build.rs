@@ -1219,24 +1219,20 @@ fn build_tree(
 
     // Host features a full Linux build enables, read from meson.build's host_kconfig.
     let top_meson = read(&qemu_src.join("meson.build"))?;
-    let mut host_env: BTreeSet<String> = BTreeSet::new();
-    if let Some(start) = top_meson.find("host_kconfig =") {
-        let block = &top_meson[start..];
-        let end = block.find("\n\n").unwrap_or(block.len());
-        static SYM: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"'CONFIG_(\w+)=y'").unwrap());
-        host_env.extend(
-            SYM.captures_iter(&block[..end])
-                .map(|c| c[1].to_string())
-                .filter(|s| s != "FUZZ"),
-        );
-    }
     // Before QEMU 6.1 the list was `kconfig_external_symbols = [ 'CONFIG_KVM', ... ]`.
-    if let Some(start) = top_meson.find("kconfig_external_symbols = [") {
-        let block = &top_meson[start..];
-        let end = block.find(']').unwrap_or(block.len());
-        static SYM: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"'CONFIG_(\w+)'").unwrap());
+    let mut host_env: BTreeSet<String> = BTreeSet::new();
+    for (start, end, re) in [
+        ("host_kconfig =", "\n\n", r"'CONFIG_(\w+)=y'"),
+        ("kconfig_external_symbols = [", "]", r"'CONFIG_(\w+)'"),
+    ] {
+        let Some(at) = top_meson.find(start) else {
+            continue;
+        };
+        let block = &top_meson[at..];
+        let block = &block[..block.find(end).unwrap_or(block.len())];
+        let sym = Regex::new(re).expect("a valid pattern");
         host_env.extend(
-            SYM.captures_iter(&block[..end])
+            sym.captures_iter(block)
                 .map(|c| c[1].to_string())
                 .filter(|s| s != "FUZZ"),
         );
