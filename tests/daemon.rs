@@ -89,6 +89,9 @@ on_both_backends!(
     a_comment_the_notes_list_does_not_show_yet_holds_publishing_back,
     a_clock_step_on_gitlab_does_not_hide_later_issues,
     a_guest_token_is_not_ready,
+    a_revoked_token_pauses_the_workers_and_the_daemon_stays_up,
+    a_failure_after_publishing_still_posts_the_audit_note,
+    a_replaced_token_of_a_new_bot_user_keeps_the_suggestions_counting,
 );
 
 struct Setup {
@@ -159,9 +162,14 @@ fn test_config(secret: Option<&str>, signing: Option<&str>) -> DaemonConfig {
 }
 
 async fn daemon_with(s: &Setup, config: DaemonConfig) -> Daemon {
+    daemon_as(s, config, &s.bot_token).await
+}
+
+/// A daemon whose GitLab token is `token`.
+async fn daemon_as(s: &Setup, config: DaemonConfig, token: &str) -> Daemon {
     Daemon::new(
         config,
-        client(s, &s.bot_token),
+        client(s, token),
         Queue::connect(&s.queue_url, QueueConfig::default())
             .await
             .unwrap(),
@@ -545,7 +553,7 @@ async fn only_maintainers_confirm(backend: Backend) {
     assert!(issue.confidential, "confirmation never publishes the issue");
     let notes = bot_notes(&s, iid);
     assert!(notes.iter().any(|n| n.body.contains("Command ignored")));
-    assert!(notes.iter().all(|n| n.internal));
+    assert!(notes.iter().filter(|n| !n.system).all(|n| n.internal));
 }
 
 /// SIGKILLs `sectriage serve` at random points while it works through a
@@ -2139,4 +2147,187 @@ async fn a_guest_token_is_not_ready(backend: Backend) {
     };
     run.stop().await.unwrap();
     assert!(why.contains("Reporter"), "{why}");
+}
+
+/// A revoked token (an administrator blocking the bot, an expired token) keeps the daemon up:
+/// readiness says why, the job waits in the queue instead of burning its retries, and work
+/// resumes once GitLab accepts the token again. Before, the first 401 in a job stopped the
+/// process.
+async fn a_revoked_token_pauses_the_workers_and_the_daemon_stays_up(backend: Backend) {
+    let s = setup(20, backend).await;
+    let d = daemon_for(&s, None, None).await;
+    let probe = d.clone();
+    let addr = serve_router(&d).await;
+    let run = Running::start(d);
+    let start = Instant::now();
+    while probe.not_ready().await.is_some() {
+        assert!(start.elapsed() < Duration::from_secs(20), "never ready");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    s.fake.revoke_token(&s.bot_token);
+    let (title, body) = issue_body(0);
+    let iid = s
+        .fake
+        .create_issue(PROJECT, s.reporter_id, &title, &body, true);
+    probe.queue.enqueue(PROJECT, iid, "webhook").await.unwrap();
+    let start = Instant::now();
+    loop {
+        let metrics = reqwest::get(format!("http://{addr}/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if metrics.contains("outcome=\"token-rejected\"") {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no job met the 401: {metrics}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        !run.task.is_finished(),
+        "the daemon stopped on a revoked token"
+    );
+    let why = probe
+        .not_ready()
+        .await
+        .expect("not ready while the token is revoked");
+    assert!(why.contains("token rejected"), "{why}");
+    let jobs = jobs_of(&probe.queue, iid).await;
+    assert!(
+        jobs.iter().any(|j| j.state == JobState::Pending),
+        "the job went back to the queue: {jobs:?}"
+    );
+    assert!(bot_notes(&s, iid).is_empty());
+
+    s.fake.restore_token(&s.bot_token);
+    wait_until(
+        "the suggestion after the token came back",
+        Duration::from_secs(20),
+        || bot_notes(&s, iid).len() == 1,
+    )
+    .await;
+    assert_eq!(probe.not_ready().await, None);
+    run.stop().await.unwrap();
+}
+
+/// The audit trail of a publication survives a failure right after it: the note saying who
+/// decided and that the scrub check was clean used to be lost, because the retry found the
+/// issue public and skipped it.
+async fn a_failure_after_publishing_still_posts_the_audit_note(backend: Backend) {
+    let s = setup(20, backend).await;
+    let (maintainer, _) = s.fake.add_user("maint", PROJECT, 20);
+    let iid = create(&s, NON_VIRT);
+    let d = daemon_with(&s, confirm_config(true)).await;
+    let run = Running::start(d);
+    wait_suggested(&s, &[iid]).await;
+    // The first note posted after the decision is the audit note, after the change.
+    s.fake.inject(Fault::NoteCreateFails { times: 1 });
+    s.fake.add_note_as(
+        PROJECT,
+        iid,
+        maintainer,
+        "sectriage confirm non-virtualization",
+        true,
+    );
+    wait_until("publication", Duration::from_secs(20), || {
+        !s.fake.issue(PROJECT, iid).unwrap().confidential
+    })
+    .await;
+    wait_until(
+        "the audit note and the acknowledgement after the retry",
+        Duration::from_secs(30),
+        || {
+            let notes = bot_notes(&s, iid);
+            notes.iter().any(|n| n.body.contains("Published:"))
+                && notes.iter().any(|n| n.body.contains("Decision by maint"))
+        },
+    )
+    .await;
+    let notes = bot_notes(&s, iid);
+    assert!(notes.iter().filter(|n| !n.system).all(|n| n.internal));
+    assert_eq!(
+        notes
+            .iter()
+            .filter(|n| n.body.contains("Published:"))
+            .count(),
+        1
+    );
+    // The work is finished: a later job on the public issue skips it.
+    let d = daemon_with(&s, confirm_config(true)).await;
+    assert!(!d
+        .queue
+        .is_remembered(&sectriage::confirm::publishing_key(PROJECT, iid))
+        .await
+        .unwrap());
+    run.stop().await.unwrap();
+    assert_eq!(s.fake.public_notes_created(), 0);
+}
+
+/// Replacing the project access token with one of a new bot user (GitLab makes a new bot
+/// user for every project access token) must not orphan the suggestions the old one posted:
+/// a maintainer's reply to one still decides, and no second suggestion is posted.
+async fn a_replaced_token_of_a_new_bot_user_keeps_the_suggestions_counting(backend: Backend) {
+    let s = setup(20, backend).await;
+    let (maintainer, _) = s.fake.add_user("maint", PROJECT, 20);
+    let iid = create(&s, NON_VIRT);
+    let run = Running::start(daemon_with(&s, confirm_config(false)).await);
+    wait_suggested(&s, &[iid]).await;
+    run.stop().await.unwrap();
+
+    let (new_bot, new_token) = s.fake.add_user("sectriage-bot-2", PROJECT, 20);
+    s.fake.revoke_token(&s.bot_token);
+    let run = Running::start(daemon_as(&s, confirm_config(false), &new_token).await);
+    s.fake.add_note_as(
+        PROJECT,
+        iid,
+        maintainer,
+        "sectriage confirm non-virtualization",
+        true,
+    );
+    let by_new_bot = || {
+        s.fake
+            .notes(PROJECT, iid)
+            .into_iter()
+            .filter(|n| n.author.id == new_bot)
+            .collect::<Vec<_>>()
+    };
+    wait_until(
+        "the new bot's acknowledgement of the reply to the old suggestion",
+        Duration::from_secs(20),
+        || {
+            by_new_bot()
+                .iter()
+                .any(|n| n.body.contains("Decision by maint"))
+        },
+    )
+    .await;
+    // A poll round or two more: still one suggestion in all, one acknowledgement.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    run.stop().await.unwrap();
+    let suggestions = s
+        .fake
+        .notes(PROJECT, iid)
+        .iter()
+        .filter(|n| n.body.contains("sectriage:suggestion"))
+        .count();
+    assert_eq!(suggestions, 1);
+    assert_eq!(
+        by_new_bot()
+            .iter()
+            .filter(|n| n.body.contains("Decision by maint"))
+            .count(),
+        1
+    );
+    let d = daemon_as(&s, confirm_config(false), &new_token).await;
+    let decisions = d.queue.decisions(Some((PROJECT, iid))).await.unwrap();
+    assert_eq!(decisions.len(), 1, "{decisions:?}");
+    assert_eq!(
+        decisions[0].final_class,
+        Some(sectriage::kb::UseCase::NonVirtualization)
+    );
 }

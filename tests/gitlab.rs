@@ -420,6 +420,63 @@ async fn rate_limit_beyond_retries_is_returned_with_its_wait() {
     );
 }
 
+/// GitLab limits the user, not the call: once one call was told to wait, no other call of
+/// the same client (a clone in the poller, another worker) reaches GitLab before the wait ends.
+#[tokio::test]
+async fn a_long_retry_after_holds_back_every_call_of_the_client() {
+    let w = world().await;
+    let iid = w.report("busy");
+    w.fake.inject(Fault::RateLimit {
+        times: 1,
+        retry_after_secs: 300,
+    });
+    let first = w.bot.issue(PROJECT, iid).await.unwrap_err();
+    assert!(first.retry_after().unwrap() > Duration::from_secs(60));
+    let seen = w.fake.request_count();
+    let other = w.bot.clone();
+    let second = other.notes(PROJECT, iid).await.unwrap_err();
+    let wait = second
+        .retry_after()
+        .expect("the second call carries the rest of the wait");
+    assert!(
+        wait > Duration::from_secs(290) && wait <= Duration::from_secs(300),
+        "{wait:?}"
+    );
+    assert_eq!(
+        w.fake.request_count(),
+        seen,
+        "the second call did not reach GitLab during the wait"
+    );
+}
+
+#[tokio::test]
+async fn a_short_retry_after_delays_the_other_calls_too() {
+    let w = world().await;
+    let iid = w.report("busy");
+    w.fake.inject(Fault::RateLimit {
+        times: 1,
+        retry_after_secs: 2,
+    });
+    let start = Instant::now();
+    let first = tokio::spawn({
+        let bot = w.bot.clone();
+        async move { bot.issue(PROJECT, iid).await }
+    });
+    while w.fake.request_count() == 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // The 429 is served: a call started now waits out the same Retry-After.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    w.bot.notes(PROJECT, iid).await.unwrap();
+    assert!(
+        start.elapsed() >= Duration::from_millis(1900),
+        "the second call went out during the wait: {:?}",
+        start.elapsed()
+    );
+    first.await.unwrap().unwrap();
+    assert_eq!(w.bot.stats().rate_limited, 1);
+}
+
 #[tokio::test]
 async fn rate_limited_note_is_retried() {
     let w = world().await;

@@ -26,6 +26,7 @@ pub mod stats;
 
 use crate::gitlab::{Award, Client, GitLabError, Issue, Note};
 use crate::kb::UseCase;
+pub use crate::publish::post::BotUsers;
 use crate::publish::scrub::{self, Place};
 use crate::publish::{check_note, notes, NoteMarker};
 use crate::queue::{Decision, DecisionOutcome, Queue, QueueError, Via};
@@ -151,7 +152,46 @@ pub struct Context<'a> {
     pub gitlab: &'a Client,
     pub queue: &'a Queue,
     pub policy: &'a ConfirmPolicy,
-    pub bot_user_id: u64,
+    /// Who sectriage posts as (see [`BotUsers`]).
+    pub bots: &'a BotUsers,
+}
+
+/// Remembered in the queue while publishing an issue is under way (see [`Context::publish`]);
+/// the daemon forgets it once the job that published the issue has posted everything.
+pub fn publishing_key(project_id: u64, iid: u64) -> String {
+    format!("publishing:{project_id}:{iid}")
+}
+
+/// Why an issue must not be published yet: private data in its title, description or a
+/// non-internal note, a comment GitLab counts but did not list, an edit history.
+fn pre_publish_findings(issue: &Issue, notes: &[Note]) -> Vec<String> {
+    let description = issue.description.clone().unwrap_or_default();
+    let mut parts: Vec<(Place, &str)> = vec![
+        (Place::Title, issue.title.as_str()),
+        (Place::Description, description.as_str()),
+    ];
+    // System notes become public too ("changed title from ..." quotes the old title).
+    for n in notes.iter().filter(|n| !n.internal) {
+        parts.push((Place::Note(n.id), n.body.as_str()));
+    }
+    let mut findings: Vec<String> = scrub::scrub(&parts).iter().map(|f| f.describe()).collect();
+    // GitLab's notes list can lag behind a stored note (replicas); its count of user
+    // notes does not. A list shorter than the count hides a comment from the check.
+    let listed = notes.iter().filter(|n| !n.system).count() as u64;
+    if let Some(counted) = issue.user_notes_count.filter(|&c| c > listed) {
+        findings.push(format!("GitLab counts {counted} comments but listed {listed}: a recent comment could not be checked; reply `sectriage publish` again in a minute"));
+    }
+    // An edited title or description keeps earlier versions in GitLab's history, which
+    // becomes public with the issue; sectriage can neither check nor remove them.
+    let edited = notes.iter().any(|n| {
+        n.system
+            && (n.body.starts_with("changed the description")
+                || n.body.starts_with("changed title"))
+    });
+    if edited {
+        findings.push("the title or description was edited: GitLab keeps the earlier versions in the issue's history, which becomes public too; check or delete those versions, then publish by hand".into());
+    }
+    findings
 }
 
 fn ack_marker(kind: &str, id: u64) -> String {
@@ -173,16 +213,16 @@ impl Context<'_> {
     ) -> Result<bool, QueueError> {
         let listed = notes
             .iter()
-            .any(|n| n.author.id == self.bot_user_id && n.body.contains(marker));
+            .any(|n| self.bots.is_ours(n.author.id) && n.body.contains(marker));
         Ok(listed || self.queue.is_remembered(&ack_key(issue, marker)).await?)
     }
 }
 
 /// The latest suggestion note we posted on the issue, and what it suggests.
-pub fn latest_suggestion(notes: &[Note], bot: u64) -> Option<(&Note, NoteMarker)> {
+pub fn latest_suggestion<'n>(notes: &'n [Note], bots: &BotUsers) -> Option<(&'n Note, NoteMarker)> {
     notes
         .iter()
-        .filter(|n| n.author.id == bot)
+        .filter(|n| bots.is_ours(n.author.id))
         .filter_map(|n| NoteMarker::parse(&n.body).map(|m| (n, m)))
         .max_by_key(|(n, _)| n.id)
 }
@@ -193,7 +233,7 @@ impl Context<'_> {
         project_id: u64,
         actor: &Actor<'_>,
     ) -> Result<(bool, Option<u32>), GitLabError> {
-        if actor.id == self.bot_user_id {
+        if self.bots.is_ours(actor.id) {
             return Ok((false, None));
         }
         if !self.policy.allowed_users.is_empty()
@@ -287,6 +327,10 @@ impl Context<'_> {
 
     /// Runs the scrub check and, when clean, publishes the issue; either way posts the audit
     /// or the findings as an internal note. Returns the number of findings.
+    ///
+    /// From just before the change until the job ends, [`publishing_key`] is remembered: a
+    /// retry after a failure past that point (the audit note, the acknowledgement) finds the
+    /// issue public and resumes here instead of skipping it, so the audit trail is not lost.
     async fn publish(
         &self,
         issue: &Issue,
@@ -299,43 +343,35 @@ impl Context<'_> {
         let notes = self.gitlab.notes(issue.project_id, issue.iid).await?;
         let issue = &fresh;
         let notes = notes.as_slice();
-        let description = issue.description.clone().unwrap_or_default();
-        let mut parts: Vec<(Place, &str)> = vec![
-            (Place::Title, issue.title.as_str()),
-            (Place::Description, description.as_str()),
-        ];
-        // System notes become public too ("changed title from ..." quotes the old title).
-        for n in notes.iter().filter(|n| !n.internal) {
-            parts.push((Place::Note(n.id), n.body.as_str()));
-        }
-        let mut findings: Vec<String> = scrub::scrub(&parts).iter().map(|f| f.describe()).collect();
-        // GitLab's notes list can lag behind a stored note (replicas); its count of user
-        // notes does not. A list shorter than the count hides a comment from the check.
-        let listed = notes.iter().filter(|n| !n.system).count() as u64;
-        if let Some(counted) = issue.user_notes_count.filter(|&c| c > listed) {
-            findings.push(format!("GitLab counts {counted} comments but listed {listed}: a recent comment could not be checked; reply `sectriage publish` again in a minute"));
-        }
-        // An edited title or description keeps earlier versions in GitLab's history, which
-        // becomes public with the issue; sectriage can neither check nor remove them.
-        let edited = notes.iter().any(|n| {
-            n.system
-                && (n.body.starts_with("changed the description")
-                    || n.body.starts_with("changed title"))
-        });
-        if edited {
-            findings.push("the title or description was edited: GitLab keeps the earlier versions in the issue's history, which becomes public too; check or delete those versions, then publish by hand".into());
-        }
-        if !findings.is_empty() {
-            return self.hold_back(issue, actor, marker, findings).await;
-        }
-        let published = self
-            .gitlab
-            .publish_issue(issue.project_id, issue.iid)
-            .await?;
+        let key = publishing_key(issue.project_id, issue.iid);
+        let resuming = !issue.confidential && self.queue.is_remembered(&key).await?;
+        let checked: std::collections::HashSet<u64> = if resuming {
+            // An earlier attempt published the issue and then failed: only what is public
+            // now matters, so every non-internal note is checked again below.
+            std::collections::HashSet::new()
+        } else {
+            let findings = pre_publish_findings(issue, notes);
+            if !findings.is_empty() {
+                return self.hold_back(issue, actor, marker, findings).await;
+            }
+            self.queue
+                .remember_delivery(&key, std::time::Duration::from_secs(30 * 24 * 3600))
+                .await?;
+            let published = self
+                .gitlab
+                .publish_issue(issue.project_id, issue.iid)
+                .await?;
+            tracing::info!(
+                project_id = issue.project_id,
+                issue_iid = issue.iid,
+                confidential = published.confidential,
+                "issue published after a confirmed non-virtualization decision and a clean scrub check"
+            );
+            notes.iter().map(|n| n.id).collect()
+        };
         // A comment that arrived between the check and the change is public now: read the
         // notes once more and, if a new one holds private data, make the issue confidential
         // again before anything else.
-        let checked: std::collections::HashSet<u64> = notes.iter().map(|n| n.id).collect();
         let after = self.gitlab.notes(issue.project_id, issue.iid).await?;
         let late: Vec<(Place, &str)> = after
             .iter()
@@ -355,14 +391,10 @@ impl Context<'_> {
             list.push("this comment arrived while the issue was being published: it was public for a moment, and the issue is confidential again".into());
             return self.hold_back(issue, actor, marker, list).await;
         }
-        tracing::info!(
-            project_id = issue.project_id,
-            issue_iid = issue.iid,
-            confidential = published.confidential,
-            "issue published after a confirmed non-virtualization decision and a clean scrub check"
-        );
-        self.post(issue, &notes::published(marker, actor.username))
-            .await?;
+        if !(resuming && self.acknowledged(issue, &after, marker).await?) {
+            self.post(issue, &notes::published(marker, actor.username))
+                .await?;
+        }
         Ok(0)
     }
 
@@ -485,14 +517,17 @@ pub async fn handle(
     issue: &Issue,
     notes: &[Note],
 ) -> Result<Vec<ConfirmOutcome>, ConfirmError> {
-    let bot = ctx.bot_user_id;
-    let Some((suggestion_note, suggestion)) = latest_suggestion(notes, bot) else {
+    let bots = ctx.bots;
+    let Some((suggestion_note, suggestion)) = latest_suggestion(notes, bots) else {
         return Ok(Vec::new());
     };
     let mut out = Vec::new();
 
     // Replies, oldest first.
-    for note in notes.iter().filter(|n| !n.system && n.author.id != bot) {
+    for note in notes
+        .iter()
+        .filter(|n| !n.system && !bots.is_ours(n.author.id))
+    {
         let parsed = command::parse(&note.body);
         if parsed == Parsed::Other {
             continue;
@@ -591,7 +626,7 @@ pub async fn handle(
                     let already = ctx.queue.is_remembered(&key).await?
                         || notes
                             .iter()
-                            .any(|n| n.author.id == bot && n.body.contains(&ask_marker));
+                            .any(|n| bots.is_ours(n.author.id) && n.body.contains(&ask_marker));
                     if !already {
                         if let Some(alarm) = ctx.queue.alarms().await?.first() {
                             return Err(ConfirmError::Alarm(alarm.name.clone()));
@@ -619,7 +654,7 @@ pub async fn handle(
         .gitlab
         .note_awards(issue.project_id, issue.iid, suggestion_note.id)
         .await?;
-    for award in awards.iter().filter(|a| a.user.id != bot) {
+    for award in awards.iter().filter(|a| !bots.is_ours(a.user.id)) {
         let final_class = match award.name.as_str() {
             "thumbsup" => match suggestion.suggested {
                 Some(class) => Some(class),
@@ -706,7 +741,7 @@ pub async fn decide_from_review(
 ) -> Result<ReviewOutcome, ConfirmError> {
     let issue = ctx.gitlab.issue(project_id, issue_iid).await?;
     let notes = ctx.gitlab.notes(project_id, issue_iid).await?;
-    let Some((_, suggestion)) = latest_suggestion(&notes, ctx.bot_user_id) else {
+    let Some((_, suggestion)) = latest_suggestion(&notes, ctx.bots) else {
         return Ok(ReviewOutcome::NoSuggestion);
     };
     let actor = Actor {

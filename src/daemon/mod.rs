@@ -25,7 +25,7 @@ use crate::engine::Engine;
 use crate::gitlab::{Client, GitLabError};
 use crate::intake::webhook::{self, WebhookState};
 use crate::intake::{poll, RawReport};
-use crate::publish::post::{existing_suggestion, post_internal, revision_digest};
+use crate::publish::post::{existing_suggestion, post_internal, revision_digest, BotUsers};
 use crate::publish::{render_note_with, LikelyDuplicate, NoteMarker};
 use crate::queue::{Job, JobState, PostIntent, Queue};
 use crate::triage::decide::LlmOutcome;
@@ -176,8 +176,8 @@ pub struct Daemon {
     pub queue: Queue,
     pub engine: Engine,
     pub metrics: Metrics,
-    /// The bot's own user, looked up from the token when [`run`] starts.
-    bot: Arc<OnceLock<u64>>,
+    /// The bot's own users, looked up from the token (and the queue) when [`run`] starts.
+    bot: Arc<OnceLock<BotUsers>>,
     pub health: Arc<Health>,
     /// The tower stack around the LLM (concurrency, rate, timeout); `None` calls the engine's adjudicator directly.
     pub llm_stack: Option<crate::llm::stack::LlmStack>,
@@ -211,9 +211,14 @@ impl Daemon {
         self
     }
 
-    /// The bot user's id, once [`run`] has looked it up.
+    /// The token's user id, once [`run`] has looked it up.
     pub fn bot_user_id(&self) -> Option<u64> {
-        self.bot.get().copied()
+        self.bot.get().map(BotUsers::current)
+    }
+
+    /// Every user sectriage posted as on this queue, once [`run`] has looked them up.
+    pub fn bot_users(&self) -> Option<&BotUsers> {
+        self.bot.get()
     }
 }
 
@@ -228,7 +233,10 @@ enum JobError {
         retry_after: Option<Duration>,
     },
     Dead(String),
-    /// The token is unusable: the daemon must stop.
+    /// GitLab rejected the token (revoked, expired, scope): the job goes back to the queue
+    /// and the workers wait, not ready, until a poll succeeds with it again.
+    TokenRejected(String),
+    /// A configuration GitLab refuses (e.g. a foreign pagination origin): the daemon stops.
     Fatal(String),
     /// The job's lease was lost (expired and reclaimed): another holder owns it now.
     LeaseLost,
@@ -236,7 +244,12 @@ enum JobError {
 
 impl From<GitLabError> for JobError {
     fn from(e: GitLabError) -> Self {
-        if e.is_fatal() {
+        if matches!(
+            e,
+            GitLabError::InvalidToken { .. } | GitLabError::InsufficientScope
+        ) {
+            JobError::TokenRejected(e.to_string())
+        } else if e.is_fatal() {
             JobError::Fatal(e.to_string())
         } else if e.is_retryable() {
             JobError::Retry {
@@ -264,6 +277,7 @@ fn outcome_label(o: &Result<Done, JobError>) -> &'static str {
         Ok(done) => done.outcome,
         Err(JobError::Retry { .. }) => "retry",
         Err(JobError::Dead(_)) => "dead",
+        Err(JobError::TokenRejected(_)) => "token-rejected",
         Err(JobError::Fatal(_)) => "fatal",
         Err(JobError::LeaseLost) => "lease-lost",
     }
@@ -368,7 +382,7 @@ impl Daemon {
     /// Processes one job: fetch, skip or triage, post once, handle confirmations.
     async fn process(&self, job: &Job, cancel: &CancellationToken) -> Result<Done, JobError> {
         let (p, iid) = (job.project_id, job.issue_iid);
-        let bot = self.bot_user_id().ok_or_else(|| JobError::Retry {
+        let bots = self.bot_users().ok_or_else(|| JobError::Retry {
             error: "the bot user is not known yet".into(),
             retry_after: None,
         })?;
@@ -380,7 +394,13 @@ impl Daemon {
                 return Err(e.into());
             }
         };
-        if !issue.confidential {
+        // A public issue is not ours to triage, unless this daemon published it and the job
+        // failed before the audit note and the acknowledgement were posted: then it resumes.
+        let publishing = confirm::publishing_key(p, iid);
+        let resuming = !issue.confidential
+            && !self.config.dry_run
+            && self.queue.is_remembered(&publishing).await?;
+        if !issue.confidential && !resuming {
             return Ok(Done::just("skipped-public"));
         }
         let notes = self.gitlab.notes(p, iid).await?;
@@ -394,7 +414,7 @@ impl Daemon {
                 gitlab: &self.gitlab,
                 queue: &self.queue,
                 policy: &self.config.confirm,
-                bot_user_id: bot,
+                bots,
             };
             match confirm::handle(&ctx, &issue, &notes).await {
                 Ok(outcomes) => {
@@ -409,11 +429,21 @@ impl Daemon {
                                 .decision(outcome.as_str(), engine_version.as_deref());
                         }
                     }
-                    if outcomes
+                    let published = outcomes
                         .iter()
-                        .any(|o| matches!(o, confirm::ConfirmOutcome::Published { .. }))
-                    {
+                        .any(|o| matches!(o, confirm::ConfirmOutcome::Published { .. }));
+                    if published || resuming {
+                        // Everything the publishing asked for is posted: a later job on the
+                        // public issue skips it again.
+                        if let Err(e) = self.queue.forget(&publishing).await {
+                            tracing::warn!(error = %e, "cannot forget a finished publishing; a later job on the issue re-checks it");
+                        }
+                    }
+                    if published {
                         return Ok(Done::just("published"));
+                    }
+                    if resuming {
+                        return Ok(Done::just("publish-resumed"));
                     }
                 }
                 Err(confirm::ConfirmError::GitLab(GitLabError::InternalFlagDropped {
@@ -449,7 +479,7 @@ impl Daemon {
         let description = issue.description.clone().unwrap_or_default();
         let revision = revision_digest(&issue.title, &description);
         if !self.config.dry_run {
-            if let Some(note) = existing_suggestion(&notes, bot, p, iid, &revision) {
+            if let Some(note) = existing_suggestion(&notes, bots, p, iid, &revision) {
                 let _ = self
                     .queue
                     .record_suggestion(p, iid, &revision, note.id, job.id)
@@ -694,6 +724,7 @@ impl Daemon {
             if let Ok(mut held) = in_flight.lock() {
                 held.insert(job.id, job.clone());
             }
+            let mut token_rejected = false;
             let started = Instant::now();
             // The heartbeat runs beside the work in this task; losing the lease cancels the
             // token, which stops the work (and is checked right before every write).
@@ -754,6 +785,12 @@ impl Daemon {
                     );
                     Ok(())
                 }
+                Err(JobError::TokenRejected(error)) => {
+                    tracing::error!(job_id = job.id, error = %error, "GitLab rejected the token: the job goes back to the queue and this worker waits until a poll succeeds again (readiness reports not ready meanwhile)");
+                    Health::set(&self.health.token_rejected, Some(error));
+                    token_rejected = true;
+                    self.queue.release(&job).await
+                }
                 Err(JobError::Fatal(error)) => {
                     tracing::error!(job_id = job.id, error = %error, "fatal GitLab error; stopping");
                     let _ = self.queue.release(&job).await;
@@ -767,7 +804,23 @@ impl Daemon {
             if let Err(e) = settle {
                 tracing::error!(job_id = job.id, error = %e, "cannot record the job's outcome; its lease will expire and it will run again");
             }
+            if token_rejected {
+                self.wait_for_token(&mut shutdown).await;
+            }
         }
+    }
+
+    /// Waits until the token works again: the poller clears the rejection after a poll
+    /// succeeds (a token restored or a role given back), so no job burns its retries on a
+    /// 401 meanwhile.
+    async fn wait_for_token(&self, shutdown: &mut watch::Receiver<bool>) {
+        while Health::get(&self.health.token_rejected).is_some() {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                _ = shutdown.changed() => return,
+            }
+        }
+        tracing::info!("GitLab accepts the token again; workers resume");
     }
 
     /// One poll round over every project; the wait GitLab asked for, if it asked.
@@ -900,7 +953,7 @@ impl Daemon {
         use crate::publish::notes::{reminder, ReminderKind};
         const LOOK_BACK_MS: i64 = 365 * 24 * 3600 * 1000;
         let policy = &self.config.reminders;
-        let Some(bot) = self.bot_user_id() else {
+        let Some(bots) = self.bot_users() else {
             return;
         };
         let now = crate::queue::now_ms();
@@ -944,9 +997,9 @@ impl Daemon {
                 }
             }
             if due.is_none() && policy.fix_posted {
-                let fixed = notes
-                    .iter()
-                    .any(|n| n.author.id != bot && !n.system && FIX_MENTION.is_match(&n.body));
+                let fixed = notes.iter().any(|n| {
+                    !bots.is_ours(n.author.id) && !n.system && FIX_MENTION.is_match(&n.body)
+                });
                 if fixed {
                     due = Some((ReminderKind::FixPosted, String::new()));
                 }
@@ -969,7 +1022,7 @@ impl Daemon {
             );
             if notes
                 .iter()
-                .any(|n| n.author.id == bot && n.body.contains(&marker))
+                .any(|n| bots.is_ours(n.author.id) && n.body.contains(&marker))
             {
                 continue;
             }
@@ -1219,14 +1272,17 @@ pub fn router(daemon: &Daemon) -> Router {
 
 /// Looks up the bot user, retrying with backoff while GitLab is unreachable (readiness says
 /// why meanwhile). `None` when shutdown came first.
-async fn resolve_bot(daemon: &Daemon, shutdown: &mut watch::Receiver<bool>) -> Option<u64> {
+async fn resolve_bot(
+    daemon: &Daemon,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Option<crate::gitlab::User> {
     let mut wait = Duration::from_secs(1);
     loop {
         let e = match daemon.gitlab.current_user().await {
             Ok(me) => {
                 Health::set(&daemon.health.waiting_for_gitlab, None);
                 Health::set(&daemon.health.token_rejected, None);
-                return Some(me.id);
+                return Some(me);
             }
             Err(e) => e,
         };
@@ -1242,6 +1298,28 @@ async fn resolve_bot(daemon: &Daemon, shutdown: &mut watch::Receiver<bool>) -> O
     }
 }
 
+/// The token's user and every earlier bot user of this queue (recording this one): notes
+/// of a replaced token's user stay sectriage's own. A queue error costs only the earlier
+/// users, with a warning.
+async fn bot_users(queue: &Queue, me: &crate::gitlab::User) -> BotUsers {
+    match queue.bot_users(me.id, &me.username).await {
+        Ok(all) => {
+            if all.len() > 1 {
+                tracing::info!(
+                    user_id = me.id,
+                    earlier = all.len() - 1,
+                    "notes of earlier bot users of this queue count as sectriage's own"
+                );
+            }
+            BotUsers::new(me.id, all)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the earlier bot users from the queue: notes a replaced token posted are not recognised until a restart");
+            BotUsers::new(me.id, [])
+        }
+    }
+}
+
 /// Runs the daemon until `shutdown` resolves or a fatal error occurs.
 ///
 /// The HTTP surface comes up first; the bot user is looked up with retries (GitLab may be
@@ -1249,7 +1327,9 @@ async fn resolve_bot(daemon: &Daemon, shutdown: &mut watch::Receiver<bool>) -> O
 /// and workers start.
 ///
 /// # Errors
-/// When the listen address cannot be bound, or on a fatal GitLab error during a job (bad token).
+/// When the listen address cannot be bound, or on a configuration GitLab refuses during a job.
+/// A rejected token does not stop the daemon: readiness says so and the workers wait until a
+/// poll succeeds again.
 pub async fn run(
     daemon: Daemon,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -1290,8 +1370,8 @@ pub async fn run(
         let in_flight = in_flight.clone();
         async move {
             let mut startup_stop = stop_rx.clone();
-            let bot = resolve_bot(&daemon, &mut startup_stop).await?;
-            let _ = daemon.bot.set(bot);
+            let me = resolve_bot(&daemon, &mut startup_stop).await?;
+            let _ = daemon.bot.set(bot_users(&daemon.queue, &me).await);
             let poller = tokio::spawn(daemon.clone().poller(stop_rx.clone()));
             let mut set = tokio::task::JoinSet::new();
             for i in 0..daemon.config.workers.max(1) {

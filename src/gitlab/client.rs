@@ -12,6 +12,9 @@
 //! Retries live here only for the short term (one call): 429 honouring `Retry-After`, and 5xx
 //! or connection failures with exponential backoff plus jitter. Longer backoff belongs to the
 //! caller's durable queue, which is why every error says whether it is retryable or fatal.
+//! A `Retry-After` binds every clone of the client (GitLab limits the user, not the call): no
+//! request leaves before the wait is over, and a call that would wait longer than
+//! [`MAX_IN_CALL_WAIT`] returns the rest of the wait to its caller without reaching GitLab.
 
 use std::collections::HashSet;
 use std::fmt;
@@ -426,6 +429,28 @@ struct Inner {
     internal_flag_alarms: AtomicU64,
     notes_created: AtomicU64,
     requests: AtomicU64,
+    /// No request is sent before this instant: the latest `Retry-After` GitLab asked for.
+    quiet_until: std::sync::Mutex<Option<Instant>>,
+}
+
+impl Inner {
+    /// How long every call must still wait because of an earlier 429.
+    fn quiet_for(&self) -> Option<Duration> {
+        let until = (*self.quiet_until.lock().ok()?)?;
+        until
+            .checked_duration_since(Instant::now())
+            .filter(|d| !d.is_zero())
+    }
+
+    /// Holds every call back for `wait` (never shortening an earlier, longer wait).
+    fn keep_quiet(&self, wait: Duration) {
+        if let Ok(mut until) = self.quiet_until.lock() {
+            let new = Instant::now() + wait;
+            if until.is_none_or(|u| u < new) {
+                *until = Some(new);
+            }
+        }
+    }
 }
 
 /// How a call may be retried.
@@ -489,6 +514,7 @@ impl Client {
                 internal_flag_alarms: AtomicU64::new(0),
                 notes_created: AtomicU64::new(0),
                 requests: AtomicU64::new(0),
+                quiet_until: std::sync::Mutex::new(None),
             }),
         })
     }
@@ -1081,6 +1107,16 @@ impl Client {
         let inner = &self.inner;
         let mut attempt: u32 = 0;
         loop {
+            // A wait GitLab asked of another call binds this one too.
+            if let Some(wait) = inner.quiet_for() {
+                if wait > MAX_IN_CALL_WAIT {
+                    return Err(GitLabError::RateLimited {
+                        retry_after: Some(wait),
+                    });
+                }
+                tracing::debug!(%method, path = url.path(), wait_ms = wait.as_millis() as u64, "holding a gitlab call for an earlier Retry-After");
+                tokio::time::sleep(wait).await;
+            }
             if kind == CallKind::CreateNote {
                 inner.note_bucket.acquire().await;
             }
@@ -1097,8 +1133,11 @@ impl Client {
                 Ok(resp) => (error_from_response(resp, what).await, false),
                 Err(err) => (GitLabError::Http(describe_reqwest(&err)), err.is_connect()),
             };
-            if matches!(err, GitLabError::RateLimited { .. }) {
+            if let GitLabError::RateLimited { retry_after } = &err {
                 inner.rate_limited.fetch_add(1, Ordering::Relaxed);
+                if let Some(wait) = retry_after {
+                    inner.keep_quiet(*wait);
+                }
             }
             let kind_allows = match kind {
                 CallKind::Idempotent => true,

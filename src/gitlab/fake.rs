@@ -61,6 +61,8 @@ pub enum Fault {
     NotesListLag(Duration),
     /// The next `times` note creations are stored, then answered with 502 (a proxy timing out).
     StoreThenBadGateway { times: u32 },
+    /// The next `times` note creations fail with 500 before anything is stored.
+    NoteCreateFails { times: u32 },
     /// The next `times` note deletions fail with 500.
     DeleteFails { times: u32 },
     /// Right after the next issue list is served, issue `iid` is updated (a maintainer's
@@ -181,6 +183,13 @@ impl FakeGitLab {
     pub fn revoke_token(&self, token: &str) {
         if let Some(rec) = self.state().tokens.get_mut(token) {
             rec.revoked = true;
+        }
+    }
+
+    /// Accepts a revoked token again (an administrator unblocking the bot user).
+    pub fn restore_token(&self, token: &str) {
+        if let Some(rec) = self.state().tokens.get_mut(token) {
+            rec.revoked = false;
         }
     }
 
@@ -389,6 +398,7 @@ impl FakeGitLab {
             Fault::NotesListLag(lag) => state.notes_lag = lag,
             Fault::StoreThenBadGateway { times } => state.store_then_fail_left = times,
             Fault::DeleteFails { times } => state.delete_failures_left = times,
+            Fault::NoteCreateFails { times } => state.note_create_failures_left = times,
             Fault::UpdateAfterNextList { project_id, iid } => {
                 state.update_after_list = Some((project_id, iid));
             }
@@ -462,6 +472,7 @@ struct FakeState {
     public_notes_on_confidential: u64,
     store_then_fail_left: u32,
     delete_failures_left: u32,
+    note_create_failures_left: u32,
     quick_actions: Vec<String>,
     webhook: Option<HookConfig>,
     hook_tx: mpsc::UnboundedSender<Delivery>,
@@ -558,6 +569,7 @@ impl FakeState {
             public_notes_on_confidential: 0,
             store_then_fail_left: 0,
             delete_failures_left: 0,
+            note_create_failures_left: 0,
             quick_actions: Vec::new(),
             webhook: None,
             hook_tx,
@@ -1833,6 +1845,13 @@ async fn post_note(
     let Some(body) = params.get("body").map(str::to_string) else {
         return error(StatusCode::BAD_REQUEST, json!({"error": "body is missing"}));
     };
+    if state.note_create_failures_left > 0 {
+        state.note_create_failures_left -= 1;
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            json!({"message": "500 Internal Server Error"}),
+        );
+    }
     if body.chars().count() > MAX_NOTE_CHARS {
         return error(
             StatusCode::BAD_REQUEST,

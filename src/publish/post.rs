@@ -23,16 +23,45 @@ pub fn revision_digest(title: &str, description: &str) -> String {
         .collect()
 }
 
+/// The GitLab users sectriage posts as: the token's user now and every user an earlier token
+/// of the same queue belonged to. A note by any of them is sectriage's own (never a
+/// maintainer's reply); a note by anyone else never is, whatever markers it carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BotUsers {
+    current: u64,
+    earlier: Vec<u64>,
+}
+
+impl BotUsers {
+    /// `current`, plus the users recorded before it (`current` may be among them).
+    pub fn new(current: u64, recorded: impl IntoIterator<Item = u64>) -> BotUsers {
+        let mut earlier: Vec<u64> = recorded.into_iter().filter(|&id| id != current).collect();
+        earlier.sort_unstable();
+        earlier.dedup();
+        BotUsers { current, earlier }
+    }
+
+    /// The token's user now.
+    pub fn current(&self) -> u64 {
+        self.current
+    }
+
+    /// True for a note, emoji or action by sectriage itself.
+    pub fn is_ours(&self, user_id: u64) -> bool {
+        user_id == self.current || self.earlier.contains(&user_id)
+    }
+}
+
 /// The note we already posted for this revision, if any.
 pub fn existing_suggestion<'a>(
     notes: &'a [Note],
-    bot_user_id: u64,
+    bots: &BotUsers,
     project_id: u64,
     issue_iid: u64,
     revision: &str,
 ) -> Option<&'a Note> {
     notes.iter().find(|n| {
-        n.author.id == bot_user_id
+        bots.is_ours(n.author.id)
             && NoteMarker::parse(&n.body).is_some_and(|m| {
                 m.project_id == project_id && m.issue_iid == issue_iid && m.revision == revision
             })

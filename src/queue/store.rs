@@ -278,6 +278,13 @@ const PRUNE_DELIVERIES: &str = "DELETE FROM deliveries WHERE seen_at_ms < $1";
 
 const IS_REMEMBERED: &str = "SELECT 1 FROM deliveries WHERE key_hash = $1";
 
+const FORGET: &str = "DELETE FROM deliveries WHERE key_hash = $1";
+
+const REMEMBER_BOT_USER: &str = "INSERT INTO bot_users (user_id, username, first_seen_ms)
+    VALUES ($1, $2, $3) ON CONFLICT (user_id) DO NOTHING";
+
+const BOT_USERS: &str = "SELECT user_id FROM bot_users ORDER BY first_seen_ms, user_id";
+
 const REMEMBER_DELIVERY: &str = "INSERT INTO deliveries (key_hash, seen_at_ms) VALUES ($1, $2)
     ON CONFLICT (key_hash) DO NOTHING";
 
@@ -875,6 +882,47 @@ impl Queue {
         })
         .map_err(db_err("is_remembered"))?;
         Ok(row.is_some())
+    }
+
+    /// Forgets `key` (remembered by [`remember_delivery`](Queue::remember_delivery)).
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::Database`].
+    pub async fn forget(&self, key: &str) -> Result<(), QueueError> {
+        let key_hash = hex_sha256(key);
+        with_pool!(self, pool => {
+            sqlx::query(FORGET).bind(&key_hash).execute(pool).await.map(|_| ())
+        })
+        .map_err(db_err("forget"))
+    }
+
+    /// Records that a daemon on this queue runs as GitLab user `user_id`, and returns every
+    /// user recorded so far (this one included), oldest first: notes any of them posted are
+    /// sectriage's own even after the token was replaced by one of a new bot user.
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::OutOfRange`]; [`QueueError::Database`].
+    pub async fn bot_users(&self, user_id: u64, username: &str) -> Result<Vec<u64>, QueueError> {
+        let id = to_db("user id", user_id)?;
+        let rows: Vec<(i64,)> = with_pool!(self, pool => {
+            match sqlx::query(REMEMBER_BOT_USER)
+                .bind(id)
+                .bind(username)
+                .bind(now_ms())
+                .execute(pool)
+                .await
+            {
+                Ok(_) => sqlx::query_as(BOT_USERS).fetch_all(pool).await,
+                Err(e) => Err(e),
+            }
+        })
+        .map_err(db_err("bot_users"))?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id,)| u64::try_from(id).ok())
+            .collect())
     }
 
     /// Records that note `note_id` carries the suggestion for this issue revision, posted by

@@ -6,6 +6,7 @@ use futures::stream::{self, StreamExt};
 use crate::daemon::Daemon;
 use crate::gitlab::{Issue, Note};
 use crate::kb::UseCase;
+use crate::publish::post::BotUsers;
 use crate::queue::{Decision, QueueError, SuggestionRow};
 
 /// A suggestion awaiting a decision.
@@ -39,10 +40,10 @@ impl PendingItem {
 }
 
 /// The reminder kind sectriage last posted on the issue, from its marker.
-pub(super) fn last_reminder(notes: &[Note], bot: u64) -> Option<String> {
+pub(super) fn last_reminder(notes: &[Note], bots: &BotUsers) -> Option<String> {
     notes
         .iter()
-        .filter(|n| n.author.id == bot)
+        .filter(|n| bots.is_ours(n.author.id))
         .filter_map(|n| {
             let rest = n.body.split("<!-- sectriage:reminder kind=").nth(1)?;
             let kind: String = rest
@@ -122,7 +123,7 @@ pub(super) async fn pending(
             }
         }
     }
-    let bot = daemon.bot_user_id();
+    let bot = daemon.bot_users();
     let items = stream::iter(rows)
         .map(|(p, iid, suggestion)| async move {
             let (issue, reminder) = match cache.get((p, iid)) {
@@ -190,7 +191,7 @@ pub(super) async fn issue(
         .notes(project_id, iid)
         .await
         .map_err(|e| format!("GitLab did not return the notes: {e}"))?;
-    let bot = daemon.bot_user_id();
+    let bot = daemon.bot_users();
     let note = bot
         .and_then(|b| crate::confirm::latest_suggestion(&notes, b))
         .map(|(n, _)| n.clone());

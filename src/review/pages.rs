@@ -557,14 +557,14 @@ pub(super) async fn decide(
     if form.action_id != expected {
         return done_redirect("stale");
     }
-    let Some(bot) = daemon.bot_user_id() else {
+    let Some(bots) = daemon.bot_users() else {
         return server_error("sectriage has not reached GitLab yet; try again in a moment");
     };
     let ctx = confirm::Context {
         gitlab: &daemon.gitlab,
         queue: &daemon.queue,
         policy: &daemon.config.confirm,
-        bot_user_id: bot,
+        bots,
     };
     let outcome = confirm::decide_from_review(
         &ctx,
