@@ -670,6 +670,40 @@ fn kconfig_conditions_tcg_dependencies_and_board_variants_are_read_from_the_tree
 }
 
 #[test]
+fn devices_that_device_cannot_create_are_not_pluggable() {
+    let Some(data) = full_data() else {
+        return;
+    };
+    let file = |p: &str| data.files.get(p).unwrap_or_else(|| panic!("{p} missing"));
+    // Host bridges whose PCI part sets `user_creatable = false` exist only where
+    // their board creates them: `-device` cannot put them into a listed machine.
+    for p in [
+        "hw/pci-host/grackle.c",
+        "hw/pci-host/uninorth.c",
+        "hw/pci-host/ppce500.c",
+        "hw/pci-host/designware.c",
+        "hw/audio/via-ac97.c",
+    ] {
+        assert_eq!(
+            file(p).class,
+            UseCase::NonVirtualization,
+            "{p}: {}",
+            file(p).reason
+        );
+        assert!(
+            file(p).listed.iter().all(|r| r.reach != Reach::Pluggable),
+            "{p}: {:?}",
+            file(p).listed
+        );
+    }
+    // A PCI card that -device creates stays pluggable, although an unlisted
+    // board builds it too.
+    let serial = file("hw/char/serial-pci.c");
+    assert_eq!(serial.class, UseCase::NeedsJudgement, "{}", serial.reason);
+    assert!(serial.listed.iter().any(|r| r.reach == Reach::Pluggable));
+}
+
+#[test]
 fn overlay_globs_name_only_the_files_their_reason_covers() {
     let kb = Kb::embedded();
     let class = |p: &str| kb.path(p).map(|f| f.class);

@@ -42,6 +42,15 @@ const PLUGGABLE_PARENTS: &[&str] = &[
     "TYPE_USB_DEVICE",
 ];
 
+/// QOM parents of types that are no PCI/USB device (host bridges, buses, sysbus devices).
+const NOT_DEVICE_PARENTS: &[&str] = &[
+    "TYPE_PCI_HOST_BRIDGE",
+    "TYPE_PCIE_HOST_BRIDGE",
+    "TYPE_SYS_BUS_DEVICE",
+    "TYPE_OBJECT",
+    "TYPE_INTERFACE",
+];
+
 /// The target list of a rule scoped to targets none of which builds it.
 const NO_TARGET: &str = "none";
 
@@ -918,6 +927,126 @@ fn balanced(text: &str) -> &str {
 
 // === C sources ===
 
+/// Whether `-device` can create a PCI/USB device this file defines.
+///
+/// Each QOM type of the file (its `TypeInfo` `.name`, `.parent`, `.class_init`, `.abstract`)
+/// is read; a type is pluggable when it may descend from a PCI/USB device type (directly,
+/// through a type of the same file, or through a parent defined elsewhere: only host
+/// bridges, buses and sysbus parents rule it out), is not abstract, and neither its class_init nor an
+/// ancestor's in the file sets `user_creatable = false` (QEMU's `-device` refuses such
+/// types: host bridges and south-bridge functions that only their board creates). When the
+/// types cannot be read, a file naming a PCI/USB parent counts as pluggable, as before.
+fn user_pluggable(text: &str) -> bool {
+    static FIELD: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\.(name|parent|class_init|abstract)\s*=\s*([\w\x22-]+)").unwrap()
+    });
+    if !PLUGGABLE_PARENTS.iter().any(|p| text.contains(p)) {
+        return false;
+    }
+    #[derive(Default)]
+    struct Ty {
+        name: String,
+        parent: String,
+        class_init: Option<String>,
+        is_abstract: bool,
+    }
+    let mut types: Vec<Ty> = Vec::new();
+    for start in TYPEINFO_START.find_iter(text) {
+        // The initialiser up to its matching brace (an array holds several entries).
+        let body = &text[start.end()..];
+        let mut depth = 1usize;
+        let mut end = body.len();
+        for (i, c) in body.char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = i;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut current: Option<Ty> = None;
+        for cap in FIELD.captures_iter(&body[..end]) {
+            let value = cap[2].to_string();
+            match &cap[1] {
+                "name" => {
+                    types.extend(current.take());
+                    current = Some(Ty {
+                        name: value,
+                        ..Ty::default()
+                    });
+                }
+                field => {
+                    let Some(ty) = current.as_mut() else { continue };
+                    match field {
+                        "parent" => ty.parent = value,
+                        "class_init" => ty.class_init = Some(value),
+                        _ => ty.is_abstract = value == "true",
+                    }
+                }
+            }
+        }
+        types.extend(current);
+    }
+    if types.is_empty() || types.iter().any(|t| t.parent.is_empty()) {
+        return true;
+    }
+    let refuses_device = |class_init: &str| -> bool {
+        let Ok(def) = Regex::new(&format!(
+            r"\b{}\s*\([^)]*\)\s*\{{",
+            regex::escape(class_init)
+        )) else {
+            return false;
+        };
+        def.find(text).is_some_and(|m| {
+            let body = &text[m.end()..];
+            let mut depth = 1usize;
+            for (i, c) in body.char_indices() {
+                match c {
+                    '{' => depth += 1,
+                    '}' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return body[..i].contains("user_creatable = false");
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            false
+        })
+    };
+    // (descends from a PCI/USB device, refused by -device), following parents in the file.
+    let lineage = |ty: &Ty| -> (bool, bool) {
+        let mut refused = false;
+        let mut at = ty;
+        for _ in 0..16 {
+            refused |= at.class_init.as_deref().is_some_and(refuses_device);
+            if PLUGGABLE_PARENTS.contains(&at.parent.as_str()) {
+                return (true, refused);
+            }
+            if NOT_DEVICE_PARENTS.contains(&at.parent.as_str()) || at.parent.ends_with("_BUS") {
+                return (false, refused);
+            }
+            match types.iter().find(|t| t.name == at.parent) {
+                Some(parent) => at = parent,
+                // A parent defined elsewhere may well be a PCI device (TYPE_PCI_BRIDGE,
+                // TYPE_VIRTIO_PCI): pluggable unless refused.
+                None => return (true, refused),
+            }
+        }
+        (true, refused)
+    };
+    types.iter().filter(|t| !t.is_abstract).any(|t| {
+        let (device, refused) = lineage(t);
+        device && !refused
+    })
+}
+
 static TYPE_DEFINE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r#"#define\s+(TYPE_\w+)\s+"([^"]+)""#).unwrap());
 static MACHINE_TYPE_DEFINE: LazyLock<Regex> = LazyLock::new(|| {
@@ -1690,10 +1819,7 @@ fn build_tree(
         // plug it into the listed machine too.
         if !user_only && !tcg_only && !common && path.starts_with("hw/") {
             let pluggable_bus = std::fs::read(qemu_src.join(path))
-                .map(|b| {
-                    let t = String::from_utf8_lossy(&b);
-                    PLUGGABLE_PARENTS.iter().any(|p| t.contains(p))
-                })
+                .map(|b| user_pluggable(&String::from_utf8_lossy(&b)))
                 .unwrap_or(false);
             if pluggable_bus {
                 for (name, _, dir, _, _) in &listed_closures {
@@ -2189,6 +2315,72 @@ pub fn to_json(data: &KbData) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn user_pluggable_reads_user_creatable_per_type() {
+        let host = r#"
+static void grackle_pci_class_init(ObjectClass *klass, void *data)
+{
+    DeviceClass *dc = DEVICE_CLASS(klass);
+    dc->user_creatable = false;
+}
+static const TypeInfo grackle_pci_info = {
+    .name          = "grackle",
+    .parent        = TYPE_PCI_DEVICE,
+    .class_init = grackle_pci_class_init,
+};
+static const TypeInfo grackle_host_info = {
+    .name          = TYPE_GRACKLE_PCI_HOST_BRIDGE,
+    .parent        = TYPE_PCI_HOST_BRIDGE,
+    .class_init    = grackle_class_init,
+};
+"#;
+        assert!(
+            !user_pluggable(host),
+            "a refused PCI part and a host bridge"
+        );
+        let card = host.replace("dc->user_creatable = false;", "dc->desc = \"card\";");
+        assert!(user_pluggable(&card), "a PCI device -device can create");
+        let child = r#"
+static void base_class_init(ObjectClass *klass, void *data)
+{
+    if (x) { y(); }
+    dc->user_creatable = false;
+}
+static const TypeInfo types[] = {
+    {
+        .name = TYPE_VIA_ISA,
+        .parent = TYPE_PCI_DEVICE,
+        .abstract = true,
+        .class_init = base_class_init,
+        .interfaces = (InterfaceInfo[]) { { INTERFACE_CONVENTIONAL_PCI_DEVICE }, { }, },
+    }, {
+        .name = TYPE_VT82C686B_ISA,
+        .parent = TYPE_VIA_ISA,
+        .class_init = child_class_init,
+    },
+};
+"#;
+        assert!(
+            !user_pluggable(child),
+            "refused through its parent in the file"
+        );
+        let bridge = r#"
+/* INTERFACE_PCIE_DEVICE */
+static const TypeInfo rp_info = {
+    .name = "my-root-port",
+    .parent = TYPE_PCIE_ROOT_PORT,
+    .class_init = rp_class_init,
+};
+"#;
+        assert!(
+            user_pluggable(bridge),
+            "a parent defined elsewhere may be a PCI device"
+        );
+        assert!(!user_pluggable(
+            "static const TypeInfo t = { .name = \"x\", .parent = TYPE_SYS_BUS_DEVICE };"
+        ));
+    }
 
     const SECURITY_RST: &str = include_str!("../../kb/docs/security.rst");
 
