@@ -925,6 +925,39 @@ fn balanced(text: &str) -> &str {
     text
 }
 
+/// C text up to the brace that closes the block whose `{` came just before `text`.
+fn braced(text: &str) -> &str {
+    let mut depth = 1usize;
+    for (i, c) in text.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return &text[..i];
+                }
+            }
+            _ => {}
+        }
+    }
+    text
+}
+
+/// The body of C function `name`'s definition in `text`, if the file defines it.
+fn c_function_body<'t>(text: &'t str, name: &str) -> Option<&'t str> {
+    text.match_indices(name).find_map(|(at, _)| {
+        let word_start = text[..at]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !(c.is_alphanumeric() || c == '_'));
+        let rest = text[at + name.len()..].trim_start();
+        let args = rest.strip_prefix('(')?;
+        let close = args.find(')')?;
+        let body = args[close + 1..].trim_start().strip_prefix('{')?;
+        word_start.then(|| braced(body))
+    })
+}
+
 // === C sources ===
 
 /// Whether `-device` can create a PCI/USB device this file defines.
@@ -953,24 +986,8 @@ fn user_pluggable(text: &str) -> bool {
     let mut types: Vec<Ty> = Vec::new();
     for start in TYPEINFO_START.find_iter(text) {
         // The initialiser up to its matching brace (an array holds several entries).
-        let body = &text[start.end()..];
-        let mut depth = 1usize;
-        let mut end = body.len();
-        for (i, c) in body.char_indices() {
-            match c {
-                '{' => depth += 1,
-                '}' => {
-                    depth -= 1;
-                    if depth == 0 {
-                        end = i;
-                        break;
-                    }
-                }
-                _ => {}
-            }
-        }
         let mut current: Option<Ty> = None;
-        for cap in FIELD.captures_iter(&body[..end]) {
+        for cap in FIELD.captures_iter(braced(&text[start.end()..])) {
             let value = cap[2].to_string();
             match &cap[1] {
                 "name" => {
@@ -995,30 +1012,10 @@ fn user_pluggable(text: &str) -> bool {
     if types.is_empty() || types.iter().any(|t| t.parent.is_empty()) {
         return true;
     }
-    let refuses_device = |class_init: &str| -> bool {
-        let Ok(def) = Regex::new(&format!(
-            r"\b{}\s*\([^)]*\)\s*\{{",
-            regex::escape(class_init)
-        )) else {
-            return false;
-        };
-        def.find(text).is_some_and(|m| {
-            let body = &text[m.end()..];
-            let mut depth = 1usize;
-            for (i, c) in body.char_indices() {
-                match c {
-                    '{' => depth += 1,
-                    '}' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            return body[..i].contains("user_creatable = false");
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            false
-        })
+    static REFUSED: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"\buser_creatable\s*=\s*false\b").unwrap());
+    let refuses_device = |class_init: &str| {
+        c_function_body(text, class_init).is_some_and(|body| REFUSED.is_match(body))
     };
     // (descends from a PCI/USB device, refused by -device), following parents in the file.
     let lineage = |ty: &Ty| -> (bool, bool) {
