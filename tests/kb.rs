@@ -647,6 +647,41 @@ fn kconfig_conditions_tcg_dependencies_and_board_variants_are_read_from_the_tree
             "{p}"
         );
     }
+    // A TCG-only symbol pulls in only TCG-only symbols: PTIMER, which
+    // ARM_V7M selects, is built for aarch64 virt only in TCG builds, and
+    // otherwise only by unlisted boards (Allwinner, ColdFire, STM32).
+    let ptimer = file("hw/core/ptimer.c");
+    assert_eq!(
+        ptimer.class,
+        UseCase::NonVirtualization,
+        "{}",
+        ptimer.reason
+    );
+    assert!(
+        !ptimer.listed.iter().any(|r| r.machine == "aarch64/virt"),
+        "{:?}",
+        ptimer.listed
+    );
+    // A file that defines machine types none of which security.rst lists for
+    // its targets is that board, though built for every machine of them
+    // (CONFIG_XEN): aarch64's xenpvh; x86's xenpvh is listed, and the
+    // abstract x86 machine type is no board.
+    let arm_pvh = file("hw/arm/xen-pvh.c");
+    assert_eq!(
+        arm_pvh.class,
+        UseCase::NonVirtualization,
+        "{}",
+        arm_pvh.reason
+    );
+    assert!(arm_pvh.reason.contains("xenpvh"), "{}", arm_pvh.reason);
+    for p in ["hw/i386/xen/xen-pvh.c", "hw/i386/x86.c", "hw/i386/pc.c"] {
+        assert_eq!(
+            file(p).class,
+            UseCase::Virtualization,
+            "{p}: {}",
+            file(p).reason
+        );
+    }
     // isapc is a board (configs/devices' board list) that depends on I440FX:
     // what it selects is pluggable on pc, never "selected" by it.
     let ide = file("hw/ide/isa.c");
@@ -696,6 +731,16 @@ fn devices_that_device_cannot_create_are_not_pluggable() {
             file(p).listed
         );
     }
+    // A parent declared in another file is followed: the VIA south bridge's
+    // super-I/O descends from TYPE_ISA_SUPERIO, which refuses -device in
+    // hw/isa/isa-superio.c, and its PCI functions refuse it themselves.
+    let via = file("hw/isa/vt82c686.c");
+    assert_eq!(via.class, UseCase::NonVirtualization, "{}", via.reason);
+    assert!(
+        via.listed.iter().all(|r| r.reach != Reach::Pluggable),
+        "{:?}",
+        via.listed
+    );
     // A PCI card that -device creates stays pluggable, although an unlisted
     // board builds it too.
     let serial = file("hw/char/serial-pci.c");
@@ -726,4 +771,17 @@ fn overlay_globs_name_only_the_files_their_reason_covers() {
         class("subprojects/libvhost-user/libvhost-user.c"),
         Some(UseCase::Virtualization)
     );
+    // TCG plugins instrument translated code: meson builds plugins/ for every
+    // system target, but no hardware accelerator runs a plugin's callbacks.
+    for p in ["plugins/core.c", "plugins/api.c", "contrib/plugins/cache.c"] {
+        assert_eq!(class(p), Some(UseCase::NonVirtualization), "{p}");
+    }
+    // Host helpers serving what a guest drives through QEMU.
+    for p in [
+        "scsi/qemu-pr-helper.c",
+        "tools/i386/qemu-vmsr-helper.c",
+        "contrib/ivshmem-server/ivshmem-server.c",
+    ] {
+        assert_eq!(class(p), Some(UseCase::Virtualization), "{p}");
+    }
 }

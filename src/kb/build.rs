@@ -381,6 +381,10 @@ type Closure = HashMap<String, (Reach, Vec<String>)>;
 /// (`unconditional`), as before. `variants` are boards that depend on a
 /// listed machine's own symbol (`isapc` on I440FX, in its file): what they
 /// select is built into that binary and pluggable there, not part of it.
+/// `tcg_only` symbols (`depends on TCG`) join a listed machine's closure but
+/// pull in only other TCG-only symbols: what ARM_V7M selects (PTIMER) is
+/// built for its TCG boards, and a hardware accelerator never runs a v7-M core.
+#[allow(clippy::too_many_arguments)]
 fn closure(
     root: &str,
     env: &BTreeSet<String>,
@@ -389,6 +393,7 @@ fn closure(
     with_defaults: bool,
     unconditional: bool,
     variants: &BTreeSet<String>,
+    tcg_only: &BTreeSet<String>,
 ) -> Closure {
     let mut best: Closure = HashMap::new();
     let mut queue = VecDeque::new();
@@ -439,12 +444,20 @@ fn closure(
                     .map(|e| (e, "imply", reach.max(Reach::Implied))),
             );
             for ((s, cond), kind, r) in edges {
+                // Only TCG-only symbols follow from one (ARM_COMPATIBLE_SEMIHOSTING -> SEMIHOSTING).
+                if tcg_only.contains(&sym) && !tcg_only.contains(s) {
+                    continue;
+                }
                 let mut c = chain.clone();
                 match cond {
                     None => c.push(format!("-{kind}-> {s}")),
                     Some(cond) => {
                         c.push(format!("-{kind} if {cond}-> {s}"));
-                        let enabled = |x: &str| unconditional || x == "TCG" || best.contains_key(x);
+                        let enabled = |x: &str| {
+                            unconditional
+                                || x == "TCG"
+                                || (best.contains_key(x) && !tcg_only.contains(x))
+                        };
                         if !eval_expr(cond, &enabled) {
                             pending.push((sym.clone(), s.clone(), cond.clone(), r, c));
                             continue;
@@ -454,7 +467,9 @@ fn closure(
                 relax(&mut best, &mut queue, s, r, c);
             }
         }
-        let enabled = |x: &str| unconditional || x == "TCG" || best.contains_key(x);
+        let enabled = |x: &str| {
+            unconditional || x == "TCG" || (best.contains_key(x) && !tcg_only.contains(x))
+        };
         let ready: Vec<_> = pending
             .iter()
             .filter(|(_, _, cond, ..)| eval_expr(cond, &enabled))
@@ -479,7 +494,7 @@ fn closure(
             {
                 continue;
             }
-            let enabled = |s: &str| best.contains_key(s);
+            let enabled = |s: &str| best.contains_key(s) && !tcg_only.contains(s);
             if !k.depends.iter().all(|d| eval_expr(d, &enabled)) {
                 continue;
             }
@@ -960,48 +975,48 @@ fn c_function_body<'t>(text: &'t str, name: &str) -> Option<&'t str> {
 
 // === C sources ===
 
-/// Whether `-device` can create a PCI/USB device this file defines.
-///
-/// Each QOM type of the file (its `TypeInfo` `.name`, `.parent`, `.class_init`, `.abstract`)
-/// is read; a type is pluggable when it may descend from a PCI/USB device type (directly,
-/// through a type of the same file, or through a parent defined elsewhere: only host
-/// bridges, buses and sysbus parents rule it out), is not abstract, and neither its class_init nor an
-/// ancestor's in the file sets `user_creatable = false` (QEMU's `-device` refuses such
-/// types: host bridges and south-bridge functions that only their board creates). When the
-/// types cannot be read, a file naming a PCI/USB parent counts as pluggable, as before.
-fn user_pluggable(text: &str) -> bool {
+/// One QOM type as a C file's `TypeInfo` initialisers declare it: its name
+/// and parent as written (`TYPE_*` macros or string literals), and what its
+/// own class_init says of `-device` (`Some(false)`: `user_creatable = false`).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct QomType {
+    name: String,
+    parent: String,
+    creatable: Option<bool>,
+    is_abstract: bool,
+}
+
+/// The QOM types a C file declares.
+fn declared_types(text: &str) -> Vec<QomType> {
     static FIELD: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r"\.(name|parent|class_init|abstract)\s*=\s*([\w\x22-]+)").unwrap()
     });
-    if !PLUGGABLE_PARENTS.iter().any(|p| text.contains(p)) {
-        return false;
-    }
-    #[derive(Default)]
-    struct Ty {
-        name: String,
-        parent: String,
-        class_init: Option<String>,
-        is_abstract: bool,
-    }
-    let mut types: Vec<Ty> = Vec::new();
+    static CREATABLE: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"\buser_creatable\s*=\s*(true|false)\b").unwrap());
+    let creatable = |class_init: &str| {
+        c_function_body(text, class_init)
+            .and_then(|body| CREATABLE.captures_iter(body).last())
+            .map(|c| &c[1] == "true")
+    };
+    let mut types: Vec<QomType> = Vec::new();
     for start in TYPEINFO_START.find_iter(text) {
         // The initialiser up to its matching brace (an array holds several entries).
-        let mut current: Option<Ty> = None;
+        let mut current: Option<QomType> = None;
         for cap in FIELD.captures_iter(braced(&text[start.end()..])) {
             let value = cap[2].to_string();
             match &cap[1] {
                 "name" => {
                     types.extend(current.take());
-                    current = Some(Ty {
+                    current = Some(QomType {
                         name: value,
-                        ..Ty::default()
+                        ..QomType::default()
                     });
                 }
                 field => {
                     let Some(ty) = current.as_mut() else { continue };
                     match field {
                         "parent" => ty.parent = value,
-                        "class_init" => ty.class_init = Some(value),
+                        "class_init" => ty.creatable = creatable(&value),
                         _ => ty.is_abstract = value == "true",
                     }
                 }
@@ -1009,38 +1024,68 @@ fn user_pluggable(text: &str) -> bool {
         }
         types.extend(current);
     }
+    types
+}
+
+/// Every QOM type of the tree by its name (`TYPE_*` resolved), so a parent
+/// declared in another file can be followed (`TYPE_ISA_SUPERIO` refuses
+/// `-device` for the VIA and SMC super-I/O chips of hw/isa/).
+pub(crate) type QomIndex = HashMap<String, QomType>;
+
+fn qom_key(raw: &str, type_macros: &HashMap<String, String>) -> Option<String> {
+    if raw.starts_with("TYPE_") {
+        type_macros.get(raw).map(|n| n.to_ascii_lowercase())
+    } else {
+        quoted_c(raw)
+            .or_else(|| Some(raw.to_string()))
+            .map(|n| n.to_ascii_lowercase())
+    }
+}
+
+/// Whether `-device` can create one of the file's QOM types on a PCI or USB
+/// bus: a non-abstract type descending from a PCI/USB device whose nearest
+/// class_init saying anything of `user_creatable` does not refuse it.
+/// Parents declared elsewhere are followed through `index`; a parent found
+/// nowhere may well be a PCI device (TYPE_PCI_BRIDGE): pluggable unless refused.
+fn user_pluggable(text: &str, index: &QomIndex, type_macros: &HashMap<String, String>) -> bool {
+    if !PLUGGABLE_PARENTS.iter().any(|p| text.contains(p)) {
+        return false;
+    }
+    let types = declared_types(text);
     if types.is_empty() || types.iter().any(|t| t.parent.is_empty()) {
         return true;
     }
-    static REFUSED: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"\buser_creatable\s*=\s*false\b").unwrap());
-    let refuses_device = |class_init: &str| {
-        c_function_body(text, class_init).is_some_and(|body| REFUSED.is_match(body))
-    };
-    // (descends from a PCI/USB device, refused by -device), following parents in the file.
-    let lineage = |ty: &Ty| -> (bool, bool) {
-        let mut refused = false;
-        let mut at = ty;
-        for _ in 0..16 {
-            refused |= at.class_init.as_deref().is_some_and(refuses_device);
+    // (descends from a PCI/USB device, allowed by -device), following parents.
+    let lineage = |ty: &QomType| -> (bool, bool) {
+        let mut decided: Option<bool> = None;
+        let mut at = ty.clone();
+        for _ in 0..24 {
+            decided = decided.or(at.creatable);
+            let allowed = decided != Some(false);
             if PLUGGABLE_PARENTS.contains(&at.parent.as_str()) {
-                return (true, refused);
+                return (true, allowed);
             }
-            if NOT_DEVICE_PARENTS.contains(&at.parent.as_str()) || at.parent.ends_with("_BUS") {
-                return (false, refused);
+            if NOT_DEVICE_PARENTS.contains(&at.parent.as_str())
+                || at.parent.ends_with("_BUS")
+                || at.parent == "TYPE_DEVICE"
+            {
+                return (false, allowed);
             }
-            match types.iter().find(|t| t.name == at.parent) {
-                Some(parent) => at = parent,
-                // A parent defined elsewhere may well be a PCI device (TYPE_PCI_BRIDGE,
-                // TYPE_VIRTIO_PCI): pluggable unless refused.
-                None => return (true, refused),
+            let next = types
+                .iter()
+                .find(|t| t.name == at.parent)
+                .cloned()
+                .or_else(|| qom_key(&at.parent, type_macros).and_then(|k| index.get(&k).cloned()));
+            match next {
+                Some(parent) if parent.name != at.name => at = parent,
+                _ => return (true, allowed),
             }
         }
-        (true, refused)
+        (true, decided != Some(false))
     };
     types.iter().filter(|t| !t.is_abstract).any(|t| {
-        let (device, refused) = lineage(t);
-        device && !refused
+        let (device, allowed) = lineage(t);
+        device && allowed
     })
 }
 
@@ -1403,6 +1448,9 @@ fn build_tree(
             }
         }
     }
+    let mut qom_index: QomIndex = HashMap::new();
+    // Abstract machine types (`x86`, `generic-pc`): bases, never a board of their own.
+    let mut abstract_machines: BTreeSet<String> = BTreeSet::new();
     let mut qom_types: BTreeMap<String, String> = BTreeMap::new();
     let mut file_types: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut machines_by_file: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -1415,6 +1463,16 @@ fn build_tree(
             continue;
         };
         let text = String::from_utf8_lossy(&text);
+        for ty in declared_types(&text) {
+            if ty.is_abstract {
+                if let Some(m) = machine_macros.get(&ty.name) {
+                    abstract_machines.insert(m.clone());
+                }
+            }
+            if let Some(key) = qom_key(&ty.name, &type_macros) {
+                qom_index.entry(key).or_insert(ty);
+            }
+        }
         let mut names = Vec::new();
         let mut machines = machine_names(&text);
         for raw in qom_names(&text) {
@@ -1636,7 +1694,16 @@ fn build_tree(
                 .and_then(|f| f.split('/').nth(1))
                 .unwrap_or_default()
                 .to_string(),
-            closure(&root, &env, &symbols, &boards, true, false, &variants),
+            closure(
+                &root,
+                &env,
+                &symbols,
+                &boards,
+                true,
+                false,
+                &variants,
+                &tcg_symbols,
+            ),
             env,
         ));
     }
@@ -1650,6 +1717,7 @@ fn build_tree(
             &boards,
             false,
             true,
+            &BTreeSet::new(),
             &BTreeSet::new(),
         );
         let name = board_names
@@ -1816,7 +1884,7 @@ fn build_tree(
         // plug it into the listed machine too.
         if !user_only && !tcg_only && !common && path.starts_with("hw/") {
             let pluggable_bus = std::fs::read(qemu_src.join(path))
-                .map(|b| user_pluggable(&String::from_utf8_lossy(&b)))
+                .map(|b| user_pluggable(&String::from_utf8_lossy(&b), &qom_index, &type_macros))
                 .unwrap_or(false);
             if pluggable_bus {
                 for (name, _, dir, _, _) in &listed_closures {
@@ -1842,6 +1910,29 @@ fn build_tree(
         }
         let best = reaches.iter().map(|r| r.reach).min();
         let tcg_only = tcg_only || (tcg_symbol_only && best.is_some());
+        // A file that defines machine types, none of them listed for the
+        // targets building it, and that no listed machine's Kconfig reaches:
+        // the board itself (aarch64's `xenpvh`; security.rst lists xenpvh for x86).
+        let unlisted_board: Option<Vec<String>> = machines_by_file
+            .get(path.as_str())
+            .filter(|_| reaches.is_empty() && !common && !target_wide.is_empty())
+            .map(|names| {
+                names
+                    .iter()
+                    .filter(|n| !abstract_machines.contains(*n))
+                    .cloned()
+                    .collect::<Vec<_>>()
+            })
+            .filter(|names| !names.is_empty())
+            .filter(|names| {
+                !listed.iter().any(|m| {
+                    m.file.as_deref() == Some(path.as_str())
+                        || (builds_for(path, &m.arch)
+                            && names
+                                .iter()
+                                .any(|n| *n == m.machine || strip_version(n) == m.machine))
+                })
+            });
         let (class, reason) = if user_only {
             (
                 UseCase::NonVirtualization,
@@ -1867,6 +1958,15 @@ fn build_tree(
                         } else {
                             format!(" (with {})", common_when.join(" && "))
                         }
+                    ),
+                ),
+                _ if !target_wide.is_empty() && unlisted_board.is_some() => (
+                    UseCase::NonVirtualization,
+                    format!(
+                        "defines machine type {} for {}, which security.rst does not list for {}",
+                        unlisted_board.as_deref().unwrap_or_default().join(", "),
+                        built_targets.join(", "),
+                        if built_targets.len() == 1 { "it" } else { "them" }
                     ),
                 ),
                 _ if !target_wide.is_empty() => (
@@ -1939,7 +2039,7 @@ fn build_tree(
                 listed: reaches,
                 other_boards,
                 common: common && !user_only && !tcg_only,
-                target_wide: if user_only || tcg_only {
+                target_wide: if user_only || tcg_only || unlisted_board.is_some() {
                     Vec::new()
                 } else {
                     target_wide
@@ -2265,6 +2365,7 @@ fn apply_board_references(
             || !facts.target_wide.is_empty()
             || matches!(best, Some(Reach::Selected) | Some(Reach::Implied))
             || facts.reason.starts_with("built only")
+            || facts.reason.starts_with("defines machine type")
             || (facts.class == UseCase::NonVirtualization
                 && best.is_none()
                 && !other_refs.contains_key(device_file));
@@ -2333,11 +2434,14 @@ static const TypeInfo grackle_host_info = {
 };
 "#;
         assert!(
-            !user_pluggable(host),
+            !user_pluggable(host, &QomIndex::new(), &HashMap::new()),
             "a refused PCI part and a host bridge"
         );
         let card = host.replace("dc->user_creatable = false;", "dc->desc = \"card\";");
-        assert!(user_pluggable(&card), "a PCI device -device can create");
+        assert!(
+            user_pluggable(&card, &QomIndex::new(), &HashMap::new()),
+            "a PCI device -device can create"
+        );
         let child = r#"
 static void base_class_init(ObjectClass *klass, void *data)
 {
@@ -2359,7 +2463,7 @@ static const TypeInfo types[] = {
 };
 "#;
         assert!(
-            !user_pluggable(child),
+            !user_pluggable(child, &QomIndex::new(), &HashMap::new()),
             "refused through its parent in the file"
         );
         let bridge = r#"
@@ -2371,12 +2475,55 @@ static const TypeInfo rp_info = {
 };
 "#;
         assert!(
-            user_pluggable(bridge),
+            user_pluggable(bridge, &QomIndex::new(), &HashMap::new()),
             "a parent defined elsewhere may be a PCI device"
         );
         assert!(!user_pluggable(
-            "static const TypeInfo t = { .name = \"x\", .parent = TYPE_SYS_BUS_DEVICE };"
+            "static const TypeInfo t = { .name = \"x\", .parent = TYPE_SYS_BUS_DEVICE };",
+            &QomIndex::new(),
+            &HashMap::new()
         ));
+    }
+
+    #[test]
+    fn user_pluggable_follows_parents_declared_in_other_files() {
+        // hw/isa/vt82c686.c: a refused PCI function and a super-I/O chip
+        // whose parent, declared in hw/isa/isa-superio.c, refuses -device.
+        let chip = r#"
+static void pm_class_init(ObjectClass *klass, void *data) { dc->user_creatable = false; }
+static const TypeInfo pm_info = { .name = TYPE_VIA_PM, .parent = TYPE_PCI_DEVICE, .class_init = pm_class_init };
+static const TypeInfo superio_info = { .name = TYPE_VIA_SUPERIO, .parent = TYPE_ISA_SUPERIO, .class_init = via_superio_class_init };
+"#;
+        let macros: HashMap<String, String> = [("TYPE_ISA_SUPERIO", "isa-superio")]
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .into();
+        let index = declared_types(
+            r#"
+static void isa_superio_class_init(ObjectClass *oc, void *data) { dc->user_creatable = false; }
+static const TypeInfo isa_superio_type_info = { .name = TYPE_ISA_SUPERIO, .parent = TYPE_ISA_DEVICE, .abstract = true, .class_init = isa_superio_class_init };
+"#,
+        )
+        .into_iter()
+        .map(|t| ("isa-superio".to_string(), t))
+        .collect::<QomIndex>();
+        assert!(
+            !user_pluggable(chip, &index, &macros),
+            "refused in isa-superio.c"
+        );
+        assert!(
+            user_pluggable(chip, &QomIndex::new(), &macros),
+            "a parent found nowhere may be a PCI device"
+        );
+        // The nearest class_init decides: a subclass may allow what its base refuses.
+        let allowed = r#"
+static void base_class_init(ObjectClass *k, void *d) { dc->user_creatable = false; }
+static void card_class_init(ObjectClass *k, void *d) { dc->user_creatable = true; }
+static const TypeInfo t[] = {
+    { .name = TYPE_BASE, .parent = TYPE_PCI_DEVICE, .abstract = true, .class_init = base_class_init },
+    { .name = TYPE_CARD, .parent = TYPE_BASE, .class_init = card_class_init },
+};
+"#;
+        assert!(user_pluggable(allowed, &QomIndex::new(), &HashMap::new()));
     }
 
     const SECURITY_RST: &str = include_str!("../../kb/docs/security.rst");
