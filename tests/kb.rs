@@ -647,6 +647,22 @@ fn kconfig_conditions_tcg_dependencies_and_board_variants_are_read_from_the_tree
             "{p}"
         );
     }
+    // Devices only `default y if TEST_DEVICES` builds are test devices, left
+    // to a maintainer; isa-debug-exit, which pc implies itself, is not one.
+    for p in [
+        "hw/misc/edu.c",
+        "hw/misc/pc-testdev.c",
+        "hw/misc/i2c-echo.c",
+    ] {
+        assert_eq!(
+            file(p).class,
+            UseCase::NeedsJudgement,
+            "{p}: {}",
+            file(p).reason
+        );
+        assert!(file(p).reason.contains("TEST_DEVICES"), "{p}");
+    }
+    assert_eq!(file("hw/misc/debugexit.c").class, UseCase::Virtualization);
     // A TCG-only symbol pulls in only TCG-only symbols: PTIMER, which
     // ARM_V7M selects, is built for aarch64 virt only in TCG builds, and
     // otherwise only by unlisted boards (Allwinner, ColdFire, STM32).
@@ -776,6 +792,12 @@ fn overlay_globs_name_only_the_files_their_reason_covers() {
     for p in ["plugins/core.c", "plugins/api.c", "contrib/plugins/cache.c"] {
         assert_eq!(class(p), Some(UseCase::NonVirtualization), "{p}");
     }
+    // A directory the overlay names is found by its last component, as a
+    // commit title's `libvduse:` prefix names it.
+    assert_eq!(
+        kb.explain("libvduse").map(|f| (f.subject, f.class)),
+        Some(("subprojects/libvduse/".to_string(), UseCase::Virtualization))
+    );
     // Host helpers serving what a guest drives through QEMU.
     for p in [
         "scsi/qemu-pr-helper.c",

@@ -250,6 +250,20 @@ fn pvrdma_virtiofsd_and_iscsi_are_decided_by_the_documents_logic() {
         "block/iscsi.c",
     );
     assert!(s.security_relevant);
+    // A backend library named by its directory alone (`subprojects/libvhost-user/`),
+    // and TCG plugins, which only TCG runs.
+    expect(
+        "libvhost-user: out-of-bounds read of the feature bits\n\
+         A malicious front-end passes a feature index past 64.",
+        UseCase::Virtualization,
+        "[overlay: vhost-user-backends]",
+    );
+    expect(
+        "plugins: use after free when a plugin is uninstalled\n\
+         plugins/core.c frees the callback list while a vCPU still walks it.",
+        UseCase::NonVirtualization,
+        "TCG plugins",
+    );
     let user = triage("linux-user: wrong errno for stime\nThe syscall returns EINVAL.");
     assert_eq!(
         user.use_case,

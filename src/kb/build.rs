@@ -1665,6 +1665,27 @@ fn build_tree(
             out.extend(more);
         }
     };
+    // Test devices: symbols only `default y if TEST_DEVICES` turns on, which
+    // nothing selects or implies (edu, pc-testdev, pci-testdev, i2c-echo).
+    let test_symbols: BTreeSet<String> = {
+        let pulled: BTreeSet<&str> = symbols
+            .values()
+            .flat_map(|k| k.selects.iter().chain(k.implies.iter()))
+            .map(|(to, _)| to.as_str())
+            .collect();
+        symbols
+            .iter()
+            .filter(|(name, k)| {
+                !pulled.contains(name.as_str())
+                    && !k.defaults.is_empty()
+                    && k.defaults.iter().all(|d| {
+                        d.as_deref()
+                            .is_some_and(|c| positive_symbols(c) == ["TEST_DEVICES"])
+                    })
+            })
+            .map(|(name, _)| name.clone())
+            .collect()
+    };
     // Boards that depend on a listed machine's symbol (ISAPC on I440FX).
     let variants: BTreeSet<String> = {
         let listed_syms: BTreeSet<&str> =
@@ -1760,6 +1781,9 @@ fn build_tree(
         // reaches (`[ARM] -select if TCG-> ARM_V7M`); a file only unlisted
         // boards build keeps the board reason.
         let tcg_symbol_only = rules.iter().all(|r| r.symbols.iter().any(&needs_tcg));
+        let test_device = rules
+            .iter()
+            .all(|r| r.symbols.iter().any(|s| test_symbols.contains(s)));
 
         // Best reach per listed machine: every symbol of a rule must hold for
         // it. Host features and the target's own symbols (`[KVM]`) hold for
@@ -1940,6 +1964,11 @@ fn build_tree(
             )
         } else if tcg_only {
             (UseCase::NonVirtualization, TCG_ONLY_REASON.to_string())
+        } else if test_device {
+            (
+                UseCase::NeedsJudgement,
+                "a test device: Kconfig builds it only with TEST_DEVICES, for test suites rather than production guests, and security.rst lists machine types, not devices".to_string(),
+            )
         } else {
             match best {
                 Some(Reach::Selected) | Some(Reach::Implied) => (

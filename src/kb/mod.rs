@@ -942,7 +942,16 @@ impl Kb {
         if let Some(f) = self.function(s.strip_suffix("()").unwrap_or(s)) {
             return Some(f);
         }
-        self.resolve_component(s).and_then(|p| self.path(&p))
+        self.resolve_component(s)
+            .and_then(|p| self.path(&p))
+            .or_else(|| self.named_directory(s))
+    }
+
+    /// A directory the overlay names by its last component (`libvduse`).
+    pub fn named_directory(&self, name: &str) -> Option<Finding> {
+        self.overlay
+            .directory_named(name)
+            .and_then(|d| self.directory(&d))
     }
 
     /// Class of the one file that defines a C function (`xhci_kick_epctx`).

@@ -159,6 +159,27 @@ impl Overlay {
         Ok(Overlay { entries })
     }
 
+    /// The directory an entry names literally whose last component is `name`
+    /// (`libvhost-user` is `subprojects/libvhost-user/`): a commit title's
+    /// `libvhost-user:` prefix names it.
+    pub fn directory_named(&self, name: &str) -> Option<String> {
+        let name = name.trim().trim_end_matches(':');
+        if name.is_empty() || name.contains(['/', '*', '?', '[', '{']) {
+            return None;
+        }
+        self.entries
+            .iter()
+            .flat_map(|e| e.paths.iter())
+            .filter_map(|g| g.glob().glob().strip_suffix("/**"))
+            .filter(|dir| !dir.contains(['*', '?', '[', '{']))
+            .find(|dir| {
+                dir.rsplit('/')
+                    .next()
+                    .is_some_and(|last| last.eq_ignore_ascii_case(name))
+            })
+            .map(|dir| format!("{dir}/"))
+    }
+
     /// The first entry matching `query`, as a finding.
     pub fn find(&self, query: &OverlayMatch) -> Option<Finding> {
         let entry = self.entries.iter().find(|e| e.matches(query))?;

@@ -499,6 +499,7 @@ fn analyze_with(
                 .then(|| kb.directory(name))
                 .flatten()
                 .or_else(|| kb.directory(&format!("hw/{name}")))
+                .or_else(|| kb.named_directory(name))
         };
         let subsystem_dir = !name.contains('/') && (is_dir(name) || is_dir(&format!("hw/{name}")));
         if specific_unresolved && subsystem_dir {
