@@ -118,6 +118,27 @@ fn kb_audit_probes_find_no_dangerous_suggestion() {
     assert!(right >= 308, "{right} right");
 }
 
+#[test]
+fn second_kb_audit_finds_no_dangerous_suggestion() {
+    // 221 reports on files the first audit did not sample, in four styles
+    // (commit template, other commit wording, Markdown and JSON GitLab issues
+    // with ASan traces), labelled from minikconf runs with KVM and without TCG
+    // per listed target, meson's source sets and the C sources (session 15).
+    let (dangerous, virt, ..) = injection_round("kb-audit-2.jsonl");
+    assert!(virt > 100);
+    assert!(dangerous.is_empty(), "dangerous {dangerous:?}");
+    let right = battery("kb-audit-2.jsonl")
+        .iter()
+        .filter(|c| {
+            use_case(c["expected_use_case"].as_str().unwrap())
+                == triage(c["text"].as_str().unwrap()).use_case
+        })
+        .count();
+    println!("kb-audit-2.jsonl: {right} right");
+    // Measured 214 of 221 (207 when the battery was written).
+    assert!(right >= 214, "{right} right");
+}
+
 /// Precision and recall of `got` against the battery's boolean `key`, printed.
 fn rates(name: &str, key: &str, got: impl Fn(&Suggestion) -> bool) -> (f64, f64) {
     let (mut tp, mut fp, mut fn_) = (0, 0, 0);

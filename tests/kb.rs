@@ -647,6 +647,31 @@ fn kconfig_conditions_tcg_dependencies_and_board_variants_are_read_from_the_tree
             "{p}"
         );
     }
+    // CONFIG_<ARCH>_DIS comes from meson.build's `disassemblers` table, per
+    // target: the monitor's `x/i` runs a listed target's disassembler under
+    // KVM; the MIPS one is built only for targets with no listed machine.
+    for p in [
+        "disas/riscv.c",
+        "disas/s390.c",
+        "disas/i386.c",
+        "disas/ppc.c",
+    ] {
+        assert_eq!(
+            file(p).class,
+            UseCase::Virtualization,
+            "{p}: {}",
+            file(p).reason
+        );
+    }
+    for p in ["disas/nanomips.c", "disas/sparc.c", "disas/m68k.c"] {
+        assert_eq!(
+            file(p).class,
+            UseCase::NonVirtualization,
+            "{p}: {}",
+            file(p).reason
+        );
+        assert!(file(p).reason.contains("lists no machine type"), "{p}");
+    }
     // Devices only `default y if TEST_DEVICES` builds are test devices, left
     // to a maintainer; isa-debug-exit, which pc implies itself, is not one.
     for p in [
@@ -797,6 +822,19 @@ fn overlay_globs_name_only_the_files_their_reason_covers() {
     assert_eq!(
         kb.explain("libvduse").map(|f| (f.subject, f.class)),
         Some(("subprojects/libvduse/".to_string(), UseCase::Virtualization))
+    );
+    // Test harness code and niche IndustryPack cards are a maintainer's call;
+    // libdecnumber serves only the PowerPC DFP helpers TCG runs.
+    for p in [
+        "accel/qtest/qtest.c",
+        "chardev/testdev.c",
+        "hw/ipack/tpci200.c",
+    ] {
+        assert_eq!(class(p), Some(UseCase::NeedsJudgement), "{p}");
+    }
+    assert_eq!(
+        class("libdecnumber/decNumber.c"),
+        Some(UseCase::NonVirtualization)
     );
     // Host helpers serving what a guest drives through QEMU.
     for p in [

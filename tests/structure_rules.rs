@@ -264,6 +264,24 @@ fn pvrdma_virtiofsd_and_iscsi_are_decided_by_the_documents_logic() {
         UseCase::NonVirtualization,
         "TCG plugins",
     );
+    // `hyperv:` is hw/hyperv/, not the one file whose stem starts with it
+    // (the Hyper-V test device): the KVM frames below decide.
+    expect(
+        "hyperv: SEGV in kvm_hv_handle_exit\n\
+         #0 0x55ca in kvm_hv_handle_exit /src/qemu/target/i386/kvm/hyperv.c:1325:33\n\
+         #1 0x55e6 in kvm_arch_handle_exit /src/qemu/target/i386/kvm/kvm.c:5890:13",
+        UseCase::Virtualization,
+        "target/i386/kvm/hyperv.c",
+    );
+    // A MAINTAINERS section name inside a frame's path (`POSIX` in
+    // util/qemu-thread-posix.c) is no mention of that section.
+    let s = triage(
+        "decNumber: heap-use-after-free in decDecap\n\
+         #0 0x554b in decDecap /src/qemu/libdecnumber/decNumber.c:1728:37\n\
+         #1 0x5506 in qemu_thread_start /src/qemu/util/qemu-thread-posix.c:541:3",
+    );
+    assert!(!s.rationale.contains("POSIX"), "{}", s.rationale);
+    assert_ne!(s.use_case, UseCase::Virtualization, "{}", s.rationale);
     let user = triage("linux-user: wrong errno for stime\nThe syscall returns EINVAL.");
     assert_eq!(
         user.use_case,

@@ -318,6 +318,37 @@ fn positive_symbols(expr: &str) -> Vec<String> {
     out
 }
 
+/// The system targets each disassembler symbol is set for, from meson.build's
+/// `disassemblers = { 'mips' : ['CONFIG_MIPS_DIS'], ... }`: a target whose
+/// TARGET_BASE_ARCH starts with the key (`s390` for s390x). The host's own
+/// disassembler, which meson also sets, is left out: it serves TCG's output.
+fn disassembler_targets(
+    top_meson: &str,
+    base_arch: &BTreeMap<String, String>,
+) -> BTreeMap<String, Vec<String>> {
+    static ENTRY: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"'(\w+)'\s*:\s*\[([^\]]*)\]").unwrap());
+    static SYMBOL: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"'CONFIG_(\w+)'").unwrap());
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let Some(at) = top_meson.find("disassemblers = {") else {
+        return out;
+    };
+    let block = &top_meson[at..];
+    let block = &block[..block.find('}').unwrap_or(block.len())];
+    for entry in ENTRY.captures_iter(block) {
+        for sym in SYMBOL.captures_iter(&entry[2]) {
+            let targets = out.entry(sym[1].to_string()).or_default();
+            for (target, base) in base_arch {
+                if base.starts_with(&entry[1]) && !targets.contains(target) {
+                    targets.push(target.clone());
+                }
+            }
+            targets.sort();
+        }
+    }
+    out
+}
+
 /// Board symbols the per-target device configurations name as boards
 /// (`# Boards are selected by default, uncomment to keep out of the build.`
 /// followed by `# CONFIG_ISAPC=n`, ...). A board whose machine shares a file
@@ -1428,7 +1459,33 @@ fn build_tree(
     let targets = Targets {
         base: base_arch.clone(),
     };
-    let meson = parse_meson_tree(qemu_src, &meson_files, &targets)?;
+    let mut meson = parse_meson_tree(qemu_src, &meson_files, &targets)?;
+    // `CONFIG_<ARCH>_DIS` is no Kconfig symbol: meson sets it per target from
+    // the `disassemblers` table, so disas/mips.c is built for the MIPS targets.
+    let dis = disassembler_targets(&top_meson, &base_arch);
+    for rules in meson.files.values_mut() {
+        *rules = std::mem::take(rules)
+            .into_iter()
+            .map(|mut rule| {
+                if let Some(pos) = rule.symbols.iter().position(|s| dis.contains_key(s)) {
+                    let of = &dis[&rule.symbols.remove(pos)];
+                    rule.targets = if rule.targets.is_empty() {
+                        of.clone()
+                    } else {
+                        rule.targets
+                            .iter()
+                            .filter(|t| of.contains(t))
+                            .cloned()
+                            .collect()
+                    };
+                    if rule.targets.is_empty() {
+                        rule.targets.push(NO_TARGET.to_string());
+                    }
+                }
+                rule
+            })
+            .collect();
+    }
 
     // QOM types and machine names from the C sources that meson builds.
     let mut type_macros: HashMap<String, String> = HashMap::new();

@@ -127,6 +127,13 @@ const QEMU_TOP_DIRS: &[&str] = &[
     "ebpf",
     "trace",
     "page-vary",
+    "common-user",
+    "libdecnumber",
+    "plugins",
+    "rust",
+    "stats",
+    "host",
+    "linux-headers",
 ];
 
 /// Well-known QEMU tools that are not user-mode emulators.

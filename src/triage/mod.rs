@@ -566,7 +566,9 @@ fn analyze_with(
             .or_else(|| {
                 // `cirrus:` stands for the cirrus_vga*.c family when all of it is one
                 // class; `msf2-mac:` (no such file) for the msf2-* family likewise.
-                if name.contains('/') || name.len() < 3 {
+                // A directory's name (`hyperv:` is hw/hyperv/) is that directory,
+                // not the one file whose stem starts with it (hyperv_testdev.c).
+                if name.contains('/') || name.len() < 3 || subsystem_dir {
                     return None;
                 }
                 same_class(kb, kb.hw_files_with_stem_prefix(name)).or_else(|| {

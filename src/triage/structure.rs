@@ -683,7 +683,12 @@ pub fn prose_components(kb: &Kb, text: &str) -> Vec<Finding> {
         }
     }
     for (section, class, files) in distinctive_sections(kb) {
-        let re = format!(r"(?i)(^|[^\w.]){}($|[^\w])", regex::escape(&section));
+        // A word of the prose, not part of a path (`util/qemu-thread-posix.c`
+        // is no mention of the "POSIX" section).
+        let re = format!(
+            r"(?i)(^|[^\w./-]){}($|[^\w./-]|\.(\s|$))",
+            regex::escape(&section)
+        );
         if Regex::new(&re).is_ok_and(|r| r.is_match(text)) {
             add(
                 2,
