@@ -135,8 +135,8 @@ fn second_kb_audit_finds_no_dangerous_suggestion() {
         })
         .count();
     println!("kb-audit-2.jsonl: {right} right");
-    // Measured 214 of 221 (207 when the battery was written).
-    assert!(right >= 214, "{right} right");
+    // Measured 215 of 221 (207 when the battery was written).
+    assert!(right >= 215, "{right} right");
 }
 
 /// Precision and recall of `got` against the battery's boolean `key`, printed.

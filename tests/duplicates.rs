@@ -135,11 +135,11 @@ fn duplicate_precision_and_recall_on_the_variant_set() {
         c.precision(),
         c.recall()
     );
-    // Measured (eval/README.md, "Likely duplicates"): 294 of 310 same-bug pairs
+    // Measured (eval/README.md, "Likely duplicates"): 290 of 310 same-bug pairs
     // flagged, 3 of 2,701 different-bug pairs. The threshold is the lowest with
     // precision >= 0.98: a wrong "possibly the same as" costs a maintainer a
     // comparison, so about one flag in fifty may be wrong, and no more.
-    assert_eq!((c.tp, c.fp, c.fn_), (294, 3, 16));
+    assert_eq!((c.tp, c.fp, c.fn_), (290, 3, 20));
     assert!(c.precision() >= 0.98, "precision {:.3}", c.precision());
     assert!(c.recall() >= 0.92, "recall {:.3}", c.recall());
     let below = count(&scored, DUPLICATE_THRESHOLD - 0.05);

@@ -782,6 +782,18 @@ fn devices_that_device_cannot_create_are_not_pluggable() {
         "{:?}",
         via.listed
     );
+    // A virtio-pci proxy is a PCI device -device creates; the device it
+    // instantiates, built by the same symbol, is reached through it. Parts
+    // of a controller with symbols of their own (macio's ESCC) are not.
+    for p in ["hw/virtio/virtio-nsm-pci.c", "hw/virtio/virtio-nsm.c"] {
+        assert_eq!(
+            file(p).class,
+            UseCase::NeedsJudgement,
+            "{p}: {}",
+            file(p).reason
+        );
+    }
+    assert_eq!(file("hw/char/escc.c").class, UseCase::NonVirtualization);
     // A PCI card that -device creates stays pluggable, although an unlisted
     // board builds it too.
     let serial = file("hw/char/serial-pci.c");

@@ -1079,6 +1079,10 @@ fn qom_key(raw: &str, type_macros: &HashMap<String, String>) -> Option<String> {
 /// Parents declared elsewhere are followed through `index`; a parent found
 /// nowhere may well be a PCI device (TYPE_PCI_BRIDGE): pluggable unless refused.
 fn user_pluggable(text: &str, index: &QomIndex, type_macros: &HashMap<String, String>) -> bool {
+    // A virtio-pci proxy with a `-device` name (`.generic_name`) is a PCI device.
+    if text.contains("VirtioPCIDeviceTypeInfo") && text.contains(".generic_name") {
+        return true;
+    }
     if !PLUGGABLE_PARENTS.iter().any(|p| text.contains(p)) {
         return false;
     }
@@ -2138,6 +2142,7 @@ fn build_tree(
     }
 
     apply_board_references(qemu_src, &base_dirs, &qom_types, &type_macros, &mut files);
+    apply_pluggable_parts(qemu_src, &qom_types, &type_macros, &mut files);
     let functions = function_index(qemu_src, &files, &all_files);
     let tcg_only_functions = if tcg_callers {
         tcg_only_functions(qemu_src, &all_files, &files, &functions)
@@ -2375,11 +2380,12 @@ fn function_index(
 
 /// Names of the functions a C file defines, in QEMU's coding style: the
 /// declarator starts in column 0 and the body's `{` opens a line of its own.
+static DEFINITION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?m)^(?:[A-Za-z_][\w \t\*]*?[ \t\*])?([A-Za-z_]\w{3,})\((?:[^;{}()]|\([^;{}()]*\))*\)[ \t]*\n\{")
+        .unwrap()
+});
+
 fn defined_functions(text: &str) -> Vec<String> {
-    static DEFINITION: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?m)^(?:[A-Za-z_][\w \t\*]*?[ \t\*])?([A-Za-z_]\w{3,})\((?:[^;{}()]|\([^;{}()]*\))*\)[ \t]*\n\{")
-            .unwrap()
-    });
     const NOT_FUNCTIONS: &[&str] = &["if", "for", "while", "switch", "return", "sizeof"];
     DEFINITION
         .captures_iter(text)
@@ -2474,6 +2480,79 @@ fn apply_board_references(
                     facts.other_boards.push(r.clone());
                 }
             }
+        }
+    }
+}
+
+/// A board-only device file whose type a pluggable form of the same model
+/// creates (virtio-nsm-device, which the virtio-nsm-pci proxy instantiates)
+/// is reached through `-device` on listed machine types too:
+/// needs-judgement, as its proxy is, never non-virtualization.
+fn apply_pluggable_parts(
+    qemu_src: &Path,
+    qom_types: &BTreeMap<String, String>,
+    type_macros: &HashMap<String, String>,
+    files: &mut BTreeMap<String, FileFacts>,
+) {
+    static MACRO: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\bTYPE_\w+\b").unwrap());
+    static SYMBOL: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"CONFIG_\w+").unwrap());
+    // A proxy and its device share the rarest symbol that builds them
+    // (CONFIG_VIRTIO_NSM for virtio-nsm-pci.c and virtio-nsm.c): one model in
+    // two forms. A controller's parts have their own (macio's ESCC, CUDA).
+    let symbols_of = |f: &FileFacts| -> BTreeSet<String> {
+        f.built_by
+            .iter()
+            .flat_map(|b| SYMBOL.find_iter(b).map(|m| m.as_str().to_string()))
+            .collect()
+    };
+    let mut uses: HashMap<String, usize> = HashMap::new();
+    for f in files.values() {
+        for sym in symbols_of(f) {
+            *uses.entry(sym).or_default() += 1;
+        }
+    }
+    let rarest = |f: &FileFacts| {
+        symbols_of(f)
+            .into_iter()
+            .min_by_key(|s| (uses.get(s).copied().unwrap_or(0), s.clone()))
+    };
+    let mut parts: BTreeMap<String, String> = BTreeMap::new();
+    for (path, facts) in files.iter() {
+        let pluggable = facts.listed.iter().any(|r| r.reach == Reach::Pluggable);
+        if !path.starts_with("hw/") || !pluggable || facts.class == UseCase::NonVirtualization {
+            continue;
+        }
+        let Ok(bytes) = std::fs::read(qemu_src.join(path)) else {
+            continue;
+        };
+        let text = String::from_utf8_lossy(&bytes);
+        for m in MACRO.find_iter(&text) {
+            let Some(part) = type_macros
+                .get(m.as_str())
+                .and_then(|n| qom_types.get(&n.to_ascii_lowercase()))
+            else {
+                continue;
+            };
+            let same_model = files
+                .get(part)
+                .is_some_and(|p| rarest(p).is_some() && rarest(p) == rarest(facts));
+            if part != path && same_model {
+                parts.entry(part.clone()).or_insert_with(|| path.clone());
+            }
+        }
+    }
+    for (part, proxy) in parts {
+        let Some(facts) = files.get_mut(&part) else {
+            continue;
+        };
+        if facts.class == UseCase::NonVirtualization
+            && facts.listed.is_empty()
+            && facts.reason == "only unlisted machine types build it"
+        {
+            facts.class = UseCase::NeedsJudgement;
+            facts.reason = format!(
+                "only unlisted machine types build it, but {proxy}, which -device can plug into listed machine types, creates it: security.rst lists machine types, not devices"
+            );
         }
     }
 }
