@@ -48,6 +48,17 @@ fn use_case(label: &str) -> UseCase {
     }
 }
 
+/// How many of the battery's reports get their expected use case.
+fn right_use_cases(name: &str) -> usize {
+    battery(name)
+        .iter()
+        .filter(|c| {
+            use_case(c["expected_use_case"].as_str().unwrap())
+                == triage(c["text"].as_str().unwrap()).use_case
+        })
+        .count()
+}
+
 /// (dangerous ids, virtualization reports, NV controls right, NV controls).
 fn injection_round(name: &str) -> (Vec<String>, usize, usize, usize) {
     let mut dangerous = Vec::new();
@@ -104,13 +115,7 @@ fn kb_audit_probes_find_no_dangerous_suggestion() {
     let (dangerous, virt, ..) = injection_round("kb-audit.jsonl");
     assert!(virt > 150);
     assert!(dangerous.is_empty(), "dangerous {dangerous:?}");
-    let right = battery("kb-audit.jsonl")
-        .iter()
-        .filter(|c| {
-            use_case(c["expected_use_case"].as_str().unwrap())
-                == triage(c["text"].as_str().unwrap()).use_case
-        })
-        .count();
+    let right = right_use_cases("kb-audit.jsonl");
     println!("kb-audit.jsonl: {right} right");
     // Measured 308 of 323 (283 before session 12, 296 before the user_creatable
     // check, 301 before TCG-only Kconfig symbols stopped pulling devices into
@@ -127,13 +132,7 @@ fn second_kb_audit_finds_no_dangerous_suggestion() {
     let (dangerous, virt, ..) = injection_round("kb-audit-2.jsonl");
     assert!(virt > 100);
     assert!(dangerous.is_empty(), "dangerous {dangerous:?}");
-    let right = battery("kb-audit-2.jsonl")
-        .iter()
-        .filter(|c| {
-            use_case(c["expected_use_case"].as_str().unwrap())
-                == triage(c["text"].as_str().unwrap()).use_case
-        })
-        .count();
+    let right = right_use_cases("kb-audit-2.jsonl");
     println!("kb-audit-2.jsonl: {right} right");
     // Measured 215 of 221 (207 when the battery was written).
     assert!(right >= 215, "{right} right");

@@ -426,6 +426,8 @@ fn closure(
     variants: &BTreeSet<String>,
     tcg_only: &BTreeSet<String>,
 ) -> Closure {
+    // A symbol the closure holds that may enable a condition: not a TCG-only one.
+    let held = |best: &Closure, x: &str| best.contains_key(x) && !tcg_only.contains(x);
     let mut best: Closure = HashMap::new();
     let mut queue = VecDeque::new();
     let relax = |best: &mut Closure,
@@ -484,11 +486,7 @@ fn closure(
                     None => c.push(format!("-{kind}-> {s}")),
                     Some(cond) => {
                         c.push(format!("-{kind} if {cond}-> {s}"));
-                        let enabled = |x: &str| {
-                            unconditional
-                                || x == "TCG"
-                                || (best.contains_key(x) && !tcg_only.contains(x))
-                        };
+                        let enabled = |x: &str| unconditional || x == "TCG" || held(&best, x);
                         if !eval_expr(cond, &enabled) {
                             pending.push((sym.clone(), s.clone(), cond.clone(), r, c));
                             continue;
@@ -498,9 +496,7 @@ fn closure(
                 relax(&mut best, &mut queue, s, r, c);
             }
         }
-        let enabled = |x: &str| {
-            unconditional || x == "TCG" || (best.contains_key(x) && !tcg_only.contains(x))
-        };
+        let enabled = |x: &str| unconditional || x == "TCG" || held(&best, x);
         let ready: Vec<_> = pending
             .iter()
             .filter(|(_, _, cond, ..)| eval_expr(cond, &enabled))
@@ -525,7 +521,7 @@ fn closure(
             {
                 continue;
             }
-            let enabled = |s: &str| best.contains_key(s) && !tcg_only.contains(s);
+            let enabled = |s: &str| held(&best, s);
             if !k.depends.iter().all(|d| eval_expr(d, &enabled)) {
                 continue;
             }
@@ -1010,7 +1006,7 @@ fn c_function_body<'t>(text: &'t str, name: &str) -> Option<&'t str> {
 /// and parent as written (`TYPE_*` macros or string literals), and what its
 /// own class_init says of `-device` (`Some(false)`: `user_creatable = false`).
 #[derive(Debug, Clone, Default)]
-pub(crate) struct QomType {
+struct QomType {
     name: String,
     parent: String,
     creatable: Option<bool>,
@@ -1061,7 +1057,7 @@ fn declared_types(text: &str) -> Vec<QomType> {
 /// Every QOM type of the tree by its name (`TYPE_*` resolved), so a parent
 /// declared in another file can be followed (`TYPE_ISA_SUPERIO` refuses
 /// `-device` for the VIA and SMC super-I/O chips of hw/isa/).
-pub(crate) type QomIndex = HashMap<String, QomType>;
+type QomIndex = HashMap<String, QomType>;
 
 fn qom_key(raw: &str, type_macros: &HashMap<String, String>) -> Option<String> {
     if raw.starts_with("TYPE_") {
@@ -2050,7 +2046,7 @@ fn build_tree(
                         }
                     ),
                 ),
-                _ if !target_wide.is_empty() && unlisted_board.is_some() => (
+                _ if unlisted_board.is_some() => (
                     UseCase::NonVirtualization,
                     format!(
                         "defines machine type {} for {}, which security.rst does not list for {}",
@@ -2085,7 +2081,7 @@ fn build_tree(
                 ),
                 None if !other_boards.is_empty() => (
                     UseCase::NonVirtualization,
-                    "only unlisted machine types build it".to_string(),
+                    BOARD_ONLY_REASON.to_string(),
                 ),
                 None => (
                     UseCase::NeedsJudgement,
@@ -2169,6 +2165,7 @@ fn build_tree(
 }
 
 const TCG_ONLY_REASON: &str = "built only with CONFIG_TCG, so it runs only under TCG";
+const BOARD_ONLY_REASON: &str = "only unlisted machine types build it";
 
 /// Functions of files a hardware accelerator runs too that only TCG-only code
 /// uses (`address_space_translate_for_iotlb` in system/physmem.c, called from
@@ -2380,12 +2377,11 @@ fn function_index(
 
 /// Names of the functions a C file defines, in QEMU's coding style: the
 /// declarator starts in column 0 and the body's `{` opens a line of its own.
-static DEFINITION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?m)^(?:[A-Za-z_][\w \t\*]*?[ \t\*])?([A-Za-z_]\w{3,})\((?:[^;{}()]|\([^;{}()]*\))*\)[ \t]*\n\{")
-        .unwrap()
-});
-
 fn defined_functions(text: &str) -> Vec<String> {
+    static DEFINITION: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?m)^(?:[A-Za-z_][\w \t\*]*?[ \t\*])?([A-Za-z_]\w{3,})\((?:[^;{}()]|\([^;{}()]*\))*\)[ \t]*\n\{")
+            .unwrap()
+    });
     const NOT_FUNCTIONS: &[&str] = &["if", "for", "while", "switch", "return", "sizeof"];
     DEFINITION
         .captures_iter(text)
@@ -2547,7 +2543,7 @@ fn apply_pluggable_parts(
         };
         if facts.class == UseCase::NonVirtualization
             && facts.listed.is_empty()
-            && facts.reason == "only unlisted machine types build it"
+            && facts.reason == BOARD_ONLY_REASON
         {
             facts.class = UseCase::NeedsJudgement;
             facts.reason = format!(
